@@ -1,0 +1,146 @@
+# Petrel build. `make` builds build/petrel.iso; `make run` and `make test` install what is
+# missing first (tools/deps.sh). See README.md and docs/build.md.
+
+BUILD       ?= build
+THIRD_PARTY ?= build/third_party
+CMDLINE     ?=
+CC          := gcc
+LD          := ld
+NASM        := nasm
+PYTHON      := /usr/bin/python3
+HOSTCC      := gcc
+FUZZCC      := clang
+FUZZ_SECONDS ?= 20
+
+# ---- configuration switches -------------------------------------------------------------
+# DEBUG_<COMP>=1 starts that log component at debug level; DEBUG_ALL=1 does so for all.
+LOG_COMPONENTS := boot mm irq timer pci net drv vmm svm npt exit io pic pit rtc uart kbd apic \
+                  emu vnet console test
+upper = $(shell echo $(1) | tr a-z A-Z)
+comma := ,
+space := $() $()
+LOG_BUILD_SPEC := $(subst $(space),$(comma),$(strip $(if $(filter 1,$(DEBUG_ALL)),all:debug,) \
+                  $(foreach c,$(LOG_COMPONENTS),$(if $(filter 1,$(DEBUG_$(call upper,$(c)))),$(c):debug,))))
+PETREL_GIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# ---- kernel -----------------------------------------------------------------------------
+KERNEL_DIRS := kernel kernel/lib drivers
+KERNEL_C    := $(foreach d,$(KERNEL_DIRS),$(wildcard $(d)/*.c))
+KERNEL_ASM  := $(wildcard boot/*.asm kernel/*.asm)
+KERNEL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
+               $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
+KERNEL      := $(BUILD)/petrel.elf
+ISO         := $(BUILD)/petrel.iso
+GEN         := $(BUILD)/gen
+
+WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+               -Wpointer-arith -Wundef -Wno-unused-parameter
+KCFLAGS     := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
+               -mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx -mno-80387 -mcmodel=small \
+               -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-common \
+               -I$(GEN) -MMD -MP
+KLDFLAGS    := -nostdlib -n -T boot/linker.ld -z max-page-size=0x1000 -z noexecstack \
+               --no-warn-rwx-segments
+
+# ---- hosted (unit tests, fuzzing): the pure modules, compiled for Linux -----------------------
+HOSTED_SRC  := kernel/pmm.c kernel/heap.c kernel/cmdline.c kernel/log.c kernel/bootinfo.c \
+               kernel/lib/format.c kernel/lib/strutil.c
+SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all
+HCFLAGS     := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(SAN) -fno-omit-frame-pointer \
+               -MMD -MP
+UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+HOSTED_OBJ  := $(patsubst %.c,$(BUILD)/hosted/%.o,$(HOSTED_SRC))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all kernel iso deps run test test-unit test-system bench fuzz clean distclean \
+        format format-check FORCE
+
+all: $(ISO)
+kernel: $(KERNEL)
+iso: $(ISO)
+
+# Generated header, rewritten only when its content changes (so objects rebuild only then).
+$(GEN)/build_config.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define PETREL_GIT "%s"\n#define LOG_BUILD_SPEC "%s"\n' '$(PETREL_GIT)' \
+	    '$(LOG_BUILD_SPEC)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(GEN)/build_config.h
+	@mkdir -p $(@D)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -g -F dwarf -w+all -o $@ $<
+
+$(KERNEL): $(KERNEL_OBJ) boot/linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
+	@size=$$(stat -c %s $@); echo "kernel: $@ $$size bytes"
+
+$(ISO): $(KERNEL) tools/mkiso boot/grub.cfg.in
+	tools/mkiso --kernel $(KERNEL) --cmdline '$(CMDLINE)' -o $@
+
+deps:
+	@tools/deps.sh --build-dir $(BUILD)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	tools/run --iso $(ISO)
+
+# ---- tests ------------------------------------------------------------------------------
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-system
+
+$(BUILD)/hosted/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOSTCC) $(HCFLAGS) -c $< -o $@
+
+$(BUILD)/hosted/libpetrel.a: $(HOSTED_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/hosted/libpetrel.a
+	@mkdir -p $(@D)
+	$(HOSTCC) $(HCFLAGS) -Ikernel $< $(BUILD)/hosted/libpetrel.a -lcmocka -o $@
+
+test-unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS))
+	@fail=0; for t in $^; do echo "== $$t"; \
+	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || fail=1; done; \
+	    exit $$fail
+
+test-system: $(ISO)
+	$(PYTHON) -m pytest -v -p no:cacheprovider tests/system
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
+
+# ---- fuzzing (libFuzzer, clang) -------------------------------------------------------------
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(HOSTED_SRC)
+	@mkdir -p $(@D)
+	$(FUZZCC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ikernel $< $(HOSTED_SRC) \
+	    -o $@
+
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+	@for f in $^; do echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(BUILD)/fuzz/corpus-$${f##*/}; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$${f##*/} \
+	    || exit 1; done
+
+# ---- style ------------------------------------------------------------------------------
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/hosted $(BUILD)/unit $(BUILD)/fuzz $(BUILD)/gen $(BUILD)/iso \
+	    $(KERNEL) $(ISO)
+
+distclean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/hosted -name '*.d' 2>/dev/null)

@@ -1,0 +1,16 @@
+/* Local APIC (xAPIC, MMIO at the address in IA32_APIC_BASE): EOI, spurious vector, timer. */
+#ifndef PETREL_LAPIC_H
+#define PETREL_LAPIC_H
+
+#include "../kernel/types.h"
+
+int drv_lapic_init(uint8_t spurious_vector);
+uint32_t drv_lapic_id(void);
+void drv_lapic_eoi(void);
+/* Counts LAPIC timer ticks (divide by 16) during a PIT-measured interval; returns ticks/s. */
+uint64_t drv_lapic_timer_calibrate(void);
+/* Periodic timer at `hz` on `vector`, given the rate from drv_lapic_timer_calibrate. */
+int drv_lapic_timer_start(uint8_t vector, uint64_t ticks_per_sec, uint32_t hz);
+uint64_t drv_lapic_base(void);
+
+#endif

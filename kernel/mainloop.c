@@ -1,0 +1,46 @@
+/* The main loop: deferred IRQ work, timers, poll hooks, then halt until the next interrupt.
+ * The vCPU scheduler joins here with the VMM. */
+#include "mainloop.h"
+#include "cpu.h"
+#include "irq.h"
+#include "timer.h"
+
+static struct poll_hook *g_hooks;
+static struct mainloop_stats g_stats;
+
+void mainloop_add_poll(struct poll_hook *h)
+{
+    h->next = g_hooks;
+    g_hooks = h;
+}
+
+void mainloop_get_stats(struct mainloop_stats *out)
+{
+    *out = g_stats;
+}
+
+NORETURN void mainloop_run(void)
+{
+    cpu_sti();
+    for (;;) {
+        int did;
+
+        g_stats.passes++;
+        did = irq_run_deferred();
+        g_stats.work_items += (uint64_t)did;
+        did = timer_run_expired();
+        g_stats.timers_run += (uint64_t)did;
+        for (struct poll_hook *h = g_hooks; h != NULL; h = h->next) {
+            h->fn(h->ctx);
+        }
+        /* Sleep only when nothing is queued; interrupts stay off between the check and HLT so
+         * a wake-up cannot slip in between. */
+        cpu_cli();
+        if (!irq_work_pending()) {
+            g_stats.halts++;
+            cpu_sti_hlt();
+        } else {
+            cpu_sti();
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/* The kernel command line keys (key=value; unknown keys are warned about, never ignored). */
+#include "params.h"
+#include "cmdline.h"
+#include "lib.h"
+#include "log.h"
+
+struct params g_params;
+
+static int key_log(const char *value, bool has_value, char *msg, size_t msglen)
+{
+    if (!has_value || value[0] == '\0') {
+        snprintf(msg, msglen, "expected log=COMPONENT:LEVEL[,...]");
+        return -EINVAL;
+    }
+    return log_apply_spec(value, msg, msglen);
+}
+
+static int key_test_fault(const char *value, bool has_value, char *msg, size_t msglen)
+{
+    static const struct {
+        const char *name;
+        enum test_fault fault;
+    } faults[] = {
+        {"ud", TEST_FAULT_UD}, {"pf", TEST_FAULT_PF},       {"gp", TEST_FAULT_GP},
+        {"de", TEST_FAULT_DE}, {"panic", TEST_FAULT_PANIC},
+    };
+
+    if (has_value) {
+        for (size_t i = 0; i < ARRAY_SIZE(faults); i++) {
+            if (strcmp(value, faults[i].name) == 0) {
+                g_params.test_fault = faults[i].fault;
+                return 0;
+            }
+        }
+    }
+    snprintf(msg, msglen, "expected test.fault=ud|pf|gp|de|panic");
+    return -EINVAL;
+}
+
+static const struct cmdline_key g_keys[] = {
+    {"log", "per-component log levels, e.g. log=pit:debug,vnet:info or log=all:debug", key_log},
+    {"test.fault", "raise a CPU exception at the end of boot (tests of the fault dump)",
+     key_test_fault},
+};
+
+static void warn(const char *msg)
+{
+    LOG_WARN(BOOT, "cmdline: %s", msg);
+}
+
+int params_apply(const char *cmdline)
+{
+    memset(&g_params, 0, sizeof(g_params));
+    return cmdline_apply(cmdline, g_keys, ARRAY_SIZE(g_keys), warn);
+}
