@@ -11,6 +11,8 @@ PYTHON      := /usr/bin/python3
 HOSTCC      := gcc
 FUZZCC      := clang
 FUZZ_SECONDS ?= 20
+# V=1 prints full compiler command lines.
+Q           := $(if $(filter 1,$(V)),,@)
 
 # ---- configuration switches -------------------------------------------------------------
 # DEBUG_<COMP>=1 starts that log component at debug level; DEBUG_ALL=1 does so for all.
@@ -29,6 +31,8 @@ KERNEL_C    := $(foreach d,$(KERNEL_DIRS),$(wildcard $(d)/*.c))
 KERNEL_ASM  := $(wildcard boot/*.asm kernel/*.asm)
 KERNEL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
                $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
+include netstack/netstack.mk
+KERNEL_OBJ  += $(NETSTACK_OBJ)
 KERNEL      := $(BUILD)/petrel.elf
 ISO         := $(BUILD)/petrel.iso
 GEN         := $(BUILD)/gen
@@ -68,14 +72,16 @@ $(GEN)/build_config.h: FORCE
 
 $(BUILD)/obj/%.o: %.c $(GEN)/build_config.h
 	@mkdir -p $(@D)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
 
 $(BUILD)/obj/%.o: %.asm
 	@mkdir -p $(@D)
-	$(NASM) -f elf64 -g -F dwarf -w+all -o $@ $<
+	$(Q)$(NASM) -f elf64 -g -F dwarf -w+all -o $@ $<
+	@$(if $(Q),echo "  NASM    $<")
 
 $(KERNEL): $(KERNEL_OBJ) boot/linker.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
 	@size=$$(stat -c %s $@); echo "kernel: $@ $$size bytes"
 
 $(ISO): $(KERNEL) tools/mkiso boot/grub.cfg.in

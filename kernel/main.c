@@ -14,6 +14,8 @@
 #include "trap.h"
 #include "version.h"
 #include "../drivers/ioapic.h"
+#include "../drivers/nic.h"
+#include "../netstack/net.h"
 #include "../drivers/lapic.h"
 #include "../drivers/pci.h"
 #include "../drivers/pic.h"
@@ -53,6 +55,29 @@ static void print_pci(void)
 
         drv_pci_describe(drv_pci_get(i), line, sizeof(line));
         LOG_INFO(PCI, "%s", line);
+    }
+}
+
+/* Binds the host NIC (the first found, or the one nic= names) and starts the network stack. */
+static void init_network(void)
+{
+    struct net_boot_config cfg = {g_params.ip, g_params.gw};
+    struct nic *nic = NULL;
+    int rc;
+
+    rc = nic_probe(g_params.nic[0] != '\0' ? g_params.nic : NULL, &nic);
+    if (rc != 0) {
+        if (g_params.nic[0] != '\0') {
+            LOG_WARN(NET, "no NIC matches nic=%s; the appliance has no network", g_params.nic);
+        } else {
+            LOG_WARN(NET, "no supported NIC found (rtl8139, ne2k); the appliance has no network");
+        }
+        return;
+    }
+    nic_set_primary(nic);
+    rc = net_init(nic, &cfg);
+    if (rc != 0) {
+        LOG_ERROR(NET, "network stack start failed (%d)", rc);
     }
 }
 
@@ -157,6 +182,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
                  (unsigned long long)m->start, (unsigned long long)(m->end - m->start));
     }
 
+    init_network();
     run_test_fault();
     cpu_sti();
     LOG_INFO(BOOT, "ready");

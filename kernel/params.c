@@ -37,7 +37,41 @@ static int key_test_fault(const char *value, bool has_value, char *msg, size_t m
     return -EINVAL;
 }
 
+static int set_str(char *dst, size_t dstlen, const char *value, bool has_value, char *msg,
+                   size_t msglen)
+{
+    if (!has_value || value[0] == '\0') {
+        snprintf(msg, msglen, "needs a value");
+        return -EINVAL;
+    }
+    if (str_copy(dst, value, dstlen) >= dstlen) {
+        dst[0] = '\0';
+        snprintf(msg, msglen, "value longer than %zu characters", dstlen - 1);
+        return -E2BIG;
+    }
+    return 0;
+}
+
+static int key_nic(const char *value, bool has_value, char *msg, size_t msglen)
+{
+    return set_str(g_params.nic, sizeof(g_params.nic), value, has_value, msg, msglen);
+}
+
+static int key_ip(const char *value, bool has_value, char *msg, size_t msglen)
+{
+    return set_str(g_params.ip, sizeof(g_params.ip), value, has_value, msg, msglen);
+}
+
+static int key_gw(const char *value, bool has_value, char *msg, size_t msglen)
+{
+    return set_str(g_params.gw, sizeof(g_params.gw), value, has_value, msg, msglen);
+}
+
 static const struct cmdline_key g_keys[] = {
+    {"nic", "host NIC to use: rtl8139, ne2k or a PCI address BB:DD.F (default: first found)",
+     key_nic},
+    {"ip", "appliance address: dhcp (default) or A.B.C.D/PREFIX", key_ip},
+    {"gw", "default gateway with a static ip=, A.B.C.D", key_gw},
     {"log", "per-component log levels, e.g. log=pit:debug,vnet:info or log=all:debug", key_log},
     {"test.fault", "raise a CPU exception at the end of boot (tests of the fault dump)",
      key_test_fault},

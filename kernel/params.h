@@ -13,8 +13,13 @@ enum test_fault {
     TEST_FAULT_PANIC, /* panic() */
 };
 
+#define PARAM_STR_MAX 64
+
 struct params {
     enum test_fault test_fault;
+    char nic[PARAM_STR_MAX]; /* nic=rtl8139|ne2k|BB:DD.F, empty = first found */
+    char ip[PARAM_STR_MAX];  /* ip=dhcp|A.B.C.D/PREFIX, empty = dhcp */
+    char gw[PARAM_STR_MAX];  /* gw=A.B.C.D */
 };
 
 extern struct params g_params;

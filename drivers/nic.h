@@ -1,0 +1,84 @@
+/* The common host NIC interface that the RTL8139 and NE2000 drivers implement.
+ *
+ * A driver only moves frames: probe finds and resets the card, send queues one Ethernet frame
+ * (without FCS), and received frames are handed to the `rx` callback from the main loop (the
+ * interrupt handler only acknowledges the card and defers the work with irq_defer()).
+ * The kernel binds the first NIC found unless the command line names one (nic=...). */
+#ifndef PETREL_NIC_H
+#define PETREL_NIC_H
+
+#include "../kernel/types.h"
+
+#define NIC_MAC_LEN       6
+#define NIC_MTU           1500
+#define NIC_FRAME_MIN     60   /* without FCS; shorter frames are padded on send */
+#define NIC_FRAME_MAX     1514 /* without FCS and without VLAN tag */
+#define NIC_NAME_MAX      16
+
+struct nic;
+
+struct nic_stats {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t rx_dropped;   /* frames the driver or the receiver could not take */
+    uint64_t rx_errors;    /* bad frames reported by the card (CRC, alignment, runt, long) */
+    uint64_t rx_crc_errors;
+    uint64_t rx_fifo_overruns;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t tx_dropped;   /* frames refused: too long, no descriptor free */
+    uint64_t tx_errors;
+    uint64_t interrupts;
+};
+
+struct nic_ops {
+    /* Queues one frame. -EMSGSIZE for len > NIC_FRAME_MAX, -EAGAIN when the TX queue is full.
+     * The frame is copied: the caller's buffer is free again on return. */
+    int (*send)(struct nic *nic, const void *frame, size_t len);
+    int (*set_promisc)(struct nic *nic, bool on);
+    /* Accept all multicast (true) or only broadcast and our MAC (false). */
+    int (*set_allmulti)(struct nic *nic, bool on);
+    /* Link state as the card reports it (true when it cannot tell). */
+    bool (*link_up)(struct nic *nic);
+};
+
+/* Called from the main loop for every good received frame (without FCS). */
+typedef void (*nic_rx_fn)(void *ctx, const void *frame, size_t len);
+
+struct nic {
+    char name[NIC_NAME_MAX]; /* "rtl8139", "ne2k" */
+    char model[32];          /* human-readable, e.g. "RTL8139 00:04.0" */
+    uint8_t pci_bus, pci_dev, pci_fn;
+    bool is_pci;
+    uint8_t mac[NIC_MAC_LEN];
+    bool promisc;
+    bool allmulti;
+    const struct nic_ops *ops;
+    nic_rx_fn rx;
+    void *rx_ctx;
+    struct nic_stats stats;
+    void *priv; /* the driver's own state */
+};
+
+/* A driver: tries to find and initialise its card; returns 0 and fills *out, -ENODEV if no card
+ * matches `sel` (NULL = any; otherwise a driver name or a PCI address "00:04.0"). */
+struct nic_driver {
+    const char *name;
+    int (*probe)(const char *sel, struct nic **out);
+};
+
+/* Finds the NIC to use: `sel` from the command line (nic=rtl8139|ne2k|BB:DD.F) or NULL for the
+ * first one found. Returns 0 or -ENODEV. */
+int nic_probe(const char *sel, struct nic **out);
+void nic_set_rx(struct nic *nic, nic_rx_fn fn, void *ctx);
+int nic_send(struct nic *nic, const void *frame, size_t len);
+int nic_set_promisc(struct nic *nic, bool on);
+/* Delivers a received frame to the bound receiver (drivers call this from deferred work). */
+void nic_deliver(struct nic *nic, const void *frame, size_t len);
+/* The NIC the kernel bound at boot, or NULL. */
+struct nic *nic_primary(void);
+void nic_set_primary(struct nic *nic);
+/* Checks a frame length for sending/receiving: 0, or -EMSGSIZE / -EINVAL (runt). */
+int nic_check_len(size_t len, bool receiving);
+
+#endif
