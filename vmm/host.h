@@ -1,0 +1,37 @@
+/* struct vmm_host: everything the OS-independent VMM needs from the OS that hosts it.
+ * kernel/vmm_host.c fills it on Petrel; unit tests fill it with hosted fakes. The VMM reaches
+ * the host only through this struct (plus the shared pure modules: kernel/lib.h string
+ * functions and kernel/log.h logging, which compile hosted too). */
+#ifndef PETREL_VMM_HOST_H
+#define PETREL_VMM_HOST_H
+
+#include "../kernel/types.h"
+
+struct vmm_vm;
+
+struct vmm_host {
+    /* Heap memory, zeroed. */
+    void *(*zalloc)(size_t size);
+    void (*free)(void *p);
+    /* Physically contiguous pages; phys is the host-physical address. */
+    int (*page_alloc)(size_t npages, uint64_t *phys);
+    int (*page_alloc_2m)(uint64_t *phys);
+    void (*page_free)(uint64_t phys, size_t npages);
+    /* Host-physical to a pointer the VMM can use (identity on Petrel). */
+    void *(*phys_to_virt)(uint64_t phys);
+    uint64_t (*virt_to_phys)(const void *p);
+    /* Monotonic time. */
+    uint64_t (*now_ns)(void);
+    uint64_t tsc_hz;
+    /* Bytes the VM's serial console printed (the host queues them for console readers). */
+    void (*console_out)(struct vmm_vm *vm, const uint8_t *buf, size_t len);
+    /* A VM changed state (started, halted with a reason, exited with a code): the host may
+     * wake console readers, free resources, update listings. Optional. */
+    void (*vm_state_changed)(struct vmm_vm *vm);
+};
+
+/* Installed once at start; every VMM module uses it. */
+void vmm_host_set(const struct vmm_host *host);
+const struct vmm_host *vmm_host(void);
+
+#endif

@@ -1,0 +1,114 @@
+/* The contract between the VMM core and its virtual devices (vmm/devices/, one device per file).
+ *
+ * A device keeps all its state in its own struct (no globals). At creation it fills ONE table,
+ * struct vmm_dev_reg, naming its IO ports, MMIO ranges and IRQ lines and its handlers, and calls
+ * vmm_dev_register(). The core routes intercepted accesses to the handlers.
+ *
+ * Handler results (the same for IO and MMIO):
+ *   VMM_HANDLED  (0)   the access was handled; for reads *val holds the value.
+ *   VMM_NOT_MINE (1)   not this device's (e.g. a port in its range it does not decode); the core
+ *                      tries the next device, then applies the VM's default policy.
+ *   < 0                an error (negative errno): the core fails this VM (fail stop) and logs
+ *                      the device, access and register dump.
+ * Reads of unclaimed IO ports return all ones; writes to them are dropped; both are counted and
+ * logged at debug level (that is what a PC does). Unclaimed MMIO (not RAM, not a registered range)
+ * is a fail stop.
+ *
+ * Devices never touch guest memory directly: DMA-capable devices use vmm_guest_read/write, which
+ * check every address and length against guest RAM. */
+#ifndef PETREL_VMM_DEV_H
+#define PETREL_VMM_DEV_H
+
+#include "../kernel/types.h"
+
+struct vmm_vm;
+
+#define VMM_HANDLED  0
+#define VMM_NOT_MINE 1
+
+/* size is 1, 2 or 4; *val carries the value (written) or receives it (read). */
+typedef int (*vmm_io_fn)(void *dev, uint16_t port, unsigned size, bool write, uint32_t *val);
+/* size is 1, 2, 4 or 8; gpa is the guest-physical address accessed. */
+typedef int (*vmm_mmio_fn)(void *dev, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+/* String IO in one call (REP INS/OUTS = one exit): count elements of size bytes in buf. Optional;
+ * without it the core calls vmm_io_fn once per element. */
+typedef int (*vmm_io_string_fn)(void *dev, uint16_t port, unsigned size, bool write, void *buf,
+                                uint32_t count);
+
+#define VMM_DEV_MAX_IO   8
+#define VMM_DEV_MAX_MMIO 4
+#define VMM_DEV_MAX_IRQ  4
+
+struct vmm_dev_io_range {
+    uint16_t base;
+    uint16_t count;
+    vmm_io_fn fn;
+    vmm_io_string_fn string_fn; /* may be NULL */
+};
+
+struct vmm_dev_mmio_range {
+    uint64_t base;
+    uint64_t len;
+    vmm_mmio_fn fn;
+};
+
+struct vmm_dev_reg {
+    const char *name;  /* "pic", "pit", "com1", ... unique within the VM */
+    void *dev;         /* the device's state, passed to every handler */
+    struct vmm_dev_io_range io[VMM_DEV_MAX_IO];
+    size_t nio;
+    struct vmm_dev_mmio_range mmio[VMM_DEV_MAX_MMIO];
+    size_t nmmio;
+    uint8_t irqs[VMM_DEV_MAX_IRQ]; /* ISA/GSI lines the device drives (for listings and checks) */
+    size_t nirqs;
+    /* Called before the vCPU enters the guest and when it sleeps in HLT: bring the device's
+     * time-driven state up to `now_ns` (raise IRQs that are due) and return the next deadline
+     * in ns (UINT64_MAX for none). Optional. */
+    uint64_t (*poll)(void *dev, uint64_t now_ns);
+    void (*reset)(void *dev);   /* optional: guest reset (e.g. via i8042 0xFE) */
+    void (*destroy)(void *dev); /* frees the device state */
+};
+
+/* Registers a device's ranges and lines; -EEXIST if a range overlaps another device's,
+ * -EINVAL for an empty or malformed table. The VM owns the device from now on. */
+int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg);
+
+/* Interrupt lines (ISA IRQ 0-15, later GSIs): level-triggered semantics. An edge-triggered
+ * device pulses: vmm_irq_set(vm, line, true) then vmm_irq_set(vm, line, false). */
+int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level);
+
+/* The interrupt controller model (8259 pair now, LAPIC/IOAPIC later) registers itself so that
+ * the core can route lines to it and ask what to inject. */
+struct vmm_intc_ops {
+    void (*set_line)(void *intc, unsigned line, bool level);
+    /* True and the vector when an interrupt is ready for the CPU (does not acknowledge). */
+    bool (*pending)(void *intc, uint8_t *vector);
+    /* The CPU took the interrupt (INTA): move it from requested to in service. */
+    void (*ack)(void *intc, uint8_t vector);
+};
+int vmm_intc_register(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc);
+
+/* Checked guest-physical memory access for devices (DMA) and loaders: -EFAULT when any byte
+ * of [gpa, gpa+len) is not guest RAM. */
+int vmm_guest_read(struct vmm_vm *vm, uint64_t gpa, void *buf, size_t len);
+int vmm_guest_write(struct vmm_vm *vm, uint64_t gpa, const void *buf, size_t len);
+
+/* The VM's serial console: bytes the guest's UART sends go out through the host's console sink;
+ * bytes typed on the console come back through the device's rx hook. */
+void vmm_console_out(struct vmm_vm *vm, const uint8_t *buf, size_t len);
+/* The device that is the VM's console (COM1's UART) registers its input hook; the core calls it
+ * with bytes typed on the console (vmm_vm_console_write). Returns how many bytes it took (a full
+ * receive FIFO takes fewer; the rest stay queued in the core). */
+int vmm_console_register(struct vmm_vm *vm, size_t (*rx)(void *dev, const uint8_t *buf, size_t len),
+                         void *dev);
+
+/* The guest asked to stop (isa-debug-exit at 0xF4, VMMCALL exit, ACPI poweroff later): the VM
+ * ends with that code (no fail stop). */
+void vmm_vm_request_exit(struct vmm_vm *vm, int code, const char *why);
+/* The guest asked for a reset (i8042 0xFE, triple fault policy is separate). */
+void vmm_vm_request_reset(struct vmm_vm *vm);
+/* A device found a state it cannot handle: fail stop this VM with the message. */
+void vmm_vm_fail(struct vmm_vm *vm, const char *fmt, ...) PRINTF_FMT(2, 3);
+const char *vmm_vm_name(const struct vmm_vm *vm);
+
+#endif
