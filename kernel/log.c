@@ -73,7 +73,8 @@ int log_ring_read(const struct log_ring *r, uint64_t *seq, struct log_record *ou
 
     *dropped = 0;
     if (*seq < first) {
-        *dropped = first - *seq;
+        /* Sequence 0 never existed: a reader starting there lost only 1 .. first-1. */
+        *dropped = first - (*seq == 0 ? 1 : *seq);
         *seq = first;
     }
     if (*seq >= r->next_seq) {
@@ -261,6 +262,22 @@ void log_vwrite(enum log_comp comp, enum log_level level, const char *vm, const 
         }
         g_log.in_sink = false;
     }
+    irqflags_restore(flags);
+}
+
+void log_record_only(enum log_comp comp, enum log_level level, const char *text)
+{
+    struct log_record rec;
+    irq_flags_t flags;
+
+    rec.seq = 0;
+    rec.time_ns = g_log.clock != NULL ? g_log.clock() : 0;
+    rec.comp = (uint8_t)comp;
+    rec.level = (uint8_t)level;
+    rec.vm[0] = '\0';
+    str_copy(rec.text, text, sizeof(rec.text));
+    flags = irqflags_save();
+    log_ring_push(&g_log.ring, &rec);
     irqflags_restore(flags);
 }
 

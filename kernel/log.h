@@ -96,6 +96,9 @@ void log_write(enum log_comp comp, enum log_level level, const char *vm, const c
 void log_vwrite(enum log_comp comp, enum log_level level, const char *vm, const char *fmt,
                 va_list ap);
 struct log_ring *log_global_ring(void);
+/* Records a line in the ring without handing it to the sinks (the fault dump prints on the
+ * serial port itself and must not depend on the sinks). */
+void log_record_only(enum log_comp comp, enum log_level level, const char *text);
 
 const char *log_comp_name(enum log_comp comp);
 const char *log_level_name(enum log_level level);

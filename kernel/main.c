@@ -85,7 +85,8 @@ static void run_test_fault(void)
 {
     volatile uint64_t *p;
     volatile int zero = 0;
-    int r;
+    volatile int one = 1;
+    volatile int r;
 
     switch (g_params.test_fault) {
     case TEST_FAULT_NONE:
@@ -106,7 +107,7 @@ static void run_test_fault(void)
         break;
     case TEST_FAULT_DE:
         LOG_WARN(TEST, "test.fault=de: dividing by zero");
-        r = 1 / zero;
+        r = one / zero; /* volatile operands: the compiler must emit idiv */
         (void)r;
         break;
     case TEST_FAULT_PANIC:

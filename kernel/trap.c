@@ -81,7 +81,7 @@ static void dump_line(const char *fmt, ...)
     va_end(ap);
     console_out_raw(buf);
     console_out_raw("\n");
-    log_write(LOG_COMP_BOOT, LOG_LVL_ERROR, NULL, "%s", buf);
+    log_record_only(LOG_COMP_BOOT, LOG_LVL_ERROR, buf);
 }
 
 static bool g_in_fatal;
@@ -98,9 +98,13 @@ NORETURN void trap_fatal(const struct trapframe *tf, const char *why)
     g_in_fatal = true;
     /* Nothing else will print now: sinks other than the serial port are not drained. */
     console_out_raw("\n");
-    dump_line("KERNEL FAULT: %s (vector %llu, error %#llx)%s%s", trap_name(tf->vector),
-              (unsigned long long)tf->vector, (unsigned long long)tf->error,
-              why != NULL ? ": " : "", why != NULL ? why : "");
+    if (tf->vector == TRAP_PANIC) {
+        dump_line("KERNEL PANIC: %s", why != NULL ? why : "(no message)");
+    } else {
+        dump_line("KERNEL FAULT: %s (vector %llu, error %#llx)%s%s", trap_name(tf->vector),
+                  (unsigned long long)tf->vector, (unsigned long long)tf->error,
+                  why != NULL ? ": " : "", why != NULL ? why : "");
+    }
     dump_line("RIP=%016llx CS=%04llx RFLAGS=%016llx", (unsigned long long)tf->rip,
               (unsigned long long)tf->cs, (unsigned long long)tf->rflags);
     dump_line("RSP=%016llx SS=%04llx", (unsigned long long)tf->rsp, (unsigned long long)tf->ss);
@@ -142,7 +146,9 @@ NORETURN void panic(const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     memset(&tf, 0, sizeof(tf));
-    tf.vector = 0xFFFF;
+    tf.vector = TRAP_PANIC;
+    __asm__ volatile("movq %%cs, %0" : "=r"(tf.cs));
+    __asm__ volatile("movq %%ss, %0" : "=r"(tf.ss));
     tf.rip = (uint64_t)(uintptr_t)__builtin_return_address(0);
     tf.rsp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
     __asm__ volatile("movq %%rbp, %0" : "=r"(tf.rbp));
