@@ -48,7 +48,8 @@ static int parse_mmap(const uint8_t *tag, uint32_t size, struct bootinfo *out)
     if (entry_size < 24 || (entry_size % 8) != 0) {
         return -EINVAL;
     }
-    for (uint32_t off = 16; off + entry_size <= size; off += entry_size) {
+    /* 64-bit offsets: a huge entry_size must not wrap the sum and read past the tag. */
+    for (uint64_t off = 16; off + entry_size <= size; off += entry_size) {
         struct boot_mmap_entry *e;
 
         if (out->nmmap >= BOOT_MAX_MMAP) {
@@ -67,7 +68,7 @@ int bootinfo_parse(const void *info, size_t max_len, struct bootinfo *out)
 {
     const uint8_t *base = info;
     uint32_t total;
-    uint32_t off = 8;
+    uint64_t off = 8; /* 64-bit so rounding a tag size near 4 GiB cannot wrap it */
 
     memset(out, 0, sizeof(*out));
     if (max_len < 16) {
@@ -131,7 +132,7 @@ int bootinfo_parse(const void *info, size_t max_len, struct bootinfo *out)
         default:
             break; /* other tags (framebuffer, EFI, ...) are not used */
         }
-        off += (size + 7) & ~7u;
+        off += ((uint64_t)size + 7) & ~7ULL;
     }
     return -EINVAL; /* no end tag */
 }

@@ -191,7 +191,9 @@ int heap_check(const struct heap *h)
     size_t free_bytes = 0;
 
     for (b = h->free_list; b != NULL; b = b->next) {
-        if (b->magic != MAGIC_FREE || b->size < MIN_BLOCK || (b->size % HEAP_ALIGN) != 0) {
+        /* Not MIN_BLOCK: a freed small allocation (header + 16 bytes) is a valid free block. */
+        if (b->magic != MAGIC_FREE || b->size < HDR_SIZE + HEAP_ALIGN ||
+            (b->size % HEAP_ALIGN) != 0) {
             return -EINVAL;
         }
         if (b->next != NULL && (uint8_t *)b + b->size >= (uint8_t *)b->next) {

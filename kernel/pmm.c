@@ -61,7 +61,8 @@ void pmm_release_range(struct pmm *p, uint64_t addr, uint64_t len)
     size_t first;
     size_t last;
 
-    if (len == 0 || addr + len < addr) {
+    /* The second test keeps ALIGN_UP(addr) from wrapping to 0, which would free everything. */
+    if (len == 0 || addr + len < addr || addr > UINT64_MAX - (PAGE_SIZE - 1)) {
         return;
     }
     if (!clip(p, ALIGN_UP(addr, PAGE_SIZE), ALIGN_DOWN(addr + len, PAGE_SIZE), &first, &last)) {
@@ -84,8 +85,10 @@ void pmm_reserve_range(struct pmm *p, uint64_t addr, uint64_t len)
     if (len == 0) {
         return;
     }
-    if (end < addr) {
-        end = UINT64_MAX;
+    /* A range running past the top of memory reserves up to the last whole page; rounding a
+     * wrapped or near-top end up would give 0 and reserve nothing. */
+    if (end < addr || end > UINT64_MAX - (PAGE_SIZE - 1)) {
+        end = ALIGN_DOWN(UINT64_MAX, PAGE_SIZE);
     }
     if (!clip(p, ALIGN_DOWN(addr, PAGE_SIZE), ALIGN_UP(end, PAGE_SIZE), &first, &last)) {
         return;

@@ -32,7 +32,7 @@ int pmm_alloc(struct pmm *p, size_t npages, size_t align_pages, uint64_t *addr);
 int pmm_free(struct pmm *p, uint64_t addr, size_t npages);
 bool pmm_is_used(const struct pmm *p, uint64_t addr);
 size_t pmm_free_count(const struct pmm *p);
-/* Largest free run of 2 MiB-aligned 2 MiB pages (for the banner and `mem`). */
+/* Number of free 2 MiB-aligned 2 MiB pages (for the banner and `mem`). */
 size_t pmm_free_2m_count(const struct pmm *p);
 
 #endif

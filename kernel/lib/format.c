@@ -85,6 +85,10 @@ static void put_num(struct out *o, const struct spec *sp, uint64_t v, bool neg, 
         plen = (int)strlen(prefix);
     }
     zeros = sp->prec > n ? sp->prec - n : 0;
+    /* %#o: the result must start with a 0 (C11 7.21.6.1). */
+    if (sp->alt && base == 8 && zeros == 0 && (n == 0 || tmp[n - 1] != '0')) {
+        zeros = 1;
+    }
     total = n + zeros + plen + (sign != 0);
     if (sp->zero && !sp->left && sp->prec < 0 && sp->width > total) {
         zeros += sp->width - total;
@@ -206,6 +210,8 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             {
                 const char *prefix = NULL;
 
+                sp.plus = false; /* '+' and ' ' apply to signed conversions only */
+                sp.space = false;
                 if (sp.alt && u != 0 && (*fmt == 'x' || *fmt == 'X')) {
                     prefix = *fmt == 'x' ? "0x" : "0X";
                 }
@@ -219,12 +225,16 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         case 's':
             put_str(&o, &sp, va_arg(ap, const char *));
             break;
-        case 'c': {
-            char c[2] = {(char)va_arg(ap, int), '\0'};
-            sp.prec = 1;
-            put_str(&o, &sp, c);
+        case 'c':
+            /* Not through put_str: a NUL character is still one character of output. */
+            if (!sp.left) {
+                pad(&o, ' ', sp.width - 1);
+            }
+            put(&o, (char)va_arg(ap, int));
+            if (sp.left) {
+                pad(&o, ' ', sp.width - 1);
+            }
             break;
-        }
         case '%':
             put(&o, '%');
             break;
