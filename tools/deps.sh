@@ -12,7 +12,7 @@ PACKAGES=(
     iproute2 dpkg-dev netcat-openbsd clang libclang-rt-14-dev
     gcc make binutils ca-certificates
     bsdextrautils   # /usr/bin/hexdump
-    dnsmasq-base procps
+    dnsmasq-base procps iputils-ping busybox shellcheck
 )
 
 # Third-party sources, one per entry:
