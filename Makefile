@@ -26,13 +26,14 @@ LOG_BUILD_SPEC := $(subst $(space),$(comma),$(strip $(if $(filter 1,$(DEBUG_ALL)
 PETREL_GIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # ---- kernel -----------------------------------------------------------------------------
-KERNEL_DIRS := kernel kernel/lib drivers
+KERNEL_DIRS := kernel kernel/lib drivers vmm vmm/devices
 KERNEL_C    := $(foreach d,$(KERNEL_DIRS),$(wildcard $(d)/*.c))
-KERNEL_ASM  := $(wildcard boot/*.asm kernel/*.asm)
+KERNEL_ASM  := $(wildcard boot/*.asm kernel/*.asm vmm/*.asm)
 KERNEL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
                $(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
 include netstack/netstack.mk
 KERNEL_OBJ  += $(NETSTACK_OBJ)
+include console/console.mk
 KERNEL      := $(BUILD)/petrel.elf
 ISO         := $(BUILD)/petrel.iso
 GEN         := $(BUILD)/gen
@@ -48,13 +49,18 @@ KLDFLAGS    := -nostdlib -n -T boot/linker.ld -z max-page-size=0x1000 -z noexecs
 
 # ---- hosted (unit tests, fuzzing): the pure modules, compiled for Linux -----------------------
 HOSTED_SRC  := kernel/pmm.c kernel/heap.c kernel/cmdline.c kernel/log.c kernel/bootinfo.c \
-               kernel/lib/format.c kernel/lib/strutil.c
+               kernel/lib/format.c kernel/lib/strutil.c netstack/netaddr.c drivers/nic_ring.c
+# The VMM is OS-independent: all of it but the SVM instructions (vmm/svm_hw.c) runs hosted.
+HOSTED_SRC  += $(filter-out vmm/svm_hw.c,$(wildcard vmm/*.c)) $(wildcard vmm/devices/*.c)
+HOSTED_SRC  += $(CONSOLE_HOSTED_SRC)
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all
 HCFLAGS     := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(SAN) -fno-omit-frame-pointer \
                -MMD -MP
 UNIT_TESTS  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 HOSTED_OBJ  := $(patsubst %.c,$(BUILD)/hosted/%.o,$(HOSTED_SRC))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+include vmm/zydis.mk
+include tests/guests/guests.mk
 
 .PHONY: all kernel iso deps run test test-unit test-system bench fuzz clean distclean \
         format format-check FORCE
@@ -125,10 +131,10 @@ bench: deps
 	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
 
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------------------------
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(HOSTED_SRC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(HOSTED_SRC) $(ZYDIS_HOSTED_OBJ)
 	@mkdir -p $(@D)
-	$(FUZZCC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ikernel $< $(HOSTED_SRC) \
-	    -o $@
+	$(FUZZCC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ikernel $< $(HOSTED_SRC) \
+	    $(ZYDIS_CPPFLAGS) $(ZYDIS_HOSTED_OBJ) -o $@
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 	@for f in $^; do echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(BUILD)/fuzz/corpus-$${f##*/}; \

@@ -134,6 +134,11 @@ MED_GRUB=$(median "${GRUBS[@]}")
 KERNEL_PART=$(median "${KPARTS[@]}")
 ISO_BYTES=$(stat -c %s "$ISO")
 KERNEL_BYTES=$(stat -c %s "$KERNEL")
+# The image on the ISO: the kernel without debug information (tools/mkiso strips it).
+STRIPPED=$(mktemp)
+objcopy --strip-debug "$KERNEL" "$STRIPPED"
+IMAGE_BYTES=$(stat -c %s "$STRIPPED")
+rm -f "$STRIPPED"
 # What GRUB copies from the ELF (PT_LOAD file bytes) and what the image occupies (with bss).
 LOAD_FILE=0
 LOAD_MEM=0
@@ -150,8 +155,8 @@ printf 'ratio: ready / firmware+GRUB = %d.%02d (kernel part is %d%% of the boot)
     $((MED_READY / MED_GRUB)) $(((MED_READY * 100 / MED_GRUB) % 100)) \
     $((KERNEL_PART * 100 / MED_READY))
 printf 'size: ISO %d bytes (%d KiB)\n' "$ISO_BYTES" $((ISO_BYTES / 1024))
-printf 'size: kernel %s %d bytes (%d KiB, debug info included; loaded %d KiB, %d KiB with bss)\n' \
-    "${KERNEL#"$ROOT"/}" "$KERNEL_BYTES" $((KERNEL_BYTES / 1024)) $((LOAD_FILE / 1024)) \
-    $((LOAD_MEM / 1024))
+printf 'size: kernel image on the ISO %d bytes (%d KiB; loaded %d KiB, %d KiB with bss)\n' \
+    "$IMAGE_BYTES" $((IMAGE_BYTES / 1024)) $((LOAD_FILE / 1024)) $((LOAD_MEM / 1024))
+printf 'size: %s with debug info %d KiB\n' "${KERNEL#"$ROOT"/}" $((KERNEL_BYTES / 1024))
 goal "ready < 1 s" $((MED_READY < GOAL_READY_US ? 1 : 0))
-goal "kernel image < 1 MiB" $((KERNEL_BYTES < GOAL_KERNEL_BYTES ? 1 : 0))
+goal "kernel image < 1 MiB" $((IMAGE_BYTES < GOAL_KERNEL_BYTES ? 1 : 0))

@@ -72,6 +72,17 @@ int nic_set_promisc(struct nic *nic, bool on)
     return rc;
 }
 
+int nic_set_allmulti(struct nic *nic, bool on)
+{
+    int rc = nic->ops->set_allmulti(nic, on);
+
+    if (rc == 0) {
+        nic->allmulti = on;
+        LOG_INFO(DRV, "%s: all-multicast %s", nic->name, on ? "on" : "off");
+    }
+    return rc;
+}
+
 void nic_deliver(struct nic *nic, const void *frame, size_t len)
 {
     nic->stats.rx_packets++;

@@ -73,6 +73,7 @@ int nic_probe(const char *sel, struct nic **out);
 void nic_set_rx(struct nic *nic, nic_rx_fn fn, void *ctx);
 int nic_send(struct nic *nic, const void *frame, size_t len);
 int nic_set_promisc(struct nic *nic, bool on);
+int nic_set_allmulti(struct nic *nic, bool on);
 /* Delivers a received frame to the bound receiver (drivers call this from deferred work). */
 void nic_deliver(struct nic *nic, const void *frame, size_t len);
 /* The NIC the kernel bound at boot, or NULL. */

@@ -13,6 +13,7 @@
 #include "timer.h"
 #include "trap.h"
 #include "version.h"
+#include "vms.h"
 #include "../drivers/ioapic.h"
 #include "../drivers/nic.h"
 #include "../netstack/net.h"
@@ -184,6 +185,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
     }
 
     init_network();
+    vms_init(&g_bootinfo);
     run_test_fault();
     cpu_sti();
     LOG_INFO(BOOT, "ready");

@@ -1,9 +1,10 @@
-/* The main loop: deferred IRQ work, timers, poll hooks, then halt until the next interrupt.
- * The vCPU scheduler joins here with the VMM. */
+/* The main loop: deferred IRQ work, timers, poll hooks, a vCPU's turn, then halt until the
+ * next interrupt when nothing is runnable. */
 #include "mainloop.h"
 #include "cpu.h"
 #include "irq.h"
 #include "timer.h"
+#include "../vmm/vmm.h"
 
 static struct poll_hook *g_hooks;
 static struct mainloop_stats g_stats;
@@ -32,6 +33,13 @@ NORETURN void mainloop_run(void)
         g_stats.timers_run += (uint64_t)did;
         for (struct poll_hook *h = g_hooks; h != NULL; h = h->next) {
             h->fn(h->ctx);
+        }
+        /* A runnable vCPU gets the CPU until its next exit that needs us (a host interrupt
+         * always is one); sleep only when every vCPU sleeps too. */
+        struct vmm_vcpu *vcpu = vmm_sched_next();
+        if (vcpu != NULL) {
+            vmm_run(vcpu);
+            continue;
         }
         /* Sleep only when nothing is queued; interrupts stay off between the check and HLT so
          * a wake-up cannot slip in between. */

@@ -67,6 +67,25 @@ static int key_gw(const char *value, bool has_value, char *msg, size_t msglen)
     return set_str(g_params.gw, sizeof(g_params.gw), value, has_value, msg, msglen);
 }
 
+static int key_vm(const char *value, bool has_value, char *msg, size_t msglen)
+{
+    int rc;
+
+    if (g_params.nvms >= PARAM_VM_MAX) {
+        snprintf(msg, msglen, "more than %d vm= keys", PARAM_VM_MAX);
+        return -ENOSPC;
+    }
+    if (!has_value || strchr(value, ':') == NULL) {
+        snprintf(msg, msglen, "expected vm=NAME:MODULE[:mem=MB][:flat=ADDR]");
+        return -EINVAL;
+    }
+    rc = set_str(g_params.vm[g_params.nvms], PARAM_VM_SPEC_MAX, value, has_value, msg, msglen);
+    if (rc == 0) {
+        g_params.nvms++;
+    }
+    return rc;
+}
+
 static const struct cmdline_key g_keys[] = {
     {"nic", "host NIC to use: rtl8139, ne2k or a PCI address BB:DD.F (default: first found)",
      key_nic},
@@ -75,6 +94,10 @@ static const struct cmdline_key g_keys[] = {
     {"log", "per-component log levels, e.g. log=pit:debug,vnet:info or log=all:debug", key_log},
     {"test.fault", "raise a CPU exception at the end of boot (tests of the fault dump)",
      key_test_fault},
+    {"vm",
+     "start a guest at boot from a GRUB module: vm=NAME:MODULE[:mem=MB][:flat=ADDR] "
+     "(repeatable; MB defaults to 16; flat= loads raw bytes and enters at ADDR)",
+     key_vm},
 };
 
 static void warn(const char *msg)

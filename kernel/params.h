@@ -13,13 +13,19 @@ enum test_fault {
     TEST_FAULT_PANIC, /* panic() */
 };
 
-#define PARAM_STR_MAX 64
+#define PARAM_STR_MAX     64
+#define PARAM_VM_MAX      16  /* vm= keys kept */
+#define PARAM_VM_SPEC_MAX 128 /* NAME:MODULE[:mem=MB][:flat=ADDR] */
 
 struct params {
     enum test_fault test_fault;
     char nic[PARAM_STR_MAX]; /* nic=rtl8139|ne2k|BB:DD.F, empty = first found */
     char ip[PARAM_STR_MAX];  /* ip=dhcp|A.B.C.D/PREFIX, empty = dhcp */
     char gw[PARAM_STR_MAX];  /* gw=A.B.C.D */
+    /* vm=NAME:MODULE[:mem=MB][:flat=ADDR] (one per guest, until petrel.conf): kernel/vms.c
+     * parses them */
+    char vm[PARAM_VM_MAX][PARAM_VM_SPEC_MAX];
+    size_t nvms;
 };
 
 extern struct params g_params;

@@ -1,0 +1,175 @@
+/* lwIP 2.1.3 configuration for Petrel: NO_SYS raw API on the main loop, IPv4 only.
+ *
+ * Every size below is chosen for the appliance, not for a microcontroller: the host has hundreds
+ * of MiB, so the limits are set by what the console, the log stream and iperf need at once, and
+ * every pool is static (bss) so that the stack's worst case is fixed at link time and a busy
+ * network can never eat the heap the VMM needs for guests. Memory figures are for x86-64. */
+#ifndef PETREL_LWIPOPTS_H
+#define PETREL_LWIPOPTS_H
+
+/* ---- system --------------------------------------------------------------------------------
+ * One CPU, one main loop: lwIP runs only from the loop (received frames, timers, console), never
+ * from an interrupt handler, so there are no threads, no locks and no lightweight protection. */
+#define NO_SYS               1
+#define SYS_LIGHTWEIGHT_PROT 0
+#define LWIP_TIMERS          1 /* sys_check_timeouts() from a main-loop poll hook */
+#define LWIP_SOCKET          0
+#define LWIP_NETCONN         0
+#define LWIP_NETIF_API       0
+#define LWIP_ALTCP           0
+
+/* ---- memory --------------------------------------------------------------------------------
+ * MEM_LIBC_MALLOC=0: lwIP keeps its own first-fit heap in a static array (mem.c's ram_heap)
+ * instead of mapping mem_malloc to kmalloc. The network then has a hard budget that shows in the
+ * lwIP stats (mem.used/max/err), and a flood of traffic fails inside lwIP (counted, recovered)
+ * rather than starving guest allocations.
+ *
+ * MEM_SIZE 1 MiB: the heap holds outgoing TCP data (with LWIP_NETIF_TX_SINGLE_PBUF every TCP
+ * segment is one PBUF_RAM), UDP/ICMP/ARP/DHCP packets and small lwiperf state. The worst case
+ * that matters is every console, log-stream and VM-console connection with a full send buffer
+ * while its reader stalls: 32 PCBs x TCP_SND_BUF (23 KiB) = 730 KiB, which still fits. */
+#define MEM_LIBC_MALLOC  0
+#define MEMP_MEM_MALLOC  0
+#define MEM_ALIGNMENT    8 /* pointers and u64 on x86-64 */
+#define MEM_SIZE         (1024 * 1024)
+#define MEM_SANITY_CHECK 0
+
+/* PBUF_POOL: every received frame is copied into one pool pbuf (PBUF_POOL_BUFSIZE defaults to a
+ * full 1514-byte frame rounded to 1520). 256 buffers (~400 KiB) cover a full receive window
+ * (16 segments) on several busy connections plus the out-of-sequence queue and ARP/IP
+ * reassembly, with room for bursts the main loop takes a moment to drain. */
+#define PBUF_POOL_SIZE 256
+/* PBUF_REF/ROM headers, for callers that wrap their own buffers (pbuf_alloc(PBUF_REF)); lwIP
+ * itself hardly needs them here, because LWIP_NETIF_TX_SINGLE_PBUF makes tcp_write and IP
+ * fragmentation copy into PBUF_RAM. */
+#define MEMP_NUM_PBUF 32
+
+/* ---- protocols ------------------------------------------------------------------------------ */
+#define LWIP_IPV4     1
+#define LWIP_IPV6     0
+#define LWIP_ARP      1
+#define LWIP_ETHERNET 1
+#define LWIP_ICMP     1
+#define LWIP_RAW      1 /* a future console `ping` sends ICMP echo through a raw PCB */
+#define LWIP_UDP      1
+#define LWIP_TCP      1
+#define LWIP_DHCP     1
+#define LWIP_AUTOIP   0
+#define LWIP_IGMP     0 /* VXLAN links are unicast; multicast groups can come later */
+#define LWIP_DNS      0
+#define IP_FORWARD    0
+
+/* IP fragmentation both ways: VXLAN encapsulation of a full 1500-byte guest frame gives a
+ * 1550-byte packet that must be fragmented, and peers may send fragments to us. */
+#define IP_REASSEMBLY      1
+#define IP_FRAG            1
+#define IP_REASS_MAX_PBUFS 64
+#define MEMP_NUM_REASSDATA 8
+
+/* ARP: a /24 lab with guests, the gateway and a few peers; queue a few packets per unresolved
+ * address so the first TCP SYN or UDP datagram to a new peer is not lost. */
+#define ARP_TABLE_SIZE                32
+#define ARP_QUEUEING                  1
+#define MEMP_NUM_ARP_QUEUE            64
+#define ETHARP_SUPPORT_STATIC_ENTRIES 0
+
+/* DHCP: probe the offered address with ARP before using it (RFC 2131 3.1.5), and send our
+ * hostname so the lab's DHCP server logs show who asked. */
+#define DHCP_DOES_ARP_CHECK 1
+#define LWIP_NETIF_HOSTNAME 1
+
+/* ---- PCBs ------------------------------------------------------------------------------------
+ * TCP: 8+ console sessions, log-stream readers, capture streams, one console port per VM,
+ * lwiperf (the control connection plus the one it opens back for -r/-d), and PCBs in TIME-WAIT
+ * after sessions close (lwIP reuses the oldest TIME-WAIT PCB when the pool runs out). */
+#define MEMP_NUM_TCP_PCB        32
+#define MEMP_NUM_TCP_PCB_LISTEN 16 /* telnet, log stream, capture, lwiperf, VM consoles */
+#define MEMP_NUM_UDP_PCB        8  /* DHCP, VXLAN links */
+#define MEMP_NUM_RAW_PCB        4
+/* lwIP's own timers plus ours (the DHCP wait warning) and room for the console's. */
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
+
+/* ---- TCP -------------------------------------------------------------------------------------
+ * TCP_MSS 1460: a full Ethernet frame (1500 - 20 IP - 20 TCP).
+ * TCP_WND and TCP_SND_BUF 16 * MSS = 23360 bytes: enough in flight to keep QEMU user-net and
+ * TAP links busy (their RTT is well under a millisecond but the emulated CPU drains in bursts),
+ * and still below 64 KiB, so no window scaling is needed. */
+#define TCP_MSS     1460
+#define TCP_WND     (16 * TCP_MSS)
+#define TCP_SND_BUF (16 * TCP_MSS)
+/* The segment queue per PCB: at least 2 * SND_BUF / MSS so small console writes (several pbufs
+ * per segment) do not exhaust it before the byte budget. */
+#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+/* The segment pool is shared by all PCBs (send queues and out-of-sequence queues). */
+#define MEMP_NUM_TCP_SEG 512
+#define TCP_QUEUE_OOSEQ  1
+#define TCP_OOSEQ_MAX_PBUFS                                                                        \
+    16 /* one window per connection: a single lossy peer cannot take the pool */
+/* Listen backlogs: a listener admits only as many half-open connections as its owner allows, so
+ * a SYN flood on one port cannot take every PCB. (lwiperf asks for a backlog of 1: with
+ * `iperf -P N` the extra SYNs are dropped and retried by the client a second or more later.) */
+#define TCP_LISTEN_BACKLOG         1
+#define TCP_DEFAULT_LISTEN_BACKLOG 8
+/* Keepalive lets the console notice telnet clients that vanished without a FIN. */
+#define LWIP_TCP_KEEPALIVE 1
+#define LWIP_TCP_SACK_OUT  0
+#define LWIP_WND_SCALE     0
+
+/* ---- netif -----------------------------------------------------------------------------------
+ * One Ethernet netif (the appliance's own "local" port). TX_SINGLE_PBUF: lwIP builds each
+ * outgoing packet in one contiguous pbuf, so linkoutput hands it to the link without a bounce
+ * copy (the NIC copies into its own TX buffer anyway: there is no scatter-gather to use). */
+#define LWIP_SINGLE_NETIF          0
+#define LWIP_NETIF_STATUS_CALLBACK 1
+#define LWIP_NETIF_LINK_CALLBACK   1 /* lets the console hear of carrier changes */
+#define LWIP_NETIF_TX_SINGLE_PBUF  1
+#define LWIP_NETIF_LOOPBACK        0
+#define LWIP_HAVE_LOOPIF           0
+#define ETH_PAD_SIZE               0
+
+/* ---- checksums -------------------------------------------------------------------------------
+ * Software checksums on every layer, both ways (neither NIC offloads them). CHECKSUM_ON_COPY
+ * computes the TCP checksum while tcp_write copies the data, saving a second pass. */
+#define CHECKSUM_GEN_IP       1
+#define CHECKSUM_GEN_UDP      1
+#define CHECKSUM_GEN_TCP      1
+#define CHECKSUM_GEN_ICMP     1
+#define CHECKSUM_CHECK_IP     1
+#define CHECKSUM_CHECK_UDP    1
+#define CHECKSUM_CHECK_TCP    1
+#define CHECKSUM_CHECK_ICMP   1
+#define LWIP_CHECKSUM_ON_COPY 1
+
+/* ---- statistics ------------------------------------------------------------------------------
+ * Counters for the console's ifconfig/netstat (net_get_info gives a pointer to lwip_stats).
+ * The console formats them itself, so lwIP's printf-based display stays out. */
+#define LWIP_STATS         1
+#define LWIP_STATS_LARGE   1 /* 32-bit counters: 16-bit ones wrap within a second of iperf */
+#define LWIP_STATS_DISPLAY 0
+#define LINK_STATS         1
+#define ETHARP_STATS       1
+#define IP_STATS           1
+#define IPFRAG_STATS       1
+#define ICMP_STATS         1
+#define UDP_STATS          1
+#define TCP_STATS          1
+#define MEM_STATS          1
+#define MEMP_STATS         1
+#define SYS_STATS          0 /* no semaphores or mailboxes with NO_SYS */
+
+/* ---- debugging -------------------------------------------------------------------------------
+ * Assertions stay on (cc.h turns a failed one into panic(): an lwIP assertion is a kernel bug).
+ * `make DEBUG_NET=1` also builds lwIP's own debug messages for the modules below; they go to the
+ * log at debug level (netstack/arch/sys_arch.c). */
+#if PETREL_LWIP_DEBUG
+#define LWIP_DEBUG         1
+#define LWIP_DBG_MIN_LEVEL LWIP_DBG_LEVEL_ALL
+#define LWIP_DBG_TYPES_ON  LWIP_DBG_ON
+#define NETIF_DEBUG        LWIP_DBG_ON
+#define ETHARP_DEBUG       LWIP_DBG_ON
+#define DHCP_DEBUG         LWIP_DBG_ON
+#define TCP_DEBUG          LWIP_DBG_ON
+#define TCP_RST_DEBUG      LWIP_DBG_ON
+#endif
+
+#endif

@@ -1,0 +1,380 @@
+/* The fake VMM core for hosted device tests (fake_vmm.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_vmm.h"
+#include "../../kernel/log.h"
+
+uint64_t fake_now;
+long fake_live_allocs;
+
+static const struct vmm_host *g_fake_host;
+static char g_log_lines[FAKE_LOG_LINES][LOG_TEXT_MAX];
+static size_t g_log_count;
+
+void vmm_host_set(const struct vmm_host *host)
+{
+    g_fake_host = host;
+}
+
+const struct vmm_host *vmm_host(void)
+{
+    return g_fake_host;
+}
+
+static void *fake_zalloc(size_t size)
+{
+    void *p = calloc(1, size);
+
+    if (p != NULL) {
+        fake_live_allocs++;
+    }
+    return p;
+}
+
+static void fake_free(void *p)
+{
+    if (p != NULL) {
+        fake_live_allocs--;
+    }
+    free(p);
+}
+
+static uint64_t fake_now_ns(void)
+{
+    return fake_now;
+}
+
+static const struct vmm_host fake_host = {
+    .zalloc = fake_zalloc,
+    .free = fake_free,
+    .now_ns = fake_now_ns,
+    .tsc_hz = 1000000000ULL,
+};
+
+static void fake_log_sink(void *ctx, const struct log_record *rec)
+{
+    (void)ctx;
+    snprintf(g_log_lines[g_log_count % FAKE_LOG_LINES], LOG_TEXT_MAX, "%s", rec->text);
+    g_log_count++;
+}
+
+void fake_host_install(uint64_t start_ns)
+{
+    static bool installed;
+
+    if (!installed) {
+        log_init();
+        (void)log_add_sink(fake_log_sink, NULL);
+        installed = true;
+    }
+    vmm_host_set(&fake_host);
+    fake_now = start_ns;
+    fake_log_clear();
+}
+
+bool fake_log_has(const char *needle)
+{
+    size_t n = g_log_count < FAKE_LOG_LINES ? g_log_count : FAKE_LOG_LINES;
+
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(g_log_lines[i], needle) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void fake_log_clear(void)
+{
+    g_log_count = 0;
+}
+
+struct vmm_vm *fake_vm_new(const char *name)
+{
+    struct vmm_vm *vm = calloc(1, sizeof(*vm));
+
+    if (vm != NULL) {
+        snprintf(vm->name, sizeof(vm->name), "%s", name);
+    }
+    return vm;
+}
+
+void fake_vm_free(struct vmm_vm *vm)
+{
+    if (vm == NULL) {
+        return;
+    }
+    for (size_t i = vm->ndevs; i-- > 0;) {
+        if (vm->devs[i].destroy != NULL) {
+            vm->devs[i].destroy(vm->devs[i].dev);
+        }
+    }
+    free(vm);
+}
+
+static bool ranges_overlap(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg)
+{
+    if (reg == NULL || reg->name == NULL || reg->nio > VMM_DEV_MAX_IO ||
+        reg->nmmio > VMM_DEV_MAX_MMIO || reg->nirqs > VMM_DEV_MAX_IRQ ||
+        reg->nio + reg->nmmio == 0) {
+        return -EINVAL;
+    }
+    if (vm->ndevs >= FAKE_MAX_DEVS) {
+        return -ENOSPC;
+    }
+    for (size_t i = 0; i < reg->nio; i++) {
+        const struct vmm_dev_io_range *r = &reg->io[i];
+
+        if (r->count == 0 || r->fn == NULL || (uint32_t)r->base + r->count > 0x10000) {
+            return -EINVAL;
+        }
+        for (size_t d = 0; d < vm->ndevs; d++) {
+            for (size_t j = 0; j < vm->devs[d].nio; j++) {
+                const struct vmm_dev_io_range *o = &vm->devs[d].io[j];
+
+                if (ranges_overlap(r->base, r->count, o->base, o->count)) {
+                    return -EEXIST;
+                }
+            }
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (ranges_overlap(r->base, r->count, reg->io[j].base, reg->io[j].count)) {
+                return -EINVAL;
+            }
+        }
+    }
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (strcmp(vm->devs[d].name, reg->name) == 0) {
+            return -EEXIST;
+        }
+    }
+    for (size_t i = 0; i < reg->nirqs; i++) {
+        if (reg->irqs[i] >= FAKE_LINES) {
+            return -EINVAL;
+        }
+    }
+    vm->devs[vm->ndevs++] = *reg;
+    return 0;
+}
+
+int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level)
+{
+    if (line >= FAKE_LINES) {
+        return -EINVAL;
+    }
+    if (level && !vm->line[line]) {
+        vm->rises[line]++;
+    }
+    vm->line[line] = level;
+    if (vm->intc_ops != NULL) {
+        vm->intc_ops->set_line(vm->intc, line, level);
+    }
+    return 0;
+}
+
+int vmm_intc_register(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc)
+{
+    if (vm->intc_ops != NULL) {
+        return -EEXIST;
+    }
+    vm->intc_ops = ops;
+    vm->intc = intc;
+    return 0;
+}
+
+int vmm_guest_read(struct vmm_vm *vm, uint64_t gpa, void *buf, size_t len)
+{
+    if (gpa > FAKE_RAM_SIZE || len > FAKE_RAM_SIZE - gpa) {
+        return -EFAULT;
+    }
+    memcpy(buf, &vm->ram[gpa], len);
+    return 0;
+}
+
+int vmm_guest_write(struct vmm_vm *vm, uint64_t gpa, const void *buf, size_t len)
+{
+    if (gpa > FAKE_RAM_SIZE || len > FAKE_RAM_SIZE - gpa) {
+        return -EFAULT;
+    }
+    memcpy(&vm->ram[gpa], buf, len);
+    return 0;
+}
+
+void vmm_console_out(struct vmm_vm *vm, const uint8_t *buf, size_t len)
+{
+    size_t room = FAKE_CONSOLE_MAX - vm->console_len;
+    size_t n = len < room ? len : room;
+
+    memcpy(&vm->console[vm->console_len], buf, n);
+    vm->console_len += n;
+    vm->console_calls++;
+}
+
+int vmm_console_register(struct vmm_vm *vm, size_t (*rx)(void *dev, const uint8_t *buf,
+                                                         size_t len),
+                         void *dev)
+{
+    if (vm->console_rx != NULL) {
+        return -EEXIST;
+    }
+    vm->console_rx = rx;
+    vm->console_dev = dev;
+    return 0;
+}
+
+void vmm_vm_request_exit(struct vmm_vm *vm, int code, const char *why)
+{
+    vm->exit_requested = true;
+    vm->exit_code = code;
+    snprintf(vm->exit_why, sizeof(vm->exit_why), "%s", why);
+}
+
+void vmm_vm_request_reset(struct vmm_vm *vm)
+{
+    vm->resets++;
+}
+
+void vmm_vm_fail(struct vmm_vm *vm, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(vm->fail_msg, sizeof(vm->fail_msg), fmt, ap);
+    va_end(ap);
+    vm->failed = true;
+}
+
+const char *vmm_vm_name(const struct vmm_vm *vm)
+{
+    return vm->name;
+}
+
+static const struct vmm_dev_io_range *fake_route(struct vmm_vm *vm, uint16_t port, size_t start,
+                                                 size_t *dev_idx)
+{
+    for (size_t d = start; d < vm->ndevs; d++) {
+        for (size_t j = 0; j < vm->devs[d].nio; j++) {
+            const struct vmm_dev_io_range *r = &vm->devs[d].io[j];
+
+            if (port >= r->base && port - r->base < r->count) {
+                *dev_idx = d;
+                return r;
+            }
+        }
+    }
+    return NULL;
+}
+
+int fake_io(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, uint32_t *val)
+{
+    size_t d = 0;
+    const struct vmm_dev_io_range *r;
+
+    while ((r = fake_route(vm, port, d, &d)) != NULL) {
+        int rc = r->fn(vm->devs[d].dev, port, size, write, val);
+
+        if (rc != VMM_NOT_MINE) {
+            return rc;
+        }
+        d++;
+    }
+    vm->unclaimed++;
+    if (!write) {
+        *val = size >= 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+    }
+    return VMM_HANDLED;
+}
+
+int fake_io_string(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, void *buf,
+                   uint32_t count)
+{
+    size_t d = 0;
+    const struct vmm_dev_io_range *r = fake_route(vm, port, 0, &d);
+    uint8_t *p = buf;
+
+    if (r != NULL && r->string_fn != NULL) {
+        return r->string_fn(vm->devs[d].dev, port, size, write, buf, count);
+    }
+    for (uint32_t i = 0; i < count; i++, p += size) {
+        uint32_t v = 0;
+        int rc;
+
+        if (write) {
+            memcpy(&v, p, size);
+        }
+        rc = fake_io(vm, port, size, write, &v);
+        if (rc < 0) {
+            return rc;
+        }
+        if (!write) {
+            memcpy(p, &v, size);
+        }
+    }
+    return VMM_HANDLED;
+}
+
+uint32_t fake_in(struct vmm_vm *vm, uint16_t port, unsigned size)
+{
+    uint32_t v = 0;
+
+    if (fake_io(vm, port, size, false, &v) < 0) {
+        vm->failed = true;
+    }
+    return v;
+}
+
+void fake_out(struct vmm_vm *vm, uint16_t port, unsigned size, uint32_t val)
+{
+    if (fake_io(vm, port, size, true, &val) < 0) {
+        vm->failed = true;
+    }
+}
+
+uint64_t fake_poll(struct vmm_vm *vm)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (vm->devs[d].poll != NULL) {
+            uint64_t t = vm->devs[d].poll(vm->devs[d].dev, fake_now);
+
+            if (t < next) {
+                next = t;
+            }
+        }
+    }
+    return next;
+}
+
+uint64_t fake_advance(struct vmm_vm *vm, uint64_t ns)
+{
+    fake_now += ns;
+    return fake_poll(vm);
+}
+
+void fake_reset_devices(struct vmm_vm *vm)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (vm->devs[d].reset != NULL) {
+            vm->devs[d].reset(vm->devs[d].dev);
+        }
+    }
+}
+
+const struct vmm_dev_reg *fake_find_dev(struct vmm_vm *vm, const char *name)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (strcmp(vm->devs[d].name, name) == 0) {
+            return &vm->devs[d];
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,78 @@
+/* A fake of the VMM core's device API (vmm/vmm_dev.h, vmm/host.h) for hosted device tests and
+ * the device fuzzer: a VM that records device registrations, IRQ line levels and edges, console
+ * output, exit and reset requests, with a controllable clock. Test files #include "fake_vmm.c"
+ * (the unit test rule links only the test file and libpetrel.a). */
+#ifndef PETREL_FAKE_VMM_H
+#define PETREL_FAKE_VMM_H
+
+#include "../../vmm/host.h"
+#include "../../vmm/vmm_dev.h"
+
+#define FAKE_MAX_DEVS    16
+#define FAKE_LINES       32
+#define FAKE_CONSOLE_MAX 65536
+#define FAKE_RAM_SIZE    65536
+#define FAKE_LOG_LINES   64
+
+struct vmm_vm {
+    char name[16];
+    struct vmm_dev_reg devs[FAKE_MAX_DEVS];
+    size_t ndevs;
+    bool line[FAKE_LINES];
+    unsigned rises[FAKE_LINES]; /* low-to-high transitions per line */
+    const struct vmm_intc_ops *intc_ops;
+    void *intc;
+    uint8_t console[FAKE_CONSOLE_MAX];
+    size_t console_len;
+    unsigned console_calls;
+    size_t (*console_rx)(void *dev, const uint8_t *buf, size_t len);
+    void *console_dev;
+    bool exit_requested;
+    int exit_code;
+    char exit_why[64];
+    unsigned resets;
+    bool failed;
+    char fail_msg[256];
+    uint64_t unclaimed; /* IO to ports no device claimed */
+    uint8_t ram[FAKE_RAM_SIZE];
+};
+
+/* The fake clock, in ns (what vmm_host()->now_ns() returns). */
+extern uint64_t fake_now;
+/* Live allocations made through vmm_host()->zalloc. */
+extern long fake_live_allocs;
+
+/* Installs the fake host (once) and the log capture; resets the clock to `start_ns`. */
+void fake_host_install(uint64_t start_ns);
+struct vmm_vm *fake_vm_new(const char *name);
+/* Destroys every device (reverse order) and the VM. */
+void fake_vm_free(struct vmm_vm *vm);
+
+/* Port IO as the core routes it: the first device whose range holds the port and does not
+ * answer VMM_NOT_MINE; unclaimed reads give all ones. Returns the handler's result. */
+int fake_io(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, uint32_t *val);
+int fake_io_string(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, void *buf,
+                   uint32_t count);
+uint32_t fake_in(struct vmm_vm *vm, uint16_t port, unsigned size);
+void fake_out(struct vmm_vm *vm, uint16_t port, unsigned size, uint32_t val);
+static inline uint8_t fake_inb(struct vmm_vm *vm, uint16_t port)
+{
+    return (uint8_t)fake_in(vm, port, 1);
+}
+static inline void fake_outb(struct vmm_vm *vm, uint16_t port, uint8_t val)
+{
+    fake_out(vm, port, 1, val);
+}
+/* Calls every device's poll at fake_now; returns the earliest deadline. */
+uint64_t fake_poll(struct vmm_vm *vm);
+/* Advances the clock and polls. */
+uint64_t fake_advance(struct vmm_vm *vm, uint64_t ns);
+/* Calls every device's reset hook. */
+void fake_reset_devices(struct vmm_vm *vm);
+const struct vmm_dev_reg *fake_find_dev(struct vmm_vm *vm, const char *name);
+
+/* Log lines captured since the last clear (text only). */
+bool fake_log_has(const char *needle);
+void fake_log_clear(void);
+
+#endif

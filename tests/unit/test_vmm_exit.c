@@ -1,0 +1,1007 @@
+/* Unit tests for exit handling with a fake VMCB: the dispatch switch and each handler (CPUID,
+ * HLT, IOIO with the string and REP forms, MSR policy, VMMCALL, #NPF, MMIO through the
+ * emulator, fail stops), interrupt injection, device registration, the run loop and the
+ * scheduler driven by a scripted fake CPU, and the VM lifecycle freeing everything. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "vmm_fake.h"
+#include "../../vmm/hypercall.h"
+
+/* A 16 MiB VM with a flat image at 1 MiB (two HLTs), no PC devices. */
+static const uint8_t g_image[] = {0xF4, 0xF4};
+
+static struct vmm_vm *new_vm(const char *name)
+{
+    struct vmm_vm_config cfg;
+    struct vmm_vm *vm = NULL;
+
+    memset(&cfg, 0, sizeof(cfg));
+    strcpy(cfg.name, name);
+    cfg.mem_bytes = MiB(16);
+    cfg.image = g_image;
+    cfg.image_len = sizeof(g_image);
+    cfg.kind = VMM_IMAGE_FLAT;
+    cfg.flat_addr = 0x100000;
+    assert_int_equal(vmm_vm_create(&cfg, &vm), 0);
+    assert_int_equal(vmm_vm_start(vm), 0);
+    return vm;
+}
+
+static void free_vm(struct vmm_vm *vm)
+{
+    if (vm->state == VMM_VM_RUNNING || vm->state == VMM_VM_PAUSED) {
+        assert_int_equal(vmm_vm_stop(vm), 0);
+    }
+    assert_int_equal(vmm_vm_destroy(vm), 0);
+}
+
+static struct vmm_vm *g_vm;
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_vmm_init();
+    g_vm = new_vm("t");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (g_vm != NULL) {
+        free_vm(g_vm);
+        g_vm = NULL;
+    }
+    assert_int_equal(g_fake.pages_live, 0);
+    assert_int_equal(g_fake.allocs_live, 0);
+    return 0;
+}
+
+static struct vmm_vcpu *vcpu(void)
+{
+    return g_vm->vcpu;
+}
+
+/* One exit as the run loop handles it: the VM is busy meanwhile, so a VM that ends in the
+ * handler keeps its memory until vmm_vm_finish_exit (the tests look at it first). */
+static enum vmm_action do_exit(uint64_t code, uint64_t info1, uint64_t info2)
+{
+    struct vmcb_control *c = &vcpu()->vmcb->ctl;
+    enum vmm_action act;
+
+    c->exit_code = code;
+    c->exit_info1 = info1;
+    c->exit_info2 = info2;
+    g_vm->busy++;
+    act = vmm_exit_dispatch(vcpu());
+    g_vm->busy--;
+    return act;
+}
+
+/* ---- a test device ------------------------------------------------------------------------ */
+
+struct tdev {
+    uint8_t out[70000];
+    size_t nout;
+    unsigned calls;
+    unsigned string_calls;
+    uint32_t in_val;
+    int fail;
+    bool exit_on_write;
+    uint64_t mmio_last;
+    unsigned mmio_writes;
+};
+
+static struct tdev g_dev;
+
+static int tdev_io(void *dev, uint16_t port, unsigned size, bool write, uint32_t *val)
+{
+    struct tdev *t = dev;
+
+    t->calls++;
+    if (t->fail != 0) {
+        return t->fail;
+    }
+    if (port == 0x501) {
+        return VMM_NOT_MINE;
+    }
+    if (write) {
+        if (t->exit_on_write) {
+            vmm_vm_request_exit(g_vm, (int)*val, "test device");
+        }
+        if (t->nout + size <= sizeof(t->out)) {
+            memcpy(t->out + t->nout, val, size);
+            t->nout += size;
+        }
+    } else {
+        *val = t->in_val;
+    }
+    return VMM_HANDLED;
+}
+
+static int tdev_string(void *dev, uint16_t port, unsigned size, bool write, void *buf,
+                       uint32_t count)
+{
+    struct tdev *t = dev;
+    size_t bytes = (size_t)size * count;
+
+    t->string_calls++;
+    if (write) {
+        if (t->nout + bytes <= sizeof(t->out)) {
+            memcpy(t->out + t->nout, buf, bytes);
+        }
+        t->nout += bytes;
+    } else {
+        for (size_t i = 0; i < bytes; i++) {
+            ((uint8_t *)buf)[i] = (uint8_t)(0x40 + i);
+        }
+    }
+    return VMM_HANDLED;
+}
+
+static int tdev_mmio(void *dev, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+    struct tdev *t = dev;
+
+    if (write) {
+        t->mmio_last = *val;
+        t->mmio_writes++;
+    } else {
+        *val = 0x11223344;
+    }
+    return VMM_HANDLED;
+}
+
+static void add_tdev(bool with_string)
+{
+    struct vmm_dev_reg reg;
+
+    memset(&g_dev, 0, sizeof(g_dev));
+    memset(&reg, 0, sizeof(reg));
+    reg.name = "tdev";
+    reg.dev = &g_dev;
+    reg.io[0] = (struct vmm_dev_io_range){0x500, 4, tdev_io, with_string ? tdev_string : NULL};
+    reg.nio = 1;
+    reg.mmio[0] = (struct vmm_dev_mmio_range){0xFEB00000, 0x1000, tdev_mmio};
+    reg.nmmio = 1;
+    assert_int_equal(vmm_dev_register(g_vm, &reg), 0);
+}
+
+/* ---- simple exits ------------------------------------------------------------------------- */
+
+static void test_cpuid_exit(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    (void)state;
+    r->rip = 0x1000;
+    r->gpr[VMM_RAX] = 0x40000000;
+    r->gpr[VMM_RCX] = 0;
+    assert_int_equal(do_exit(SVM_EXIT_CPUID, 0, 0), VMM_ACT_CONTINUE);
+    assert_int_equal(r->rip, 0x1002);
+    assert_int_equal(r->gpr[VMM_RAX], 0x40000001);
+    assert_memory_equal(&r->gpr[VMM_RBX], "Petr", 4);
+    r->gpr[VMM_RAX] = 1;
+    assert_int_equal(do_exit(SVM_EXIT_CPUID, 0, 0), VMM_ACT_CONTINUE);
+    assert_true(r->gpr[VMM_RCX] & (1u << 31));
+    assert_false(r->gpr[VMM_RCX] & (1u << 5));
+    assert_int_equal(r->gpr[VMM_RCX] >> 32, 0);
+    assert_int_equal(g_vm->stats.exits[SVM_EXIT_CPUID], 2);
+    assert_int_equal(g_vm->stats.exits_total, 2);
+}
+
+static void test_hlt(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    (void)state;
+    r->rip = 0x2000;
+    r->rflags = 0x202;
+    assert_int_equal(do_exit(SVM_EXIT_HLT, 0, 0), VMM_ACT_YIELD);
+    assert_true(vcpu()->halted);
+    assert_int_equal(r->rip, 0x2001);
+    /* With interrupts off nothing can wake it: the VM stops. */
+    vcpu()->halted = false;
+    r->rflags = 0x2;
+    assert_int_equal(do_exit(SVM_EXIT_HLT, 0, 0), VMM_ACT_YIELD);
+    assert_int_equal(g_vm->state, VMM_VM_STOPPED);
+    assert_false(g_vm->released); /* not while the handler runs */
+    vmm_vm_finish_exit(g_vm);
+    assert_true(g_vm->released);
+    assert_null(g_vm->vcpu);
+}
+
+static void test_io_in_out(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    (void)state;
+    add_tdev(false);
+    r->gpr[VMM_RAX] = 0xAAAABBBBCCCCDD41ull;
+    assert_int_equal(do_exit(SVM_EXIT_IOIO, (0x500u << 16) | SVM_IO_SZ8 | SVM_IO_A32, 0x3002),
+                     VMM_ACT_CONTINUE);
+    assert_int_equal(r->rip, 0x3002); /* next RIP from EXITINFO2 */
+    assert_int_equal(g_dev.nout, 1);
+    assert_int_equal(g_dev.out[0], 0x41);
+    /* IN AX keeps the rest of RAX; IN EAX zero-extends. */
+    g_dev.in_val = 0x12345678;
+    r->gpr[VMM_RAX] = 0xFFFFFFFFFFFFFFFFull;
+    do_exit(SVM_EXIT_IOIO, (0x502u << 16) | SVM_IO_IN | SVM_IO_SZ16, 0x3004);
+    assert_int_equal(r->gpr[VMM_RAX], 0xFFFFFFFFFFFF5678ull);
+    do_exit(SVM_EXIT_IOIO, (0x502u << 16) | SVM_IO_IN | SVM_IO_SZ32, 0x3005);
+    assert_int_equal(r->gpr[VMM_RAX], 0x12345678ull);
+    /* Unclaimed (and not-mine) ports read all ones and count. */
+    do_exit(SVM_EXIT_IOIO, (0x501u << 16) | SVM_IO_IN | SVM_IO_SZ8, 0x3006);
+    assert_int_equal(r->gpr[VMM_RAX] & 0xFF, 0xFF);
+    do_exit(SVM_EXIT_IOIO, (0x1234u << 16) | SVM_IO_IN | SVM_IO_SZ16, 0x3007);
+    assert_int_equal(r->gpr[VMM_RAX] & 0xFFFF, 0xFFFF);
+    assert_int_equal(g_vm->stats.io_unclaimed, 2);
+    assert_int_equal(g_vm->state, VMM_VM_RUNNING);
+}
+
+static void test_io_device_error_fails_vm(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    (void)state;
+    add_tdev(false);
+    g_dev.fail = -EIO;
+    r->rip = 0x100;
+    assert_int_equal(do_exit(SVM_EXIT_IOIO, (0x500u << 16) | SVM_IO_SZ8, 0x101), VMM_ACT_YIELD);
+    assert_int_equal(g_vm->state, VMM_VM_FAILED);
+    assert_non_null(strstr(g_vm->reason, "tdev"));
+    assert_int_equal(r->rip, 0x100);
+    assert_true(log_count_with("registers: RIP") >= 1); /* the dump */
+    assert_true(log_count_with("vmcb control:") >= 1);
+}
+
+static void test_rep_outsb_one_exit(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+    static uint8_t data[65536];
+
+    (void)state;
+    add_tdev(true);
+    for (size_t i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)(i * 13);
+    }
+    assert_int_equal(vmm_guest_write(g_vm, 0x200000, data, sizeof(data)), 0);
+    r->gpr[VMM_RSI] = 0x200000;
+    r->gpr[VMM_RCX] = sizeof(data);
+    r->rflags = 0x2;
+    r->rip = 0x5000;
+    assert_int_equal(do_exit(SVM_EXIT_IOIO,
+                             (0x500u << 16) | SVM_IO_STR | SVM_IO_REP | SVM_IO_SZ8 | SVM_IO_A32 |
+                                 (3u << SVM_IO_SEG_SHIFT),
+                             0x5002),
+                     VMM_ACT_CONTINUE);
+    assert_int_equal(g_dev.nout, sizeof(data));
+    assert_memory_equal(g_dev.out, data, sizeof(data));
+    assert_int_equal(r->gpr[VMM_RCX], 0);
+    assert_int_equal(r->gpr[VMM_RSI], 0x200000 + sizeof(data));
+    assert_int_equal(r->rip, 0x5002);
+    assert_int_equal(g_dev.string_calls, 16); /* a page per device call */
+    assert_int_equal(g_vm->stats.exits_total, 1);
+    assert_int_equal(g_vm->stats.io_string_elems, sizeof(data));
+}
+
+static void test_string_backwards_a16(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+    const uint16_t words[4] = {0x1111, 0x2222, 0x3333, 0x4444};
+    uint16_t got[4];
+
+    (void)state;
+    add_tdev(false); /* element by element through the plain handler */
+    assert_int_equal(vmm_guest_write(g_vm, 0x7000, words, sizeof(words)), 0);
+    /* std; rep outsw with SI at the last word, 16-bit addressing, DS base 0x7000 - 0x10. */
+    r->seg[VMM_DS].base = 0x7000 - 0x10;
+    r->gpr[VMM_RSI] = 0xABCD0000ull | (0x10 + 6);
+    r->gpr[VMM_RCX] = 0x55550004ull;
+    r->rflags = 0x2 | VMM_RFLAGS_DF;
+    assert_int_equal(do_exit(SVM_EXIT_IOIO,
+                             (0x500u << 16) | SVM_IO_STR | SVM_IO_REP | SVM_IO_SZ16 | SVM_IO_A16 |
+                                 (3u << SVM_IO_SEG_SHIFT),
+                             0x6002),
+                     VMM_ACT_CONTINUE);
+    assert_int_equal(g_dev.nout, 8);
+    memcpy(got, g_dev.out, 8);
+    assert_int_equal(got[0], 0x4444); /* highest address first */
+    assert_int_equal(got[3], 0x1111);
+    assert_int_equal(r->gpr[VMM_RCX], 0x55550000ull); /* only CX changed */
+    assert_int_equal(r->gpr[VMM_RSI], 0xABCD0000ull | (0x10 - 2));
+    r->seg[VMM_DS].base = 0;
+}
+
+static void test_rep_insb(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+    uint8_t got[5000];
+
+    (void)state;
+    add_tdev(true);
+    r->gpr[VMM_RDI] = 0x300000;
+    r->gpr[VMM_RCX] = sizeof(got);
+    r->rflags = 0x2;
+    do_exit(SVM_EXIT_IOIO,
+            (0x500u << 16) | SVM_IO_IN | SVM_IO_STR | SVM_IO_REP | SVM_IO_SZ8 | SVM_IO_A32, 0x10);
+    assert_int_equal(vmm_guest_read(g_vm, 0x300000, got, sizeof(got)), 0);
+    assert_int_equal(got[0], 0x40);
+    assert_int_equal(got[4096], 0x40); /* the second block starts again */
+    assert_int_equal(r->gpr[VMM_RDI], 0x300000 + sizeof(got));
+    assert_int_equal(r->rip, 0x10);
+}
+
+static void test_string_budget_and_bad_memory(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    (void)state;
+    add_tdev(true);
+    /* 3 MiB: more than one exit's budget. RIP stays, the guest re-executes for the rest. */
+    r->gpr[VMM_RSI] = 0x100000;
+    r->gpr[VMM_RCX] = MiB(3);
+    r->rflags = 0x2;
+    r->rip = 0x7000;
+    do_exit(SVM_EXIT_IOIO,
+            (0x500u << 16) | SVM_IO_STR | SVM_IO_REP | SVM_IO_SZ8 | SVM_IO_A32 | (3u << 10),
+            0x7002);
+    assert_int_equal(r->rip, 0x7000);
+    assert_int_equal(r->gpr[VMM_RCX], MiB(2));
+    assert_int_equal(r->gpr[VMM_RSI], 0x100000 + MiB(1));
+    /* From beyond guest RAM: fail stop. */
+    r->gpr[VMM_RSI] = MiB(16) - 10;
+    r->gpr[VMM_RCX] = 100;
+    do_exit(SVM_EXIT_IOIO,
+            (0x500u << 16) | SVM_IO_STR | SVM_IO_REP | SVM_IO_SZ8 | SVM_IO_A32 | (3u << 10),
+            0x7002);
+    assert_int_equal(g_vm->state, VMM_VM_FAILED);
+}
+
+/* ---- MSRs --------------------------------------------------------------------------------- */
+
+static void wrmsr(uint32_t msr, uint64_t val)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    r->gpr[VMM_RCX] = msr;
+    r->gpr[VMM_RAX] = (uint32_t)val;
+    r->gpr[VMM_RDX] = val >> 32;
+    do_exit(SVM_EXIT_MSR, 1, 0);
+}
+
+static uint64_t rdmsr(uint32_t msr)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    r->gpr[VMM_RCX] = msr;
+    do_exit(SVM_EXIT_MSR, 0, 0);
+    return (r->gpr[VMM_RDX] << 32) | (r->gpr[VMM_RAX] & 0xFFFFFFFFu);
+}
+
+static bool gp_pending(void)
+{
+    uint64_t ev = vcpu()->pending_event;
+    bool gp =
+        (ev & SVM_EVT_VALID) && (ev & 0xFF) == 13 && (ev & SVM_EVT_TYPE_MASK) == SVM_EVT_TYPE_EXC;
+
+    vcpu()->pending_event = 0;
+    return gp;
+}
+
+static int my_rd(void *ctx, struct vmm_vm *vm, uint32_t msr, uint64_t *val)
+{
+    *val = 0x1122334455667788ull;
+    return 0;
+}
+
+static void test_msr_policy(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    (void)state;
+    r->rip = 0x100;
+    /* EFER: SVME is there underneath but hidden. */
+    assert_true(r->efer & EFER_SVME);
+    assert_int_equal(rdmsr(0xC0000080), 0);
+    assert_int_equal(r->rip, 0x102);
+    wrmsr(0xC0000080, EFER_LME | EFER_NXE);
+    assert_false(gp_pending());
+    assert_int_equal(r->efer, EFER_LME | EFER_NXE | EFER_SVME);
+    assert_int_equal(rdmsr(0xC0000080), EFER_LME | EFER_NXE);
+    r->rip = 0x200;
+    wrmsr(0xC0000080, EFER_SVME); /* the guest may not touch SVME */
+    assert_true(gp_pending());
+    assert_int_equal(r->rip, 0x200); /* faulting: RIP stays */
+    /* PAT: valid types only. */
+    wrmsr(0x277, 0x0007040600070406ull);
+    assert_false(gp_pending());
+    wrmsr(0x277, 0x02);
+    assert_true(gp_pending());
+    /* Unknown MSRs: #GP, logged once each. */
+    rdmsr(0xC0010114); /* VM_CR */
+    assert_true(gp_pending());
+    rdmsr(0xC0010114);
+    assert_true(gp_pending());
+    wrmsr(0x1B, 0);
+    assert_true(gp_pending());
+    assert_int_equal(log_count_with("0xc0010114"), 1);
+    assert_int_equal(log_count_with("wrmsr 0x1b"), 1);
+    assert_int_equal(g_vm->stats.msr_unknown, 3);
+    /* A hook. */
+    assert_int_equal(vmm_hook_msr(g_vm, 0x1234, my_rd, NULL, NULL), 0);
+    assert_int_equal(vmm_hook_msr(g_vm, 0x1234, my_rd, NULL, NULL), -EEXIST);
+    assert_int_equal(rdmsr(0x1234), 0x1122334455667788ull);
+    wrmsr(0x1234, 1);
+    assert_true(gp_pending());
+}
+
+static void test_msrpm(void **state)
+{
+    static uint8_t pm[8192];
+
+    (void)state;
+    vmm_msrpm_init(pm);
+    /* FS_BASE (0xC0000100) passes through: bits 0x200-0x201 of the second 2 KiB. */
+    assert_int_equal(pm[0x800 + 0x100 / 4] & 3, 0);
+    /* EFER is intercepted both ways. */
+    assert_int_equal((pm[0x800 + 0x80 / 4] >> 0) & 3, 3);
+    /* TSC: reads pass, writes exit. */
+    assert_int_equal((pm[0x10 / 4] >> ((0x10 % 4) * 2)) & 3, 2);
+    assert_int_equal(vmm_msrpm_set(pm, 0x40000000, true, true), -ERANGE);
+}
+
+/* ---- VMMCALL ------------------------------------------------------------------------------ */
+
+static void test_vmmcall(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+
+    (void)state;
+    assert_int_equal(vmm_guest_write(g_vm, 0x9000, "hi there", 8), 0);
+    r->rip = 0x100;
+    r->gpr[VMM_RAX] = VMM_HC_PRINT;
+    r->gpr[VMM_RBX] = 0x9000;
+    r->gpr[VMM_RCX] = 8;
+    assert_int_equal(do_exit(SVM_EXIT_VMMCALL, 0, 0), VMM_ACT_CONTINUE);
+    assert_int_equal(r->rip, 0x103);
+    assert_int_equal(r->gpr[VMM_RAX], 0);
+    assert_int_equal(g_fake.console_len, 8);
+    assert_memory_equal(g_fake.console, "hi there", 8);
+    r->gpr[VMM_RAX] = VMM_HC_PRINT;
+    r->gpr[VMM_RCX] = VMM_HC_PRINT_MAX + 1;
+    do_exit(SVM_EXIT_VMMCALL, 0, 0);
+    assert_int_equal((int64_t)r->gpr[VMM_RAX], -E2BIG);
+    r->gpr[VMM_RAX] = VMM_HC_PRINT;
+    r->gpr[VMM_RBX] = MiB(16) - 4;
+    r->gpr[VMM_RCX] = 8;
+    do_exit(SVM_EXIT_VMMCALL, 0, 0);
+    assert_int_equal((int64_t)r->gpr[VMM_RAX], -EFAULT);
+    r->gpr[VMM_RAX] = 77;
+    do_exit(SVM_EXIT_VMMCALL, 0, 0);
+    assert_int_equal((int64_t)r->gpr[VMM_RAX], -ENOSYS);
+    vcpu()->vmcb->save.cpl = 3;
+    r->gpr[VMM_RAX] = VMM_HC_EXIT;
+    do_exit(SVM_EXIT_VMMCALL, 0, 0);
+    assert_int_equal((int64_t)r->gpr[VMM_RAX], -EPERM);
+    assert_int_equal(g_vm->state, VMM_VM_RUNNING);
+    vcpu()->vmcb->save.cpl = 0;
+    r->gpr[VMM_RAX] = VMM_HC_EXIT;
+    r->gpr[VMM_RBX] = 42;
+    assert_int_equal(do_exit(SVM_EXIT_VMMCALL, 0, 0), VMM_ACT_YIELD);
+    assert_int_equal(g_vm->state, VMM_VM_EXITED);
+    assert_int_equal(g_vm->exit_code, 42);
+    assert_int_equal(log_count_with("vm t: exited with code 42"), 1);
+}
+
+/* ---- fail stops --------------------------------------------------------------------------- */
+
+static void test_npf_outside_ram(void **state)
+{
+    (void)state;
+    vcpu()->regs.rip = 0x100037;
+    assert_int_equal(do_exit(SVM_EXIT_NPF, SVM_NPF_GPA | SVM_NPF_WRITE, 0x40000000), VMM_ACT_YIELD);
+    assert_int_equal(g_vm->state, VMM_VM_FAILED);
+    assert_non_null(strstr(g_vm->reason, "0x40000000"));
+    assert_non_null(strstr(g_vm->reason, "write"));
+    assert_int_equal(log_count_with("vm t: fail stop: guest write of guest-physical 0x40000000"),
+                     1);
+}
+
+static void test_unknown_exit(void **state)
+{
+    (void)state;
+    do_exit(0x65, 0, 0);
+    assert_int_equal(g_vm->state, VMM_VM_FAILED);
+    assert_non_null(strstr(g_vm->reason, "unhandled exit 0x65"));
+}
+
+static void test_invalid_and_shutdown(void **state)
+{
+    (void)state;
+    do_exit(0x00000000FFFFFFFFull, 0, 0); /* QEMU's spelling of VMEXIT_INVALID */
+    assert_int_equal(g_vm->state, VMM_VM_FAILED);
+    assert_non_null(strstr(g_vm->reason, "VMRUN refused"));
+    assert_int_equal(g_vm->stats.exits[VMM_EXIT_SLOT_INVALID], 1);
+    free_vm(g_vm);
+    g_vm = new_vm("t2");
+    do_exit(SVM_EXIT_SHUTDOWN, 0, 0);
+    assert_int_equal(g_vm->state, VMM_VM_FAILED);
+    assert_non_null(strstr(g_vm->reason, "triple fault"));
+}
+
+static void test_hidden_instructions_ud(void **state)
+{
+    (void)state;
+    vcpu()->regs.rip = 0x500;
+    assert_int_equal(do_exit(SVM_EXIT_VMRUN, 0, 0), VMM_ACT_CONTINUE);
+    assert_int_equal(vcpu()->pending_event & 0xFFF, 6 | SVM_EVT_TYPE_EXC);
+    assert_int_equal(vcpu()->regs.rip, 0x500);
+    assert_int_equal(g_vm->state, VMM_VM_RUNNING);
+}
+
+/* ---- MMIO --------------------------------------------------------------------------------- */
+
+static void test_mmio_emulated(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+    /* mov [0xFEB00010], eax ; mov ebx, [0xFEB00020] */
+    const uint8_t code[] = {0xA3, 0x10, 0x00, 0xB0, 0xFE, 0x8B, 0x1D, 0x20, 0x00, 0xB0, 0xFE};
+
+    (void)state;
+    add_tdev(false);
+    assert_int_equal(vmm_guest_write(g_vm, 0x180000, code, sizeof(code)), 0);
+    r->rip = 0x180000;
+    r->gpr[VMM_RAX] = 0xCAFEBABE;
+    assert_int_equal(do_exit(SVM_EXIT_NPF, SVM_NPF_GPA | SVM_NPF_WRITE | SVM_NPF_P, 0xFEB00010),
+                     VMM_ACT_CONTINUE);
+    assert_int_equal(g_vm->state, VMM_VM_RUNNING);
+    assert_int_equal(g_dev.mmio_writes, 1);
+    assert_int_equal(g_dev.mmio_last, 0xCAFEBABE);
+    assert_int_equal(r->rip, 0x180005);
+    do_exit(SVM_EXIT_NPF, SVM_NPF_GPA | SVM_NPF_P, 0xFEB00020);
+    assert_int_equal(r->gpr[VMM_RBX], 0x11223344);
+    assert_int_equal(r->rip, 0x18000B);
+    /* An instruction the emulator does not do: fail stop naming it. */
+    assert_int_equal(vmm_guest_write(g_vm, 0x180000, "\xF0\x0F\xC7\x0D\x00\x00\xB0\xFE", 8), 0);
+    r->rip = 0x180000;
+    do_exit(SVM_EXIT_NPF, SVM_NPF_GPA | SVM_NPF_WRITE, 0xFEB00000);
+    assert_int_equal(g_vm->state, VMM_VM_FAILED);
+    assert_non_null(strstr(g_vm->reason, "cannot emulate"));
+}
+
+/* ---- devices ------------------------------------------------------------------------------ */
+
+static void test_dev_register_checks(void **state)
+{
+    struct vmm_dev_reg reg;
+
+    (void)state;
+    add_tdev(false);
+    memset(&reg, 0, sizeof(reg));
+    reg.name = "other";
+    reg.io[0] = (struct vmm_dev_io_range){0x503, 2, tdev_io, NULL};
+    reg.nio = 1;
+    assert_int_equal(vmm_dev_register(g_vm, &reg), -EEXIST); /* overlaps tdev */
+    reg.io[0].base = 0x600;
+    reg.name = "tdev";
+    assert_int_equal(vmm_dev_register(g_vm, &reg), -EEXIST); /* same name */
+    reg.name = "other";
+    reg.io[0].count = 0;
+    assert_int_equal(vmm_dev_register(g_vm, &reg), -EINVAL);
+    reg.io[0] = (struct vmm_dev_io_range){0xFFFF, 2, tdev_io, NULL};
+    assert_int_equal(vmm_dev_register(g_vm, &reg), -EINVAL); /* beyond port 0xFFFF */
+    reg.io[0] = (struct vmm_dev_io_range){0x600, 2, NULL, NULL};
+    assert_int_equal(vmm_dev_register(g_vm, &reg), -EINVAL);
+    memset(&reg, 0, sizeof(reg));
+    reg.name = "ram";
+    reg.mmio[0] = (struct vmm_dev_mmio_range){0x100000, 0x1000, tdev_mmio};
+    reg.nmmio = 1;
+    assert_int_equal(vmm_dev_register(g_vm, &reg), -EEXIST); /* over RAM */
+    reg.mmio[0].base = 0xA0000;                              /* the VGA hole is fine */
+    assert_int_equal(vmm_dev_register(g_vm, &reg), 0);
+    memset(&reg, 0, sizeof(reg));
+    reg.name = "empty";
+    assert_int_equal(vmm_dev_register(g_vm, &reg), -EINVAL);
+}
+
+/* ---- interrupt injection ------------------------------------------------------------------ */
+
+struct fintc {
+    bool pending;
+    uint8_t vec;
+    unsigned acks;
+    unsigned lines_set;
+};
+
+static struct fintc g_intc;
+
+static void fintc_set_line(void *p, unsigned line, bool level)
+{
+    struct fintc *i = p;
+
+    i->lines_set++;
+    if (level) {
+        i->pending = true;
+        i->vec = (uint8_t)(0x20 + line);
+    }
+}
+
+static bool fintc_pending(void *p, uint8_t *vec)
+{
+    struct fintc *i = p;
+
+    *vec = i->vec;
+    return i->pending;
+}
+
+static void fintc_ack(void *p, uint8_t vec)
+{
+    struct fintc *i = p;
+
+    assert_int_equal(vec, i->vec);
+    i->acks++;
+    i->pending = false;
+}
+
+static const struct vmm_intc_ops g_fintc_ops = {fintc_set_line, fintc_pending, fintc_ack};
+
+static void add_intc(void)
+{
+    memset(&g_intc, 0, sizeof(g_intc));
+    assert_int_equal(vmm_intc_register(g_vm, &g_fintc_ops, &g_intc), 0);
+}
+
+static void test_inject_when_interruptible(void **state)
+{
+    struct vmcb_control *c = &vcpu()->vmcb->ctl;
+
+    (void)state;
+    add_intc();
+    assert_int_equal(vmm_intc_register(g_vm, &g_fintc_ops, &g_intc), -EEXIST);
+    assert_int_equal(vmm_irq_set(g_vm, 4, true), 0);
+    assert_int_equal(vmm_irq_set(g_vm, 99, true), -EINVAL);
+    vcpu()->regs.rflags = 0x202;
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | SVM_EVT_TYPE_INTR | 0x24);
+    assert_int_equal(g_intc.acks, 1);
+    assert_int_equal(g_vm->stats.irqs_injected, 1);
+    /* Nothing pending: nothing injected. */
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, 0);
+}
+
+static void test_window_when_masked(void **state)
+{
+    struct vmcb_control *c = &vcpu()->vmcb->ctl;
+
+    (void)state;
+    add_intc();
+    vmm_irq_set(g_vm, 0, true);
+    vcpu()->regs.rflags = 0x2; /* IF = 0 */
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, 0);
+    assert_true(c->int_ctl & SVM_INT_V_IRQ);
+    assert_true(c->int_ctl & SVM_INT_V_IGN_TPR);
+    assert_true(c->intercept1 & SVM_I1_VINTR);
+    assert_int_equal(g_intc.acks, 0);
+    /* The interrupt shadow (after STI) also waits. */
+    vcpu()->regs.rflags = 0x202;
+    c->int_state = SVM_INT_STATE_SHADOW;
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, 0);
+    c->int_state = 0;
+    /* The window opens: VINTR exit, then the next entry injects. */
+    assert_int_equal(do_exit(SVM_EXIT_VINTR, 0, 0), VMM_ACT_CONTINUE);
+    assert_false(c->int_ctl & SVM_INT_V_IRQ);
+    assert_false(c->intercept1 & SVM_I1_VINTR);
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x20);
+    assert_int_equal(g_intc.acks, 1);
+}
+
+static void test_reinject_interrupted_event(void **state)
+{
+    struct vmcb_control *c = &vcpu()->vmcb->ctl;
+
+    (void)state;
+    add_intc();
+    vcpu()->regs.rflags = 0x202;
+    /* The exit interrupted the delivery of vector 0x30; stale high bits as QEMU leaves them. */
+    c->exit_int_info = 0xDEAD000080000030ull;
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    vmm_irq_set(g_vm, 1, true); /* another one is pending: it waits its turn */
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x30);
+    assert_int_equal(g_intc.acks, 0);
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x21);
+    /* An exception with an error code keeps it. */
+    c->exit_int_info = 0x0000000580000B0Eull; /* #PF (14), EV, error code 5 */
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, 0x0000000580000B0Eull);
+}
+
+/* ---- the run loop and the scheduler --------------------------------------------------------- */
+
+static unsigned g_step;
+
+/* The guest: OUT to 0x500, CPUID, then HLT with interrupts on. */
+static void script_out_cpuid_hlt(struct vmm_vcpu *v)
+{
+    struct vmcb_control *c = &v->vmcb->ctl;
+
+    switch (g_step++) {
+    case 0:
+        c->exit_code = SVM_EXIT_IOIO;
+        c->exit_info1 = (0x500u << 16) | SVM_IO_SZ8;
+        c->exit_info2 = v->vmcb->save.rip + 1;
+        v->vmcb->save.rax = 'x';
+        break;
+    case 1:
+        c->exit_code = SVM_EXIT_CPUID;
+        v->vmcb->save.rax = 0;
+        break;
+    default:
+        v->vmcb->save.rflags = 0x202;
+        c->exit_code = SVM_EXIT_HLT;
+        break;
+    }
+}
+
+static void test_run_loop(void **state)
+{
+    (void)state;
+    add_tdev(false);
+    add_intc();
+    g_step = 0;
+    fake_guest = script_out_cpuid_hlt;
+    assert_ptr_equal(vmm_sched_next(), vcpu());
+    vmm_run(vcpu());
+    assert_int_equal(g_fake_entries, 3);
+    assert_int_equal(g_dev.nout, 1);
+    assert_int_equal(g_dev.out[0], 'x');
+    assert_true(vcpu()->halted);
+    assert_int_equal(vcpu()->regs.rip, 0x100000 + 1 + 2 + 1);
+    assert_true(g_vm->stats.guest_ns > 0);
+    /* Asleep: not runnable until an interrupt is pending. */
+    assert_null(vmm_sched_next());
+    vmm_irq_set(g_vm, 3, true);
+    assert_ptr_equal(vmm_sched_next(), vcpu());
+    g_step = 2;
+    vmm_run(vcpu());
+    assert_int_equal(g_fake_last_eventinj, SVM_EVT_VALID | 0x23); /* injected on entry */
+    fake_guest = NULL;
+}
+
+static void script_exit_device(struct vmm_vcpu *v)
+{
+    struct vmcb_control *c = &v->vmcb->ctl;
+
+    c->exit_code = SVM_EXIT_IOIO;
+    c->exit_info1 = (0x500u << 16) | SVM_IO_SZ8;
+    c->exit_info2 = v->vmcb->save.rip + 2;
+    v->vmcb->save.rax = 7;
+}
+
+static void test_exit_from_device_inside_handler(void **state)
+{
+    (void)state;
+    add_tdev(false);
+    g_dev.exit_on_write = true;
+    fake_guest = script_exit_device;
+    vmm_run(vcpu());
+    assert_int_equal(g_vm->state, VMM_VM_EXITED);
+    assert_int_equal(g_vm->exit_code, 7);
+    /* Released after the handler returned, not inside it. */
+    assert_true(g_vm->released);
+    assert_int_equal(g_fake.pages_live, 0);
+    assert_null(vmm_sched_next());
+    fake_guest = NULL;
+}
+
+static void script_busy(struct vmm_vcpu *v)
+{
+    v->vmcb->ctl.exit_code = SVM_EXIT_CPUID;
+    g_fake.now += VMM_SLICE_NS / 4;
+}
+
+static void test_round_robin(void **state)
+{
+    struct vmm_vm *b = new_vm("b");
+    struct vmm_vcpu *first;
+    struct vmm_vcpu *second;
+
+    (void)state;
+    fake_guest = script_busy;
+    first = vmm_sched_next();
+    vmm_run(first);
+    assert_int_equal(g_fake_entries, 4); /* the slice ends the run */
+    second = vmm_sched_next();
+    assert_ptr_not_equal(first, second);
+    vmm_run(second);
+    assert_ptr_equal(vmm_sched_next(), first);
+    /* A paused VM is skipped. */
+    assert_int_equal(vmm_vm_pause(second->vm), 0);
+    assert_ptr_equal(vmm_sched_next(), first);
+    assert_ptr_equal(vmm_sched_next(), first);
+    assert_int_equal(vmm_vm_resume(second->vm), 0);
+    assert_ptr_equal(vmm_sched_next(), second);
+    fake_guest = NULL;
+    free_vm(b);
+}
+
+static void test_lifecycle(void **state)
+{
+    struct vmm_vm *vm;
+    struct vmm_vm_info info;
+    struct vmm_vm_config cfg;
+
+    (void)state;
+    vm = new_vm("life");
+    assert_ptr_equal(vmm_vm_find("life"), vm);
+    assert_int_equal(vmm_vm_destroy(vm), -EBUSY); /* running */
+    assert_int_equal(vmm_vm_start(vm), -EINVAL);
+    assert_int_equal(vmm_vm_resume(vm), -EINVAL);
+    assert_int_equal(vmm_vm_pause(vm), 0);
+    assert_int_equal(vmm_vm_info(vm, &info), 0);
+    assert_int_equal(info.state, VMM_VM_PAUSED);
+    assert_int_equal(vmm_vm_stop(vm), 0);
+    assert_int_equal(vm->state, VMM_VM_STOPPED);
+    assert_true(vm->released);
+    assert_int_equal(vmm_vm_info(vm, &info), 0);
+    assert_string_equal(info.reason, "stopped by the operator");
+    assert_int_equal(vmm_vm_destroy(vm), 0);
+    assert_null(vmm_vm_find("life"));
+    /* Names: unique, bounded, plain characters. */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.mem_bytes = MiB(4);
+    cfg.image = g_image;
+    cfg.image_len = sizeof(g_image);
+    cfg.kind = VMM_IMAGE_FLAT;
+    cfg.flat_addr = 0x100000;
+    strcpy(cfg.name, "t");
+    assert_int_equal(vmm_vm_create(&cfg, &vm), -EEXIST);
+    strcpy(cfg.name, "bad name");
+    assert_int_equal(vmm_vm_create(&cfg, &vm), -EINVAL);
+    strcpy(cfg.name, "ok");
+    cfg.mem_bytes = MiB(1);
+    assert_int_equal(vmm_vm_create(&cfg, &vm), -EINVAL);
+    cfg.mem_bytes = GiB(4);
+    assert_int_equal(vmm_vm_create(&cfg, &vm), -EINVAL);
+    /* Out of host memory half-way: nothing leaks. */
+    cfg.mem_bytes = MiB(4);
+    g_fake.no_2m = true;
+    g_fake.fail_pages_after = 600;
+    assert_int_equal(vmm_vm_create(&cfg, &vm), -ENOMEM);
+    g_fake.no_2m = false;
+    g_fake.fail_pages_after = 0;
+}
+
+static void reset_dev_io(struct vmm_vcpu *v)
+{
+    (void)v;
+}
+
+static int tdev_reset_io(void *dev, uint16_t port, unsigned size, bool write, uint32_t *val)
+{
+    vmm_vm_request_reset(g_vm);
+    return VMM_HANDLED;
+}
+
+static void script_reset(struct vmm_vcpu *v)
+{
+    struct vmcb_control *c = &v->vmcb->ctl;
+
+    if (g_step++ == 0) {
+        c->exit_code = SVM_EXIT_IOIO;
+        c->exit_info1 = (0x64u << 16) | SVM_IO_SZ8;
+        c->exit_info2 = v->vmcb->save.rip + 2;
+        return;
+    }
+    v->vmcb->save.rflags = 0x202;
+    c->exit_code = SVM_EXIT_HLT;
+}
+
+static void test_reset(void **state)
+{
+    struct vmm_dev_reg reg;
+    uint8_t b = 0x77;
+
+    (void)state;
+    (void)reset_dev_io;
+    memset(&reg, 0, sizeof(reg));
+    reg.name = "kbd";
+    reg.io[0] = (struct vmm_dev_io_range){0x64, 1, tdev_reset_io, NULL};
+    reg.nio = 1;
+    assert_int_equal(vmm_dev_register(g_vm, &reg), 0);
+    assert_int_equal(vmm_guest_write(g_vm, 0x500000, &b, 1), 0);
+    vcpu()->regs.rip = 0x123456;
+    g_step = 0;
+    fake_guest = script_reset;
+    vmm_run(vcpu());
+    assert_int_equal(g_vm->state, VMM_VM_RUNNING);
+    /* After the reset the guest ran again from the entry point with clean RAM. */
+    assert_int_equal(vcpu()->regs.rip, 0x100000 + 1);
+    assert_int_equal(vmm_guest_read(g_vm, 0x500000, &b, 1), 0);
+    assert_int_equal(b, 0);
+    assert_int_equal(log_count_with("vm t: reset"), 1);
+    fake_guest = NULL;
+}
+
+/* ---- console input ------------------------------------------------------------------------- */
+
+static uint8_t g_rx[64];
+static size_t g_rx_len;
+
+/* A receiver with a two-byte FIFO. */
+static size_t small_rx(void *dev, const uint8_t *buf, size_t len)
+{
+    size_t n = len < 2 ? len : 2;
+
+    (void)dev;
+    memcpy(g_rx + g_rx_len, buf, n);
+    g_rx_len += n;
+    return n;
+}
+
+static void test_console_input_queue(void **state)
+{
+    (void)state;
+    g_rx_len = 0;
+    assert_int_equal(vmm_vm_console_write(g_vm, (const uint8_t *)"hello", 5), 5);
+    vmm_vcpu_poll(vcpu(), 0); /* nobody listens yet: stays queued */
+    assert_int_equal(g_rx_len, 0);
+    assert_int_equal(vmm_console_register(g_vm, small_rx, NULL), 0);
+    assert_int_equal(vmm_console_register(g_vm, small_rx, NULL), -EEXIST);
+    vmm_vcpu_poll(vcpu(), 0);
+    assert_int_equal(g_rx_len, 2);
+    vmm_vcpu_poll(vcpu(), 0);
+    vmm_vcpu_poll(vcpu(), 0);
+    assert_int_equal(g_rx_len, 5);
+    assert_memory_equal(g_rx, "hello", 5);
+    /* The queue is bounded. */
+    for (int i = 0; i < 100; i++) {
+        vmm_vm_console_write(g_vm, (const uint8_t *)"0123456789abcdef", 16);
+    }
+    assert_int_equal(g_vm->console_in_len, VMM_CONSOLE_IN_MAX);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cpuid_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hlt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_io_in_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_io_device_error_fails_vm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rep_outsb_one_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string_backwards_a16, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rep_insb, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string_budget_and_bad_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_msr_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_msrpm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vmmcall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_npf_outside_ram, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_and_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hidden_instructions_ud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmio_emulated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dev_register_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inject_when_interruptible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_when_masked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reinject_interrupted_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_from_device_inside_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_robin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_console_input_queue, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,382 @@
+/* The device side of the core (vmm_dev.h): registration of device tables, routing of
+ * intercepted IO and MMIO accesses, interrupt lines to the interrupt controller, guest memory
+ * access for devices, and the VM console's byte paths. */
+#include "host.h"
+#include "vm.h"
+#include "../kernel/lib.h"
+#include "../kernel/log.h"
+
+#define IRQ_LINES 24
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+static int check_table(const struct vmm_vm *vm, const struct vmm_dev_reg *reg)
+{
+    if (reg->name == NULL || reg->name[0] == '\0' || reg->nio > VMM_DEV_MAX_IO ||
+        reg->nmmio > VMM_DEV_MAX_MMIO || reg->nirqs > VMM_DEV_MAX_IRQ) {
+        return -EINVAL;
+    }
+    if (reg->nio == 0 && reg->nmmio == 0 && reg->poll == NULL) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < reg->nio; i++) {
+        const struct vmm_dev_io_range *r = &reg->io[i];
+
+        if (r->count == 0 || (uint32_t)r->base + r->count > 0x10000u || r->fn == NULL) {
+            return -EINVAL;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (ranges_overlap(r->base, r->count, reg->io[j].base, reg->io[j].count)) {
+                return -EINVAL;
+            }
+        }
+    }
+    for (size_t i = 0; i < reg->nmmio; i++) {
+        const struct vmm_dev_mmio_range *r = &reg->mmio[i];
+
+        if (r->len == 0 || r->base + r->len < r->base || r->fn == NULL) {
+            return -EINVAL;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (ranges_overlap(r->base, r->len, reg->mmio[j].base, reg->mmio[j].len)) {
+                return -EINVAL;
+            }
+        }
+        /* MMIO may not shadow RAM: the nested page tables map RAM, so it would never exit. */
+        if (ranges_overlap(r->base, r->len, 0, GMEM_VGA_START) ||
+            (vm->mem.size > GMEM_VGA_END &&
+             ranges_overlap(r->base, r->len, GMEM_VGA_END, vm->mem.size - GMEM_VGA_END))) {
+            return -EEXIST;
+        }
+    }
+    for (size_t i = 0; i < reg->nirqs; i++) {
+        if (reg->irqs[i] >= IRQ_LINES) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int check_conflicts(const struct vmm_vm *vm, const struct vmm_dev_reg *reg)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        const struct vmm_dev_reg *o = &vm->devs[d];
+
+        if (strcmp(o->name, reg->name) == 0) {
+            return -EEXIST;
+        }
+        for (size_t i = 0; i < reg->nio; i++) {
+            for (size_t j = 0; j < o->nio; j++) {
+                if (ranges_overlap(reg->io[i].base, reg->io[i].count, o->io[j].base,
+                                   o->io[j].count)) {
+                    return -EEXIST;
+                }
+            }
+        }
+        for (size_t i = 0; i < reg->nmmio; i++) {
+            for (size_t j = 0; j < o->nmmio; j++) {
+                if (ranges_overlap(reg->mmio[i].base, reg->mmio[i].len, o->mmio[j].base,
+                                   o->mmio[j].len)) {
+                    return -EEXIST;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg)
+{
+    int rc;
+
+    if (vm == NULL || reg == NULL) {
+        return -EINVAL;
+    }
+    rc = check_table(vm, reg);
+    if (rc == 0) {
+        rc = check_conflicts(vm, reg);
+    }
+    if (rc == 0 && vm->ndevs >= VMM_MAX_DEVS) {
+        rc = -ENOSPC;
+    }
+    if (rc != 0) {
+        LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "device %s: registration refused (%d)",
+               reg->name != NULL ? reg->name : "(unnamed)", rc);
+        return rc;
+    }
+    vm->devs[vm->ndevs++] = *reg;
+    LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "device %s: %zu port ranges, %zu MMIO ranges", reg->name,
+           reg->nio, reg->nmmio);
+    return 0;
+}
+
+int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level)
+{
+    if (line >= IRQ_LINES) {
+        return -EINVAL;
+    }
+    if (vm->intc_ops == NULL) {
+        return -ENODEV;
+    }
+    vm->intc_ops->set_line(vm->intc, line, level);
+    return 0;
+}
+
+int vmm_intc_register(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc)
+{
+    if (ops == NULL || ops->set_line == NULL || ops->pending == NULL || ops->ack == NULL) {
+        return -EINVAL;
+    }
+    if (vm->intc_ops != NULL) {
+        return -EEXIST;
+    }
+    vm->intc_ops = ops;
+    vm->intc = intc;
+    return 0;
+}
+
+int vmm_guest_read(struct vmm_vm *vm, uint64_t gpa, void *buf, size_t len)
+{
+    return gmem_read(&vm->mem, gpa, buf, len);
+}
+
+int vmm_guest_write(struct vmm_vm *vm, uint64_t gpa, const void *buf, size_t len)
+{
+    return gmem_write(&vm->mem, gpa, buf, len);
+}
+
+void vmm_console_out(struct vmm_vm *vm, const uint8_t *buf, size_t len)
+{
+    const struct vmm_host *h = vmm_host();
+
+    if (len > 0 && h->console_out != NULL) {
+        h->console_out(vm, buf, len);
+    }
+}
+
+int vmm_console_register(struct vmm_vm *vm, size_t (*rx)(void *dev, const uint8_t *buf, size_t len),
+                         void *dev)
+{
+    if (rx == NULL) {
+        return -EINVAL;
+    }
+    if (vm->console_rx != NULL) {
+        return -EEXIST;
+    }
+    vm->console_rx = rx;
+    vm->console_dev = dev;
+    return 0;
+}
+
+size_t vmm_vm_console_write(struct vmm_vm *vm, const uint8_t *buf, size_t len)
+{
+    size_t n = MIN(len, sizeof(vm->console_in) - vm->console_in_len);
+
+    memcpy(vm->console_in + vm->console_in_len, buf, n);
+    vm->console_in_len += n;
+    return n;
+}
+
+void vmm_console_deliver(struct vmm_vm *vm)
+{
+    size_t took;
+
+    if (vm->console_in_len == 0 || vm->console_rx == NULL) {
+        return;
+    }
+    took = vm->console_rx(vm->console_dev, vm->console_in, vm->console_in_len);
+    took = MIN(took, vm->console_in_len);
+    memmove(vm->console_in, vm->console_in + took, vm->console_in_len - took);
+    vm->console_in_len -= took;
+}
+
+static uint32_t ones(unsigned size)
+{
+    return size >= 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
+}
+
+static void device_failed(struct vmm_vm *vm, const char *dev, const char *what, uint64_t where,
+                          unsigned size, bool write, int rc)
+{
+    vmm_vm_fail(vm, "device %s failed (%d) on %s %s %#llx size %u", dev, rc,
+                write ? "write to" : "read of", what, (unsigned long long)where, size);
+}
+
+int vmm_io_access(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, uint32_t *val)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        const struct vmm_dev_reg *dev = &vm->devs[d];
+
+        for (size_t i = 0; i < dev->nio; i++) {
+            const struct vmm_dev_io_range *r = &dev->io[i];
+            int rc;
+
+            if (port < r->base || port - r->base >= r->count) {
+                continue;
+            }
+            rc = r->fn(dev->dev, port, size, write, val);
+            if (rc == VMM_NOT_MINE) {
+                break;
+            }
+            if (rc < 0) {
+                device_failed(vm, dev->name, "port", port, size, write, rc);
+                return rc;
+            }
+            if (!write) {
+                *val &= ones(size);
+            }
+            return 0;
+        }
+    }
+    /* Nobody decodes this port: a PC floats the bus (reads all ones, writes vanish). */
+    vm->stats.io_unclaimed++;
+    LOG_VM(IO, LOG_LVL_DEBUG, vm->name, "unclaimed %s port %#x size %u",
+           write ? "write to" : "read of", port, size);
+    if (!write) {
+        *val = ones(size);
+    }
+    return 0;
+}
+
+static void put_elem(uint8_t *p, unsigned size, uint32_t v)
+{
+    memcpy(p, &v, size); /* little endian */
+}
+
+static uint32_t get_elem(const uint8_t *p, unsigned size)
+{
+    uint32_t v = 0;
+
+    memcpy(&v, p, size);
+    return v;
+}
+
+int vmm_io_string(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, void *buf,
+                  uint32_t count)
+{
+    uint8_t *b = buf;
+
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        const struct vmm_dev_reg *dev = &vm->devs[d];
+
+        for (size_t i = 0; i < dev->nio; i++) {
+            const struct vmm_dev_io_range *r = &dev->io[i];
+            int rc;
+
+            if (port < r->base || port - r->base >= r->count) {
+                continue;
+            }
+            if (r->string_fn != NULL) {
+                rc = r->string_fn(dev->dev, port, size, write, buf, count);
+            } else {
+                rc = VMM_HANDLED;
+                for (uint32_t e = 0; e < count && rc == VMM_HANDLED; e++) {
+                    uint32_t v = write ? get_elem(b + (size_t)e * size, size) : 0;
+
+                    rc = r->fn(dev->dev, port, size, write, &v);
+                    if (rc == VMM_HANDLED && !write) {
+                        put_elem(b + (size_t)e * size, size, v);
+                    }
+                }
+            }
+            if (rc == VMM_NOT_MINE) {
+                break;
+            }
+            if (rc < 0) {
+                device_failed(vm, dev->name, "port (string)", port, size, write, rc);
+                return rc;
+            }
+            return 0;
+        }
+    }
+    vm->stats.io_unclaimed++;
+    LOG_VM(IO, LOG_LVL_DEBUG, vm->name, "unclaimed string %s port %#x, %u x %u bytes",
+           write ? "write to" : "read of", port, count, size);
+    if (!write) {
+        memset(buf, 0xFF, (size_t)count * size);
+    }
+    return 0;
+}
+
+int vmm_mmio_access(struct vmm_vm *vm, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        const struct vmm_dev_reg *dev = &vm->devs[d];
+
+        for (size_t i = 0; i < dev->nmmio; i++) {
+            const struct vmm_dev_mmio_range *r = &dev->mmio[i];
+            int rc;
+
+            if (gpa < r->base || gpa - r->base >= r->len) {
+                continue;
+            }
+            rc = r->fn(dev->dev, gpa, size, write, val);
+            if (rc == VMM_NOT_MINE) {
+                break;
+            }
+            if (rc < 0) {
+                device_failed(vm, dev->name, "MMIO", gpa, size, write, rc);
+                return rc;
+            }
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+bool vmm_mmio_claimed(const struct vmm_vm *vm, uint64_t gpa)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        for (size_t i = 0; i < vm->devs[d].nmmio; i++) {
+            const struct vmm_dev_mmio_range *r = &vm->devs[d].mmio[i];
+
+            if (gpa >= r->base && gpa - r->base < r->len) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+uint64_t vmm_devs_poll(struct vmm_vm *vm, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (vm->devs[d].poll != NULL) {
+            next = MIN(next, vm->devs[d].poll(vm->devs[d].dev, now));
+        }
+    }
+    return next;
+}
+
+void vmm_devs_reset(struct vmm_vm *vm)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (vm->devs[d].reset != NULL) {
+            vm->devs[d].reset(vm->devs[d].dev);
+        }
+    }
+    vm->console_in_len = 0;
+}
+
+void vmm_devs_destroy(struct vmm_vm *vm)
+{
+    /* Last registered first: a device may hold pointers to ones registered before it. */
+    while (vm->ndevs > 0) {
+        struct vmm_dev_reg *d = &vm->devs[--vm->ndevs];
+
+        if (d->destroy != NULL) {
+            d->destroy(d->dev);
+        }
+    }
+    vm->intc_ops = NULL;
+    vm->intc = NULL;
+    vm->pci_host = NULL;
+    vm->console_rx = NULL;
+    vm->console_dev = NULL;
+    vm->console_in_len = 0;
+}
