@@ -75,18 +75,18 @@ static int svm_init(struct vmm_arch_info *info)
 
     cpuid_raw(0x80000000u, 0, r);
     if (r[0] < 0x8000000Au) {
-        LOG_ERROR(SVM, "no SVM: CPUID has no leaf 0x8000000a (boot QEMU with -cpu qemu64,+svm,+npt "
-                       "or -cpu max)");
+        LOG_WARN(SVM, "no SVM: CPUID has no leaf 0x8000000a (boot QEMU with -cpu qemu64,+svm,+npt "
+                      "or -cpu max)");
         return -ENODEV;
     }
     cpuid_raw(0x80000001u, 0, r);
     if (!(r[2] & (1u << 2))) {
-        LOG_ERROR(SVM, "no SVM: CPUID 8000_0001 ECX.SVM is clear (boot QEMU with "
-                       "-cpu qemu64,+svm,+npt or -cpu max)");
+        LOG_WARN(SVM, "no SVM: CPUID 8000_0001 ECX.SVM is clear (boot QEMU with "
+                      "-cpu qemu64,+svm,+npt or -cpu max)");
         return -ENODEV;
     }
     if (rdmsr64(MSR_VM_CR) & VM_CR_SVMDIS) {
-        LOG_ERROR(SVM, "SVM is disabled by the firmware (VM_CR.SVMDIS): enable it in the BIOS");
+        LOG_WARN(SVM, "SVM is disabled by the firmware (VM_CR.SVMDIS): enable it in the BIOS");
         return -ENODEV;
     }
     cpuid_raw(0x8000000Au, 0, r);
@@ -97,11 +97,11 @@ static int svm_init(struct vmm_arch_info *info)
     info->decode_assists = (r[3] & (1u << 7)) != 0;
     info->vgif = (r[3] & (1u << 16)) != 0;
     if (!info->npt) {
-        LOG_ERROR(SVM, "SVM without nested paging: Petrel needs NPT (QEMU: -cpu ...,+npt)");
+        LOG_WARN(SVM, "SVM without nested paging: Petrel needs NPT (QEMU: -cpu ...,+npt)");
         return -ENODEV;
     }
     if (info->nasids < 2) {
-        LOG_ERROR(SVM, "SVM offers %u ASIDs: at least 2 needed", info->nasids);
+        LOG_WARN(SVM, "SVM offers %u ASIDs: at least 2 needed", info->nasids);
         return -ENODEV;
     }
     if (h->page_alloc(1, &g_hsave_pa) != 0 || h->page_alloc(1, &g_host_vmcb_pa) != 0) {

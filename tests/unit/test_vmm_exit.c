@@ -362,6 +362,48 @@ static void test_string_budget_and_bad_memory(void **state)
     assert_int_equal(g_vm->state, VMM_VM_FAILED);
 }
 
+/* String IO with the guest's paging on: 32-bit paging maps linear 0x400000 to 0x300000; the
+ * next page is not present, so a read from it injects #PF with CR2 set. */
+static void test_string_io_with_paging(void **state)
+{
+    struct vmm_regs *r = &vcpu()->regs;
+    uint32_t pde = 0x11000 | 0x3;
+    uint32_t pte = 0x300000 | 0x3;
+    uint64_t ev;
+
+    (void)state;
+    add_tdev(true);
+    assert_int_equal(vmm_guest_write(g_vm, 0x10000 + 1 * 4, &pde, 4), 0);
+    assert_int_equal(vmm_guest_write(g_vm, 0x11000 + 0 * 4, &pte, 4), 0);
+    assert_int_equal(vmm_guest_write(g_vm, 0x300000, "abcd", 4), 0);
+    r->cr0 = CR0_PE | CR0_PG | CR0_ET;
+    r->cr3 = 0x10000;
+    r->gpr[VMM_RSI] = 0x400000;
+    r->gpr[VMM_RCX] = 4;
+    r->rflags = 0x2;
+    r->rip = 0x1000;
+    do_exit(SVM_EXIT_IOIO,
+            (0x500u << 16) | SVM_IO_STR | SVM_IO_REP | SVM_IO_SZ8 | SVM_IO_A32 | (3u << 10),
+            0x1002);
+    assert_int_equal(g_dev.nout, 4);
+    assert_memory_equal(g_dev.out, "abcd", 4);
+    assert_int_equal(r->rip, 0x1002);
+    r->gpr[VMM_RSI] = 0x401000;
+    r->gpr[VMM_RCX] = 4;
+    do_exit(SVM_EXIT_IOIO,
+            (0x500u << 16) | SVM_IO_STR | SVM_IO_REP | SVM_IO_SZ8 | SVM_IO_A32 | (3u << 10),
+            0x1004);
+    ev = vcpu()->pending_event;
+    assert_true(ev & SVM_EVT_VALID);
+    assert_int_equal(ev & 0xFF, 14);
+    assert_true(ev & SVM_EVT_EV);
+    assert_int_equal(ev >> 32, 0); /* not present, read, supervisor */
+    assert_int_equal(r->cr2, 0x401000);
+    assert_int_equal(r->rip, 0x1002); /* faulted: not advanced */
+    assert_int_equal(r->gpr[VMM_RCX], 4);
+    assert_int_equal(g_vm->state, VMM_VM_RUNNING);
+}
+
 /* ---- MSRs --------------------------------------------------------------------------------- */
 
 static void wrmsr(uint32_t msr, uint64_t val)
@@ -983,6 +1025,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_string_backwards_a16, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rep_insb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string_budget_and_bad_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string_io_with_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_msr_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_msrpm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vmmcall, setup, teardown),
