@@ -218,8 +218,7 @@ void vmm_console_out(struct vmm_vm *vm, const uint8_t *buf, size_t len)
     vm->console_calls++;
 }
 
-int vmm_console_register(struct vmm_vm *vm, size_t (*rx)(void *dev, const uint8_t *buf,
-                                                         size_t len),
+int vmm_console_register(struct vmm_vm *vm, size_t (*rx)(void *dev, const uint8_t *buf, size_t len),
                          void *dev)
 {
     if (vm->console_rx != NULL) {

@@ -74,7 +74,7 @@ static void test_status_and_self_test(void **state)
     cmd(f->vm, 0xAB);
     assert_int_equal(data(f->vm), 0x00);
     cmd(f->vm, 0xA9);
-    assert_int_equal(data(f->vm), 0x02); /* no aux port */
+    assert_int_equal(data(f->vm), 0x02);           /* no aux port */
     assert_int_equal(fake_inb(f->vm, 0x60), 0x02); /* empty buffer reads the last byte */
 }
 
@@ -240,8 +240,7 @@ static void test_type_ascii(void **state)
     assert_int_equal(data(f->vm), 0x14);
     assert_true(empty(f->vm));
     /* The queue holds 32 bytes, a set 2 letter takes 3: typing stops when it is full. */
-    assert_int_equal(vmm_kbd_type(f->kbd, (const uint8_t *)"abcdefghijklmnopqrstuvwxyz", 26),
-                     10);
+    assert_int_equal(vmm_kbd_type(f->kbd, (const uint8_t *)"abcdefghijklmnopqrstuvwxyz", 26), 10);
     /* Scanning disabled: nothing is taken. */
     fake_outb(f->vm, 0x60, 0xF5);
     assert_int_equal(vmm_kbd_type(f->kbd, (const uint8_t *)"a", 1), 0);

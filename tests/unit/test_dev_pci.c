@@ -49,8 +49,7 @@ static uint32_t addr(unsigned dev, unsigned fn, unsigned reg)
     return 0x80000000u | dev << 11 | fn << 8 | (reg & 0xFC);
 }
 
-static uint32_t cfg_read(struct vmm_vm *vm, unsigned dev, unsigned fn, unsigned reg,
-                         unsigned size)
+static uint32_t cfg_read(struct vmm_vm *vm, unsigned dev, unsigned fn, unsigned reg, unsigned size)
 {
     fake_out(vm, 0xCF8, 4, addr(dev, fn, reg));
     return fake_in(vm, (uint16_t)(0xCFC + (reg & 3)), size);
@@ -108,7 +107,9 @@ static struct vmm_pci_func *add_nic(struct fixture *f)
         .cap_ptr = 0x50,
         .bars = {[0] = {.type = VMM_PCI_BAR_IO, .size = 256, .addr = 0xC000},
                  [1] = {.type = VMM_PCI_BAR_MEM32, .size = 4096, .addr = 0xFEB00000},
-                 [2] = {.type = VMM_PCI_BAR_MEM64, .size = 1ULL << 20, .prefetch = true,
+                 [2] = {.type = VMM_PCI_BAR_MEM64,
+                        .size = 1ULL << 20,
+                        .prefetch = true,
                         .addr = 0x800000000ULL}},
         .cfg_read = nic_read,
         .cfg_write = nic_write,

@@ -281,7 +281,7 @@ static void test_lobyte_hibyte_modes(void **state)
     fake_outb(f->vm, 0x43, 0x40); /* latch ch1 */
     assert_int_equal(fake_inb(f->vm, 0x41), 0x70);
     assert_int_equal(fake_inb(f->vm, 0x41), 0x70); /* live again, still lobyte */
-    fake_outb(f->vm, 0x43, 0x64); /* ch1, hibyte only, mode 2: count 0x0200 */
+    fake_outb(f->vm, 0x43, 0x64);                  /* ch1, hibyte only, mode 2: count 0x0200 */
     fake_outb(f->vm, 0x41, 0x02);
     at_tick(0x10 + 0x100);
     assert_int_equal(fake_inb(f->vm, 0x41), 0x01);
@@ -312,7 +312,7 @@ static void test_readback(void **state)
     at_tick(0);
     load(f->vm, 0, 0x04, 500);
     at_tick(200);
-    fake_outb(f->vm, 0x43, 0xC2); /* count and status of channel 0 */
+    fake_outb(f->vm, 0x43, 0xC2);                  /* count and status of channel 0 */
     assert_int_equal(fake_inb(f->vm, 0x40), 0xB4); /* OUT high, rw 3, mode 2 */
     assert_int_equal(fake_inb(f->vm, 0x40), (uint8_t)300);
     assert_int_equal(fake_inb(f->vm, 0x40), 300 >> 8);

@@ -8,7 +8,7 @@
 #include "fake_vmm.c"
 #include "../../vmm/devices/rtc.h"
 
-#define SEC 1000000000ULL
+#define SEC      1000000000ULL
 #define START_NS (5 * SEC) /* the host clock is not at 0 when the VM starts */
 
 struct fixture {
@@ -96,7 +96,7 @@ static void test_binary_and_12h(void **state)
 {
     struct fixture *f = *state;
 
-    cmos_set(f->vm, 0x0B, 0x04); /* binary, 12 h */
+    cmos_set(f->vm, 0x0B, 0x04);               /* binary, 12 h */
     assert_int_equal(cmos(f->vm, 0x04), 0x81); /* 1 PM */
     assert_int_equal(cmos(f->vm, 0x02), 45);
     assert_int_equal(cmos(f->vm, 0x00), 30);

@@ -216,12 +216,12 @@ static void test_iir_priorities(void **state)
 {
     struct fixture *f = *state;
 
-    fake_outb(f->vm, FCR, 0x07); /* FIFO on, trigger 1 */
-    fake_outb(f->vm, MCR, 0x10); /* loopback */
+    fake_outb(f->vm, FCR, 0x07);        /* FIFO on, trigger 1 */
+    fake_outb(f->vm, MCR, 0x10);        /* loopback */
     for (unsigned i = 0; i < 17; i++) { /* one more than fits: overrun */
         fake_outb(f->vm, THR, (uint8_t)i);
     }
-    (void)fake_inb(f->vm, MSR); /* no modem deltas pending */
+    (void)fake_inb(f->vm, MSR);  /* no modem deltas pending */
     fake_outb(f->vm, MCR, 0x11); /* DTR toggles DSR in loopback: a modem status change */
     fake_outb(f->vm, IER, 0x0F);
     assert_int_equal(fake_inb(f->vm, IIR), 0xC6); /* line status first */

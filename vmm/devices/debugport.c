@@ -136,9 +136,10 @@ int vmm_dev_debugport_create(struct vmm_vm *vm, const struct vmm_debugport_confi
 
     d->reg.name = "debugport";
     d->reg.dev = d;
-    d->reg.io[0] = (struct vmm_dev_io_range){.base = d->cfg.post_port, .count = 1,
-                                             .fn = debugport_io};
-    d->reg.io[1] = (struct vmm_dev_io_range){.base = d->cfg.debugcon_port, .count = 1,
+    d->reg.io[0] =
+        (struct vmm_dev_io_range){.base = d->cfg.post_port, .count = 1, .fn = debugport_io};
+    d->reg.io[1] = (struct vmm_dev_io_range){.base = d->cfg.debugcon_port,
+                                             .count = 1,
                                              .fn = debugport_io,
                                              .string_fn = debugport_io_string};
     d->reg.nio = 2;

@@ -75,9 +75,8 @@ int vmm_dev_exitdev_create(struct vmm_vm *vm, const struct vmm_exitdev_config *c
 
     e->reg.name = "isa-debug-exit";
     e->reg.dev = e;
-    e->reg.io[0] = (struct vmm_dev_io_range){.base = e->cfg.port,
-                                             .count = (uint16_t)e->cfg.iosize,
-                                             .fn = exitdev_io};
+    e->reg.io[0] = (struct vmm_dev_io_range){
+        .base = e->cfg.port, .count = (uint16_t)e->cfg.iosize, .fn = exitdev_io};
     e->reg.nio = 1;
     e->reg.destroy = exitdev_destroy;
     rc = vmm_dev_register(vm, &e->reg);

@@ -15,7 +15,7 @@
 struct vmm_exitdev;
 
 struct vmm_exitdev_config {
-    uint16_t port;  /* 0: 0xF4 */
+    uint16_t port;   /* 0: 0xF4 */
     unsigned iosize; /* 1-4 bytes of ports; 0: 4 (what kvm-unit-tests passes to QEMU) */
 };
 

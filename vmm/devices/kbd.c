@@ -9,11 +9,11 @@
 #define PORT_A     0x92
 
 /* Command byte (controller RAM 0). */
-#define CCB_KBD_INT  0x01
-#define CCB_SYS      0x04
-#define CCB_KBD_OFF  0x10
-#define CCB_XLATE    0x40
-#define CCB_DEFAULT  (CCB_KBD_INT | CCB_SYS | CCB_XLATE)
+#define CCB_KBD_INT 0x01
+#define CCB_SYS     0x04
+#define CCB_KBD_OFF 0x10
+#define CCB_XLATE   0x40
+#define CCB_DEFAULT (CCB_KBD_INT | CCB_SYS | CCB_XLATE)
 
 #define STAT_OBF   0x01
 #define STAT_SYS   0x04
@@ -67,28 +67,27 @@ struct vmm_kbd {
 /* US layout, set 1 make codes by ASCII; 0x80 means "with shift". */
 #define SH 0x80
 static const uint8_t ascii_set1[128] = {
-    ['\b'] = 0x0E, ['\t'] = 0x0F, ['\n'] = 0x1C, ['\r'] = 0x1C, [0x1B] = 0x01, [0x7F] = 0x0E,
-    [' '] = 0x39,  ['1'] = 0x02,  ['2'] = 0x03,  ['3'] = 0x04,  ['4'] = 0x05,  ['5'] = 0x06,
-    ['6'] = 0x07,  ['7'] = 0x08,  ['8'] = 0x09,  ['9'] = 0x0A,  ['0'] = 0x0B,  ['-'] = 0x0C,
-    ['='] = 0x0D,  ['q'] = 0x10,  ['w'] = 0x11,  ['e'] = 0x12,  ['r'] = 0x13,  ['t'] = 0x14,
-    ['y'] = 0x15,  ['u'] = 0x16,  ['i'] = 0x17,  ['o'] = 0x18,  ['p'] = 0x19,  ['['] = 0x1A,
-    [']'] = 0x1B,  ['a'] = 0x1E,  ['s'] = 0x1F,  ['d'] = 0x20,  ['f'] = 0x21,  ['g'] = 0x22,
-    ['h'] = 0x23,  ['j'] = 0x24,  ['k'] = 0x25,  ['l'] = 0x26,  [';'] = 0x27,  ['\''] = 0x28,
-    ['`'] = 0x29,  ['\\'] = 0x2B, ['z'] = 0x2C,  ['x'] = 0x2D,  ['c'] = 0x2E,  ['v'] = 0x2F,
-    ['b'] = 0x30,  ['n'] = 0x31,  ['m'] = 0x32,  [','] = 0x33,  ['.'] = 0x34,  ['/'] = 0x35,
-    ['!'] = SH | 0x02, ['@'] = SH | 0x03, ['#'] = SH | 0x04, ['$'] = SH | 0x05,
-    ['%'] = SH | 0x06, ['^'] = SH | 0x07, ['&'] = SH | 0x08, ['*'] = SH | 0x09,
-    ['('] = SH | 0x0A, [')'] = SH | 0x0B, ['_'] = SH | 0x0C, ['+'] = SH | 0x0D,
-    ['{'] = SH | 0x1A, ['}'] = SH | 0x1B, [':'] = SH | 0x27, ['"'] = SH | 0x28,
-    ['~'] = SH | 0x29, ['|'] = SH | 0x2B, ['<'] = SH | 0x33, ['>'] = SH | 0x34,
-    ['?'] = SH | 0x35,
-    ['A'] = SH | 0x1E, ['B'] = SH | 0x30, ['C'] = SH | 0x2E, ['D'] = SH | 0x20,
-    ['E'] = SH | 0x12, ['F'] = SH | 0x21, ['G'] = SH | 0x22, ['H'] = SH | 0x23,
-    ['I'] = SH | 0x17, ['J'] = SH | 0x24, ['K'] = SH | 0x25, ['L'] = SH | 0x26,
-    ['M'] = SH | 0x32, ['N'] = SH | 0x31, ['O'] = SH | 0x18, ['P'] = SH | 0x19,
-    ['Q'] = SH | 0x10, ['R'] = SH | 0x13, ['S'] = SH | 0x1F, ['T'] = SH | 0x14,
-    ['U'] = SH | 0x16, ['V'] = SH | 0x2F, ['W'] = SH | 0x11, ['X'] = SH | 0x2D,
-    ['Y'] = SH | 0x15, ['Z'] = SH | 0x2C,
+    ['\b'] = 0x0E,     ['\t'] = 0x0F,     ['\n'] = 0x1C,     ['\r'] = 0x1C,     [0x1B] = 0x01,
+    [0x7F] = 0x0E,     [' '] = 0x39,      ['1'] = 0x02,      ['2'] = 0x03,      ['3'] = 0x04,
+    ['4'] = 0x05,      ['5'] = 0x06,      ['6'] = 0x07,      ['7'] = 0x08,      ['8'] = 0x09,
+    ['9'] = 0x0A,      ['0'] = 0x0B,      ['-'] = 0x0C,      ['='] = 0x0D,      ['q'] = 0x10,
+    ['w'] = 0x11,      ['e'] = 0x12,      ['r'] = 0x13,      ['t'] = 0x14,      ['y'] = 0x15,
+    ['u'] = 0x16,      ['i'] = 0x17,      ['o'] = 0x18,      ['p'] = 0x19,      ['['] = 0x1A,
+    [']'] = 0x1B,      ['a'] = 0x1E,      ['s'] = 0x1F,      ['d'] = 0x20,      ['f'] = 0x21,
+    ['g'] = 0x22,      ['h'] = 0x23,      ['j'] = 0x24,      ['k'] = 0x25,      ['l'] = 0x26,
+    [';'] = 0x27,      ['\''] = 0x28,     ['`'] = 0x29,      ['\\'] = 0x2B,     ['z'] = 0x2C,
+    ['x'] = 0x2D,      ['c'] = 0x2E,      ['v'] = 0x2F,      ['b'] = 0x30,      ['n'] = 0x31,
+    ['m'] = 0x32,      [','] = 0x33,      ['.'] = 0x34,      ['/'] = 0x35,      ['!'] = SH | 0x02,
+    ['@'] = SH | 0x03, ['#'] = SH | 0x04, ['$'] = SH | 0x05, ['%'] = SH | 0x06, ['^'] = SH | 0x07,
+    ['&'] = SH | 0x08, ['*'] = SH | 0x09, ['('] = SH | 0x0A, [')'] = SH | 0x0B, ['_'] = SH | 0x0C,
+    ['+'] = SH | 0x0D, ['{'] = SH | 0x1A, ['}'] = SH | 0x1B, [':'] = SH | 0x27, ['"'] = SH | 0x28,
+    ['~'] = SH | 0x29, ['|'] = SH | 0x2B, ['<'] = SH | 0x33, ['>'] = SH | 0x34, ['?'] = SH | 0x35,
+    ['A'] = SH | 0x1E, ['B'] = SH | 0x30, ['C'] = SH | 0x2E, ['D'] = SH | 0x20, ['E'] = SH | 0x12,
+    ['F'] = SH | 0x21, ['G'] = SH | 0x22, ['H'] = SH | 0x23, ['I'] = SH | 0x17, ['J'] = SH | 0x24,
+    ['K'] = SH | 0x25, ['L'] = SH | 0x26, ['M'] = SH | 0x32, ['N'] = SH | 0x31, ['O'] = SH | 0x18,
+    ['P'] = SH | 0x19, ['Q'] = SH | 0x10, ['R'] = SH | 0x13, ['S'] = SH | 0x1F, ['T'] = SH | 0x14,
+    ['U'] = SH | 0x16, ['V'] = SH | 0x2F, ['W'] = SH | 0x11, ['X'] = SH | 0x2D, ['Y'] = SH | 0x15,
+    ['Z'] = SH | 0x2C,
 };
 
 /* Set 2 make codes of the set 1 keys above (index: set 1 code). */

@@ -41,8 +41,7 @@ struct vmm_kbd_config {
 };
 
 /* cfg may be NULL. */
-int vmm_dev_kbd_create(struct vmm_vm *vm, const struct vmm_kbd_config *cfg,
-                       struct vmm_kbd **out);
+int vmm_dev_kbd_create(struct vmm_vm *vm, const struct vmm_kbd_config *cfg, struct vmm_kbd **out);
 
 bool vmm_kbd_a20(const struct vmm_kbd *kbd);
 

@@ -212,8 +212,8 @@ static void func_build(struct vmm_pci_func *f)
             wr32(wm, (uint32_t)mask & ~0xFu);
             break;
         case VMM_PCI_BAR_MEM64:
-            wr32(reg, ((uint32_t)bar->addr & (uint32_t)mask & ~0xFu) | 0x4 |
-                          (bar->prefetch ? 0x8 : 0));
+            wr32(reg,
+                 ((uint32_t)bar->addr & (uint32_t)mask & ~0xFu) | 0x4 | (bar->prefetch ? 0x8 : 0));
             wr32(wm, (uint32_t)mask & ~0xFu);
             wr32(reg + 4, (uint32_t)((bar->addr & mask) >> 32));
             wr32(wm + 4, (uint32_t)(mask >> 32));
@@ -278,8 +278,8 @@ int vmm_pci_add_func(struct vmm_pci_host *h, unsigned dev, unsigned fn,
     h->funcs[dev][fn] = f;
     host_update_multifn(h, dev);
     func_check_bars(f);
-    PCI_LOG(h, LOG_LVL_DEBUG, "00:%02x.%u: %04x:%04x class %06x", dev, fn, cfg->vendor,
-            cfg->device, cfg->class_code);
+    PCI_LOG(h, LOG_LVL_DEBUG, "00:%02x.%u: %04x:%04x class %06x", dev, fn, cfg->vendor, cfg->device,
+            cfg->class_code);
     if (out != NULL) {
         *out = f;
     }
@@ -340,8 +340,8 @@ static int pci_host_io(void *dev, uint16_t port, unsigned size, bool write, uint
         f = host_selected(h);
         if (f == NULL || off + size > 4) {
             if (f != NULL) {
-                PCI_LOG(h, LOG_LVL_DEBUG, "config access of %u bytes at 0x%x crosses a dword",
-                        size, port);
+                PCI_LOG(h, LOG_LVL_DEBUG, "config access of %u bytes at 0x%x crosses a dword", size,
+                        port);
             }
             if (!write) {
                 *val = size_mask(size);

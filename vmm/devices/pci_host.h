@@ -48,9 +48,9 @@
 #define VMM_PCI_FUNCS    8
 #define VMM_PCI_CFG_SIZE 256
 
-#define VMM_PCI_CMD_IO         0x0001
-#define VMM_PCI_CMD_MEM        0x0002
-#define VMM_PCI_CMD_MASTER     0x0004
+#define VMM_PCI_CMD_IO           0x0001
+#define VMM_PCI_CMD_MEM          0x0002
+#define VMM_PCI_CMD_MASTER       0x0004
 #define VMM_PCI_CMD_INTX_DISABLE 0x0400
 
 struct vmm_pci_host;

@@ -69,7 +69,7 @@ static int chip_get_irq(const struct pic_chip *c, bool is_master)
     }
     /* Special fully nested mode: the slave may interrupt its own in-service request. */
     if (is_master && c->sfnm) {
-        serving &= (uint8_t)~(1u << 2);
+        serving &= (uint8_t) ~(1u << 2);
     }
     if (req < chip_priority(c, serving)) {
         return (int)((req + c->priority_add) & 7);
@@ -106,7 +106,7 @@ static void pic_update(struct vmm_pic *p)
     if (chip_get_irq(&p->chip[PIC_SLAVE], false) >= 0) {
         p->chip[PIC_MASTER].irr |= 1u << 2;
     } else {
-        p->chip[PIC_MASTER].irr &= (uint8_t)~(1u << 2);
+        p->chip[PIC_MASTER].irr &= (uint8_t) ~(1u << 2);
     }
 }
 
@@ -206,8 +206,7 @@ static void pic_ack(void *dev, uint8_t vector)
         p->acks++;
     } else {
         p->spurious++;
-        PIC_LOG(p, LOG_LVL_DEBUG, "ack of vector 0x%02x whose request vanished (spurious)",
-                vector);
+        PIC_LOG(p, LOG_LVL_DEBUG, "ack of vector 0x%02x whose request vanished (spurious)", vector);
     }
     pic_update(p);
 }
@@ -296,7 +295,7 @@ static void chip_ocw2(struct vmm_pic *p, unsigned idx, uint8_t val)
             break;
         }
         irq = (irq + c->priority_add) & 7;
-        c->isr &= (uint8_t)~(1u << irq);
+        c->isr &= (uint8_t) ~(1u << irq);
         if (cmd == 5) {
             c->priority_add = (uint8_t)((irq + 1) & 7);
         }
@@ -304,7 +303,7 @@ static void chip_ocw2(struct vmm_pic *p, unsigned idx, uint8_t val)
     case 3: /* specific EOI */
     case 7: /* rotate on specific EOI */
         irq = val & 7;
-        c->isr &= (uint8_t)~(1u << irq);
+        c->isr &= (uint8_t) ~(1u << irq);
         if (cmd == 7) {
             c->priority_add = (uint8_t)((irq + 1) & 7);
         }

@@ -38,8 +38,7 @@ struct vmm_pic_config {
 
 /* cfg may be NULL (the defaults). On success *out (if out is not NULL) is the device, owned by
  * the VM. */
-int vmm_dev_pic_create(struct vmm_vm *vm, const struct vmm_pic_config *cfg,
-                       struct vmm_pic **out);
+int vmm_dev_pic_create(struct vmm_vm *vm, const struct vmm_pic_config *cfg, struct vmm_pic **out);
 
 /* A full INTA cycle (see above). */
 uint8_t vmm_pic_intack(struct vmm_pic *pic);

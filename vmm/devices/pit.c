@@ -31,7 +31,7 @@ struct vmm_pit {
     struct vmm_vm *vm;
     struct vmm_pit_config cfg;
     struct pit_channel ch[3];
-    uint8_t port61; /* bits 0-3 as written */
+    uint8_t port61;    /* bits 0-3 as written */
     uint64_t irq_tick; /* channel 0 edges up to this tick were delivered */
     uint64_t last_pulse_ns;
     uint64_t irq_pulses;
@@ -329,8 +329,7 @@ static uint8_t ch_read(struct pit_channel *c, uint64_t t)
     return ch_pick_byte(c, ch_read_value(c, t));
 }
 
-static void pit_write_channel(struct vmm_pit *p, unsigned i, uint8_t val, uint64_t t,
-                              uint64_t now)
+static void pit_write_channel(struct vmm_pit *p, unsigned i, uint8_t val, uint64_t t, uint64_t now)
 {
     struct pit_channel *c = &p->ch[i];
     uint16_t raw;

@@ -34,8 +34,7 @@ struct vmm_pit_config {
 
 /* cfg may be NULL (IRQ 0). Power-on state as after a PC BIOS: every channel in mode 3 with a
  * count of 65536 (18.2 Hz), channel 0 running, channel 2's gate low. */
-int vmm_dev_pit_create(struct vmm_vm *vm, const struct vmm_pit_config *cfg,
-                       struct vmm_pit **out);
+int vmm_dev_pit_create(struct vmm_vm *vm, const struct vmm_pit_config *cfg, struct vmm_pit **out);
 
 struct vmm_pit_stats {
     uint64_t irq_pulses;    /* IRQ 0 pulses raised */

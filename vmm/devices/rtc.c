@@ -500,7 +500,7 @@ static void rtc_reset(void *dev)
 {
     struct vmm_rtc *r = dev;
 
-    r->cmos[RTC_REG_B] &= (uint8_t)~(REG_B_PIE | REG_B_AIE | REG_B_UIE | 0x08);
+    r->cmos[RTC_REG_B] &= (uint8_t) ~(REG_B_PIE | REG_B_AIE | REG_B_UIE | 0x08);
     r->cmos[RTC_REG_C] = 0;
     rtc_update_irq(r);
 }

@@ -40,8 +40,7 @@ struct vmm_rtc_config {
 };
 
 /* cfg may be NULL (defaults, no memory). */
-int vmm_dev_rtc_create(struct vmm_vm *vm, const struct vmm_rtc_config *cfg,
-                       struct vmm_rtc **out);
+int vmm_dev_rtc_create(struct vmm_vm *vm, const struct vmm_rtc_config *cfg, struct vmm_rtc **out);
 
 /* The guest's clock (seconds since 1970) at host time now_ns. */
 int64_t vmm_rtc_time(struct vmm_rtc *rtc, uint64_t now_ns);

@@ -157,8 +157,7 @@ static void uart_flush(struct vmm_uart *u)
     if (u->cfg.console) {
         vmm_console_out(u->vm, u->tx, u->tx_len);
     } else {
-        UART_LOG(u, LOG_LVL_DEBUG, "%s: %zu bytes sent (not the console)", u->cfg.name,
-                 u->tx_len);
+        UART_LOG(u, LOG_LVL_DEBUG, "%s: %zu bytes sent (not the console)", u->cfg.name, u->tx_len);
     }
     u->tx_flushes++;
     u->tx_len = 0;
@@ -301,8 +300,8 @@ static void uart_write(struct vmm_uart *u, unsigned reg, uint8_t val, uint64_t n
         break;
     case UART_LSR:
     case UART_MSR:
-        UART_LOG(u, LOG_LVL_DEBUG, "%s: write 0x%02x to read-only register %u ignored",
-                 u->cfg.name, val, reg);
+        UART_LOG(u, LOG_LVL_DEBUG, "%s: write 0x%02x to read-only register %u ignored", u->cfg.name,
+                 val, reg);
         break;
     default:
         u->scr = val;
@@ -375,8 +374,7 @@ static int uart_io_string(void *dev, uint16_t port, unsigned size, bool write, v
     const uint8_t *p = buf;
     uint64_t now;
 
-    if (!write || size != 1 || port != u->cfg.base || (u->lcr & LCR_DLAB) ||
-        (u->mcr & MCR_LOOP)) {
+    if (!write || size != 1 || port != u->cfg.base || (u->lcr & LCR_DLAB) || (u->mcr & MCR_LOOP)) {
         return devio_string_each(dev, port, size, write, buf, count, uart_io);
     }
     now = uart_now();
@@ -468,8 +466,7 @@ void vmm_uart_stats(const struct vmm_uart *u, struct vmm_uart_stats *st)
     st->overruns = u->overruns;
 }
 
-int vmm_dev_uart_create(struct vmm_vm *vm, const struct vmm_uart_config *cfg,
-                        struct vmm_uart **out)
+int vmm_dev_uart_create(struct vmm_vm *vm, const struct vmm_uart_config *cfg, struct vmm_uart **out)
 {
     struct vmm_uart *u;
     int rc;
