@@ -19,7 +19,6 @@
 #define REG_TIMER_CUR       0x390
 #define REG_TIMER_DIV       0x3E0
 #define LVT_MASKED          (1u << 16)
-#define LVT_PERIODIC        (1u << 17)
 #define TIMER_DIV_16        0x3
 #define CALIBRATE_US        10000
 
@@ -102,21 +101,15 @@ uint64_t drv_lapic_timer_calibrate(void)
     return (uint64_t)elapsed * (1000000 / CALIBRATE_US);
 }
 
-int drv_lapic_timer_start(uint8_t vector, uint64_t ticks_per_sec, uint32_t hz)
+void drv_lapic_timer_oneshot(uint8_t vector)
 {
-    uint64_t count;
-
-    if (hz == 0 || ticks_per_sec == 0) {
-        return -EINVAL;
-    }
-    count = ticks_per_sec / hz;
-    if (count == 0 || count > 0xFFFFFFFFu) {
-        return -ERANGE;
-    }
     wr(REG_TIMER_DIV, TIMER_DIV_16);
-    wr(REG_LVT_TIMER, LVT_PERIODIC | vector);
-    wr(REG_TIMER_INIT, (uint32_t)count);
-    LOG_DEBUG(APIC, "timer periodic %u Hz, count %llu, vector %u", hz, (unsigned long long)count,
-              vector);
-    return 0;
+    wr(REG_LVT_TIMER, vector);
+    LOG_DEBUG(APIC, "timer one-shot on vector %u", vector);
 }
+
+void drv_lapic_timer_arm(uint32_t count)
+{
+    wr(REG_TIMER_INIT, count != 0 ? count : 1);
+}
+

@@ -9,8 +9,9 @@ uint32_t drv_lapic_id(void);
 void drv_lapic_eoi(void);
 /* Counts LAPIC timer ticks (divide by 16) during a PIT-measured interval; returns ticks/s. */
 uint64_t drv_lapic_timer_calibrate(void);
-/* Periodic timer at `hz` on `vector`, given the rate from drv_lapic_timer_calibrate. */
-int drv_lapic_timer_start(uint8_t vector, uint64_t ticks_per_sec, uint32_t hz);
 uint64_t drv_lapic_base(void);
+/* One-shot mode on `vector`: each drv_lapic_timer_arm(count) fires once after count ticks. */
+void drv_lapic_timer_oneshot(uint8_t vector);
+void drv_lapic_timer_arm(uint32_t count);
 
 #endif

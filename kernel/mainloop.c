@@ -46,6 +46,7 @@ NORETURN void mainloop_run(void)
         cpu_cli();
         if (!irq_work_pending()) {
             g_stats.halts++;
+            timer_arm_wakeup(MIN(timer_next_deadline(), vmm_sched_wake_deadline()));
             cpu_sti_hlt();
         } else {
             cpu_sti();

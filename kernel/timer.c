@@ -14,6 +14,7 @@ static uint64_t g_tsc_hz;
 static uint64_t g_tsc0;
 static uint64_t g_mult; /* ns = (delta * g_mult) >> 32 */
 static volatile uint64_t g_ticks;
+static uint64_t g_lapic_hz;
 static struct timer *g_timers;
 
 uint64_t now_ns(void)
@@ -37,10 +38,40 @@ uint64_t timer_ticks(void)
     return g_ticks;
 }
 
+void timer_arm_wakeup(uint64_t deadline_ns)
+{
+    uint64_t now = now_ns();
+    uint64_t delta;
+    uint64_t count;
+
+    if (g_lapic_hz == 0) {
+        return;
+    }
+    delta = deadline_ns > now ? deadline_ns - now : 0;
+    delta = MAX(delta, TIMER_MIN_NS);
+    delta = MIN(delta, 1000000000ULL / TIMER_HZ);
+    count = (delta * g_lapic_hz) / 1000000000ULL; /* delta <= 10 ms: no overflow */
+    drv_lapic_timer_arm((uint32_t)MIN(count, 0xFFFFFFFFULL));
+}
+
+uint64_t timer_next_deadline(void)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (struct timer *t = g_timers; t != NULL; t = t->next) {
+        if (t->active && t->deadline_ns < next) {
+            next = t->deadline_ns;
+        }
+    }
+    return next;
+}
+
 static void tick_handler(void *ctx)
 {
     (void)ctx;
     g_ticks++;
+    /* Keep waking at least once a tick; the main loop and the VMM arm earlier as needed. */
+    timer_arm_wakeup(UINT64_MAX);
 }
 
 static void sort3(uint64_t *v)
@@ -87,12 +118,11 @@ int timer_init(void)
     if (rc != 0) {
         return rc;
     }
-    rc = drv_lapic_timer_start(VEC_TIMER, lapic_hz, TIMER_HZ);
-    if (rc != 0) {
-        return rc;
-    }
-    LOG_INFO(TIMER, "LAPIC timer %llu kHz, tick %d Hz", (unsigned long long)(lapic_hz / 1000),
-             TIMER_HZ);
+    g_lapic_hz = lapic_hz;
+    drv_lapic_timer_oneshot(VEC_TIMER);
+    timer_arm_wakeup(UINT64_MAX);
+    LOG_INFO(TIMER, "LAPIC timer %llu kHz, one-shot, at least %d wake-ups/s",
+             (unsigned long long)(lapic_hz / 1000), TIMER_HZ);
     return 0;
 }
 

@@ -93,6 +93,7 @@ static struct vmm_host g_host = {
     .phys_to_virt = host_phys_to_virt,
     .virt_to_phys = host_virt_to_phys,
     .now_ns = now_ns,
+    .arm_wakeup = timer_arm_wakeup,
     .console_out = host_console_out,
     .vm_state_changed = host_vm_state_changed,
 };

@@ -25,6 +25,10 @@ struct vmm_host {
     uint64_t tsc_hz;
     /* Bytes the VM's serial console printed (the host queues them for console readers). */
     void (*console_out)(struct vmm_vm *vm, const uint8_t *buf, size_t len);
+    /* Makes the host interrupt the CPU (and so exit the guest) at deadline_ns at the latest.
+     * Called before each VMRUN with the vCPU's next device deadline or slice end. Optional:
+     * without it, guest timers run at the host's tick. */
+    void (*arm_wakeup)(uint64_t deadline_ns);
     /* A VM changed state (started, halted with a reason, exited with a code): the host may
      * wake console readers, free resources, update listings. Optional. */
     void (*vm_state_changed)(struct vmm_vm *vm);

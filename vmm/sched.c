@@ -30,6 +30,18 @@ static bool runnable(struct vmm_vm *vm)
     return pending && vm->state == VMM_VM_RUNNING;
 }
 
+uint64_t vmm_sched_wake_deadline(void)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (struct vmm_vm *vm = vmm_vm_next(NULL); vm != NULL; vm = vm->next) {
+        if (vm->state == VMM_VM_RUNNING && vm->vcpu != NULL && vm->vcpu->halted) {
+            next = MIN(next, vm->vcpu->wake_ns);
+        }
+    }
+    return next;
+}
+
 struct vmm_vcpu *vmm_sched_next(void)
 {
     struct vmm_vm *first = vmm_vm_next(NULL);

@@ -125,6 +125,7 @@ void vmm_vcpu_reset_state(struct vmm_vcpu *vcpu)
     fpu_init(vcpu->fpu);
     vcpu->halted = false;
     vcpu->fresh = true;
+    vcpu->wake_ns = UINT64_MAX;
     vcpu->pending_event = 0;
     vcpu->window_open_req = false;
     vmm_vcpu_regs_to_vmcb(vcpu);
@@ -217,7 +218,7 @@ bool vmm_vcpu_poll(struct vmm_vcpu *vcpu, uint64_t now)
     struct vmm_vm *vm = vcpu->vm;
 
     vmm_console_deliver(vm);
-    (void)vmm_devs_poll(vm, now);
+    vcpu->wake_ns = vmm_devs_poll(vm, now);
     return vmm_intc_pending(vm);
 }
 
@@ -265,6 +266,11 @@ void vmm_run(struct vmm_vcpu *vcpu)
         }
         vmm_inject_prepare(vcpu);
         now = h->now_ns();
+        /* The guest must come back out when a device of its own is due (a PIT or RTC tick)
+         * or its slice ends, even if it never exits by itself. */
+        if (h->arm_wakeup != NULL) {
+            h->arm_wakeup(MIN(vcpu->wake_ns, start + VMM_SLICE_NS));
+        }
         enter(vcpu);
         t_exit = h->now_ns();
         vm->stats.guest_ns += t_exit - now;

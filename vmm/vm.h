@@ -44,6 +44,7 @@ struct vmm_vcpu {
     bool fresh;             /* never ran: flush its ASID's TLB entries */
     uint64_t pending_event; /* EVENTINJ to deliver at the next entry (0 = none) */
     bool window_open_req;   /* V_IRQ + VINTR intercept armed */
+    uint64_t wake_ns;       /* earliest device deadline from the last poll (UINT64_MAX: none) */
     struct vmm_vcpu *sched_next;
 };
 

@@ -103,6 +103,9 @@ void *vmm_vm_host_ctx(const struct vmm_vm *vm);
 /* The scheduler: the next vCPU that can run (round robin; a vCPU halted in HLT is runnable
  * once an interrupt is pending for it), or NULL when all sleep. */
 struct vmm_vcpu *vmm_sched_next(void);
+/* The earliest time a sleeping vCPU's devices need attention (UINT64_MAX: none): the host
+ * arms a wake-up for it before it halts. */
+uint64_t vmm_sched_wake_deadline(void);
 /* Runs the vCPU until an exit needs the main loop (host interrupt, HLT, the VM ended) or its
  * time slice is used up. */
 void vmm_run(struct vmm_vcpu *vcpu);
