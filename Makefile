@@ -26,7 +26,7 @@ LOG_BUILD_SPEC := $(subst $(space),$(comma),$(strip $(if $(filter 1,$(DEBUG_ALL)
 PETREL_GIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # ---- kernel -----------------------------------------------------------------------------
-KERNEL_DIRS := kernel kernel/lib drivers vmm vmm/devices
+KERNEL_DIRS := kernel kernel/lib drivers vmm vmm/devices vnet
 KERNEL_C    := $(foreach d,$(KERNEL_DIRS),$(wildcard $(d)/*.c))
 KERNEL_ASM  := $(wildcard boot/*.asm kernel/*.asm vmm/*.asm)
 KERNEL_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) \
@@ -49,10 +49,13 @@ KLDFLAGS    := -nostdlib -n -T boot/linker.ld -z max-page-size=0x1000 -z noexecs
 
 # ---- hosted (unit tests, fuzzing): the pure modules, compiled for Linux -----------------------
 HOSTED_SRC  := kernel/pmm.c kernel/heap.c kernel/cmdline.c kernel/log.c kernel/bootinfo.c \
+               kernel/config.c \
                kernel/lib/format.c kernel/lib/strutil.c netstack/netaddr.c drivers/nic_ring.c
 # The VMM is OS-independent: all of it but the SVM instructions (vmm/svm_hw.c) runs hosted.
 HOSTED_SRC  += $(filter-out vmm/svm_hw.c,$(wildcard vmm/*.c)) $(wildcard vmm/devices/*.c)
 HOSTED_SRC  += $(CONSOLE_HOSTED_SRC)
+# The VNET switch is OS-independent too: all of it runs hosted.
+HOSTED_SRC  += $(wildcard vnet/*.c)
 SAN         := -fsanitize=address,undefined -fno-sanitize-recover=all
 HCFLAGS     := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes $(SAN) -fno-omit-frame-pointer \
                -MMD -MP
@@ -98,7 +101,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	tools/run --iso $(ISO)
+	tools/run --iso $(ISO) $(if $(NET),--net $(NET)) $(if $(NIC),--nic $(NIC)) \
+	    $(if $(CAPTURE),--capture $(CAPTURE))
 
 # ---- tests ------------------------------------------------------------------------------
 test: deps
@@ -108,7 +112,7 @@ test: deps
 
 $(BUILD)/hosted/%.o: %.c
 	@mkdir -p $(@D)
-	$(HOSTCC) $(HCFLAGS) -c $< -o $@
+	$(Q)$(HOSTCC) $(HCFLAGS) -c $< -o $@
 
 $(BUILD)/hosted/libpetrel.a: $(HOSTED_OBJ)
 	@rm -f $@
@@ -116,7 +120,7 @@ $(BUILD)/hosted/libpetrel.a: $(HOSTED_OBJ)
 
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/hosted/libpetrel.a
 	@mkdir -p $(@D)
-	$(HOSTCC) $(HCFLAGS) -Ikernel $< $(BUILD)/hosted/libpetrel.a -lcmocka -o $@
+	$(Q)$(HOSTCC) $(HCFLAGS) -Ikernel $< $(BUILD)/hosted/libpetrel.a -lcmocka -o $@
 
 test-unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS))
 	@fail=0; for t in $^; do echo "== $$t"; \

@@ -182,8 +182,7 @@ static uint64_t delay_for(uint32_t failures)
     return MIN((uint64_t)AUTH_DELAY_BASE_MS << extra, (uint64_t)AUTH_DELAY_MAX_MS);
 }
 
-uint32_t auth_limit_fail(struct auth_limiter *l, uint32_t ip, uint64_t now_ms,
-                         uint64_t *delay_ms)
+uint32_t auth_limit_fail(struct auth_limiter *l, uint32_t ip, uint64_t now_ms, uint64_t *delay_ms)
 {
     struct auth_limit_entry *e = lookup(l, ip, now_ms);
 

@@ -59,8 +59,7 @@ void auth_limiter_init(struct auth_limiter *l);
 uint64_t auth_limit_wait(struct auth_limiter *l, uint32_t ip, uint64_t now_ms);
 /* Records a failure from `ip`; returns the address's recent failure count and sets *delay_ms
  * to what its next attempt will wait. */
-uint32_t auth_limit_fail(struct auth_limiter *l, uint32_t ip, uint64_t now_ms,
-                         uint64_t *delay_ms);
+uint32_t auth_limit_fail(struct auth_limiter *l, uint32_t ip, uint64_t now_ms, uint64_t *delay_ms);
 void auth_limit_success(struct auth_limiter *l, uint32_t ip);
 
 #endif

@@ -20,8 +20,7 @@ void con_config_defaults(struct con_config *c)
     c->syslog_port = CON_SYSLOG_PORT;
 }
 
-static int need_value(const char *value, bool has_value, const char *what, char *msg,
-                      size_t msglen)
+static int need_value(const char *value, bool has_value, const char *what, char *msg, size_t msglen)
 {
     if (!has_value || value == NULL || value[0] == '\0') {
         fmt_snprintf(msg, msglen, "expected %s", what);
@@ -80,8 +79,8 @@ int con_param_password(const char *value, bool has_value, char *msg, size_t msgl
     return 0;
 }
 
-static int port_key(const char *key, const char *value, bool has_value, uint16_t *dst,
-                    char *msg, size_t msglen)
+static int port_key(const char *key, const char *value, bool has_value, uint16_t *dst, char *msg,
+                    size_t msglen)
 {
     uint16_t port;
 
@@ -100,8 +99,7 @@ int con_param_port(const char *value, bool has_value, char *msg, size_t msglen)
 
 int con_param_logstream_port(const char *value, bool has_value, char *msg, size_t msglen)
 {
-    return port_key("logstream.port", value, has_value, &g_con_config.logstream_port, msg,
-                    msglen);
+    return port_key("logstream.port", value, has_value, &g_con_config.logstream_port, msg, msglen);
 }
 
 int con_param_allow(const char *value, bool has_value, char *msg, size_t msglen)
@@ -140,7 +138,8 @@ int con_param_syslog(const char *value, bool has_value, char *msg, size_t msglen
     uint32_t ip;
     uint16_t port;
 
-    if (!has_value || value == NULL || con_parse_hostport(value, CON_SYSLOG_PORT, &ip, &port) != 0) {
+    if (!has_value || value == NULL ||
+        con_parse_hostport(value, CON_SYSLOG_PORT, &ip, &port) != 0) {
         fmt_snprintf(msg, msglen, "expected syslog=A.B.C.D[:PORT]");
         return -EINVAL;
     }

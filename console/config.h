@@ -10,7 +10,7 @@
 #define CON_TELNET_PORT    23
 #define CON_LOGSTREAM_PORT 5140
 #define CON_SYSLOG_PORT    514
-#define CON_IDLE_DEFAULT_S 900   /* 15 minutes without input */
+#define CON_IDLE_DEFAULT_S 900 /* 15 minutes without input */
 #define CON_IDLE_MAX_S     86400
 
 struct con_config {

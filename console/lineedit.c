@@ -9,7 +9,7 @@ enum {
     ESC_SS3,   /* after ESC O */
 };
 
-#define KEY_CTRL(c) ((c) & 0x1f)
+#define KEY_CTRL(c) ((c)&0x1f)
 #define KEY_DEL     0x7f
 #define KEY_ESC     0x1b
 

@@ -13,9 +13,9 @@
 
 #include "../kernel/types.h"
 
-#define LE_LINE_MAX   255 /* characters in one line */
-#define LE_HISTORY    16  /* lines remembered per session */
-#define LE_PROMPT_MAX 32
+#define LE_LINE_MAX     255 /* characters in one line */
+#define LE_HISTORY      16  /* lines remembered per session */
+#define LE_PROMPT_MAX   32
 #define LE_COMPLETE_MAX 128 /* candidates looked at by one Tab */
 
 enum le_result {
@@ -43,9 +43,9 @@ struct le {
     char prompt[LE_PROMPT_MAX];
     char line[LE_LINE_MAX + 1]; /* the finished line after LE_LINE */
     char hist[LE_HISTORY][LE_LINE_MAX + 1];
-    size_t hist_count; /* lines held */
-    size_t hist_next;  /* slot the next line goes to */
-    size_t hist_pos;   /* 0: the line being typed; k: the k-th most recent history line */
+    size_t hist_count;           /* lines held */
+    size_t hist_next;            /* slot the next line goes to */
+    size_t hist_pos;             /* 0: the line being typed; k: the k-th most recent history line */
     char saved[LE_LINE_MAX + 1]; /* the line being typed while the history is browsed */
     le_write_fn write;
     void *ctx;

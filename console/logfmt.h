@@ -14,7 +14,9 @@
 #define SYSLOG_FAC_LOCAL1 17 /* networking: net vnet drv */
 #define SYSLOG_FAC_LOCAL2 18 /* the console (logins, sessions) */
 
-/* "uptime comp level [vm] text\n" (log_format's layout). Returns the length (cut to fit). */
+/* "uptime comp level [vm] text\n" (log_format's layout). Returns the length (cut to fit).
+ * Here and in syslog messages the value of a console.password= in the text (the boot log's
+ * command line) is masked. */
 size_t logfmt_line(const struct log_record *r, char *buf, size_t len);
 /* "[N lines dropped]\n". */
 size_t logfmt_dropped(uint64_t n, char *buf, size_t len);

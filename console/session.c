@@ -121,7 +121,19 @@ static void start_shell(struct con_session *s, bool admin)
 
     s->admin = admin;
     shell_init(&s->sh, &io, admin, s);
-    prompt_shell(s);
+    if (s->autorun[0] == '\0') {
+        prompt_shell(s);
+        return;
+    }
+    /* A console port: its one command (in the line buffer, which the tokenizer splits in
+     * place), and the session ends with it. */
+    str_copy(s->le.line, s->autorun, sizeof(s->le.line));
+    shell_exec(&s->sh, s->le.line);
+    if (s->sh.job == NULL) {
+        con_session_close(s, "its command did not start");
+        return;
+    }
+    s->state = CON_JOB;
 }
 
 /* Waits until `until` before the next password prompt (or the close). */
@@ -131,8 +143,8 @@ static void wait_until(struct con_session *s, uint64_t until)
     s->wait_until_ms = until;
 }
 
-void con_session_open(struct con_session *s, const struct con_env *env, uint32_t ip,
-                      uint16_t port, uint64_t now_ms)
+void con_session_open(struct con_session *s, const struct con_env *env, uint32_t ip, uint16_t port,
+                      const char *autorun, uint64_t now_ms)
 {
     char addr[NETADDR_STR_MAX];
 
@@ -144,6 +156,9 @@ void con_session_open(struct con_session *s, const struct con_env *env, uint32_t
     s->last_input_ms = now_ms;
     netaddr_format(ip, addr, sizeof(addr));
     fmt_snprintf(s->peer, sizeof(s->peer), "%s:%u", addr, port);
+    if (autorun != NULL) {
+        str_copy(s->autorun, autorun, sizeof(s->autorun));
+    }
     outq_init(&s->out, s->outbuf, sizeof(s->outbuf));
     tn_init(&s->tn, tn_send, s);
     le_init(&s->le, le_sink, s);
@@ -164,8 +179,8 @@ void con_session_open(struct con_session *s, const struct con_env *env, uint32_t
         if (wait > 0) {
             sayf(s, "Too many failed logins from %s: wait %llu s.\n", addr,
                  (unsigned long long)((wait + 999) / 1000));
-            LOG_WARN(CONSOLE, "session from %s: delayed %llu ms (earlier failed logins)",
-                     s->peer, (unsigned long long)wait);
+            LOG_WARN(CONSOLE, "session from %s: delayed %llu ms (earlier failed logins)", s->peer,
+                     (unsigned long long)wait);
             wait_until(s, now_ms + wait);
             return;
         }
@@ -231,9 +246,14 @@ static void login_line(struct con_session *s, enum le_result r, uint64_t now_ms)
 static void job_ended(struct con_session *s)
 {
     shell_end_job(&s->sh);
-    if (s->state != CON_CLOSING) {
-        prompt_shell(s);
+    if (s->state == CON_CLOSING) {
+        return;
     }
+    if (s->autorun[0] != '\0') {
+        con_session_close(s, "its command ended");
+        return;
+    }
+    prompt_shell(s);
 }
 
 static void shell_line(struct con_session *s, enum le_result r)
@@ -298,8 +318,7 @@ static void data_byte(struct con_session *s, uint8_t c, uint64_t now_ms)
     }
 }
 
-size_t con_session_input(struct con_session *s, const uint8_t *data, size_t len,
-                         uint64_t now_ms)
+size_t con_session_input(struct con_session *s, const uint8_t *data, size_t len, uint64_t now_ms)
 {
     size_t i;
 

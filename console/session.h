@@ -14,7 +14,7 @@
 #include "shell.h"
 #include "telnet.h"
 
-#define CON_OUTQ_SIZE        16384
+#define CON_OUTQ_SIZE 16384
 /* Input is taken only while this much output room is free (so a command's answer fits); a
  * client that stops reading therefore stops being served, and its TCP window closes. Jobs
  * never write into this reserve, so Ctrl-C always gets through. */
@@ -22,6 +22,7 @@
 #define CON_LOGIN_TIMEOUT_MS 60000 /* at the password prompt */
 #define CON_MAX_FAILURES     3     /* wrong passwords before the connection is closed */
 #define CON_REASON_MAX       64
+#define CON_AUTORUN_MAX      64 /* a command run instead of the prompt (VM console ports) */
 
 enum con_state {
     CON_LOGIN,   /* at the password prompt */
@@ -52,6 +53,7 @@ struct con_session {
     uint64_t rx_bytes;
     char peer[24]; /* "A.B.C.D:PORT" for log lines */
     char close_reason[CON_REASON_MAX];
+    char autorun[CON_AUTORUN_MAX];
     struct tn tn;
     struct le le;
     struct shell sh;
@@ -60,13 +62,14 @@ struct con_session {
 };
 
 /* Starts a session for a client at ip:port: telnet negotiation, banner, then the password
- * prompt, or a read-only shell when no password is configured. */
-void con_session_open(struct con_session *s, const struct con_env *env, uint32_t ip,
-                      uint16_t port, uint64_t now_ms);
+ * prompt, or a read-only shell when no password is configured. With `autorun` (NULL for a
+ * normal session) the session runs that command line after the login instead of showing a
+ * prompt, and ends when it ends (a VM's console port runs "console NAME"). */
+void con_session_open(struct con_session *s, const struct con_env *env, uint32_t ip, uint16_t port,
+                      const char *autorun, uint64_t now_ms);
 /* Takes received bytes; returns how many it consumed (fewer when the output queue is too full
  * to answer: the caller keeps the rest and offers it again later). */
-size_t con_session_input(struct con_session *s, const uint8_t *data, size_t len,
-                         uint64_t now_ms);
+size_t con_session_input(struct con_session *s, const uint8_t *data, size_t len, uint64_t now_ms);
 /* Timers (rate-limit waits, idle and login timeouts) and the foreground job. */
 void con_session_poll(struct con_session *s, uint64_t now_ms);
 /* Ends the session: the job stops, the reason is kept (for the log), nothing more is read. */

@@ -241,15 +241,17 @@ int shell_exec(struct shell *sh, char *line)
     argv[argc] = NULL;
     cmd = shell_find(argv[0]);
     if (cmd == NULL) {
-        shell_printf(sh, "error: unknown command '%.40s'\nusage: COMMAND [ARGS...]; 'help' "
-                         "lists the commands\n",
+        shell_printf(sh,
+                     "error: unknown command '%.40s'\nusage: COMMAND [ARGS...]; 'help' "
+                     "lists the commands\n",
                      argv[0]);
         sh->last_rc = -ENOENT;
         return -ENOENT;
     }
     if (!allowed(sh, cmd)) {
-        shell_printf(sh, "error: '%s' is not allowed in a read-only session (no console "
-                         "password is set)\n",
+        shell_printf(sh,
+                     "error: '%s' is not allowed in a read-only session (no console "
+                     "password is set)\n",
                      cmd->name);
         sh->last_rc = -EPERM;
         return -EPERM;
@@ -298,25 +300,32 @@ static int cmd_help(struct shell *sh, int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; cmd_at(i) != NULL; i++) {
-        if (allowed(sh, cmd_at(i))) {
+        if (allowed(sh, cmd_at(i)) && usage_width(cmd_at(i)) <= SHELL_HELP_COLUMN) {
             width = MAX(width, usage_width(cmd_at(i)));
         }
     }
     shell_puts(sh, "Commands ('help COMMAND' for more):\n");
     for (size_t i = 0; cmd_at(i) != NULL; i++) {
         const struct shell_cmd *c = cmd_at(i);
+        const char *sep = c->args[0] != '\0' ? " " : "";
 
         if (!allowed(sh, c)) {
             hidden++;
             continue;
         }
-        shell_printf(sh, "  %s%s%-*s  %s\n", c->name, c->args[0] != '\0' ? " " : "",
-                     (int)(width - strlen(c->name) - (c->args[0] != '\0' ? 1 : 0)), c->args,
-                     c->help);
+        if (usage_width(c) > width) {
+            /* A long usage line: the help text goes on the next line, in the column. */
+            shell_printf(sh, "  %s%s%s\n  %*s  %s\n", c->name, sep, c->args, (int)width, "",
+                         c->help);
+            continue;
+        }
+        shell_printf(sh, "  %s%s%-*s  %s\n", c->name, sep,
+                     (int)(width - strlen(c->name) - strlen(sep)), c->args, c->help);
     }
     if (hidden > 0) {
-        shell_printf(sh, "(%zu more command%s need a console password: this session is "
-                         "read-only)\n",
+        shell_printf(sh,
+                     "(%zu more command%s need a console password: this session is "
+                     "read-only)\n",
                      hidden, hidden == 1 ? "" : "s");
     }
     return 0;

@@ -14,6 +14,7 @@
 #define SHELL_TABLES_MAX    8   /* registered command tables */
 #define SHELL_PRINTF_MAX    512 /* longest shell_printf output; longer is cut with "..." */
 #define SHELL_JOB_STATE_MAX 256 /* a job's own state lives in the shell, not on the heap */
+#define SHELL_HELP_COLUMN   24  /* usages up to this wide line up their help text */
 
 struct shell;
 

@@ -45,8 +45,8 @@
 #define TN_SB_LIMIT 512
 
 /* tn_rx results besides data bytes 0..255. */
-#define TN_NONE       (-1) /* the byte was protocol, no data */
-#define TN_EV_WINDOW  (-2) /* the window size changed (tn.width/height) */
+#define TN_NONE      (-1) /* the byte was protocol, no data */
+#define TN_EV_WINDOW (-2) /* the window size changed (tn.width/height) */
 
 /* Control bytes that the NVT's "standard representation of control functions" map to. */
 #define TN_CTRL_C   0x03 /* IP and BRK */

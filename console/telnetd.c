@@ -1,9 +1,10 @@
 /* The telnet server over lwIP's raw TCP API (see telnetd.h).
  *
- * Received pbufs are kept on the connection and fed to the session as it can answer
- * (con_session_input may take only part: backpressure). tcp_recved is called only for what
- * was consumed, so a client that floods input without reading the answers sees its TCP
- * window close instead of the appliance buffering without bound. Output leaves the session's
+ * Received bytes are copied into the connection's input buffer and the pbufs freed at once (a
+ * client sending tiny segments must not pin lwIP's shared pbuf pool), then fed to the session
+ * as it can answer (con_session_input may take only part: backpressure). tcp_recved is called
+ * only for what was consumed, so a client that floods input without reading the answers sees
+ * its TCP window close: the buffer never holds more than one window. Output leaves the session's
  * queue as lwIP's send buffer allows (tcp_sent and the main loop push more). Closing is done
  * from the main loop, never inside an lwIP callback. */
 #include "telnetd.h"
@@ -23,21 +24,44 @@ struct con_conn {
     bool send_failed; /* lwIP refused data: abort from the main loop */
     unsigned id;
     struct tcp_pcb *pcb;
-    struct pbuf *rx; /* received and not yet consumed */
     uint64_t closing_since_ms;
+    uint64_t rx_overflow; /* bytes beyond the window (cannot happen with a correct lwIP) */
     uint64_t tx_bytes;
+    size_t in_head; /* input buffer: received, not yet consumed */
+    size_t in_len;
+    uint8_t in[CON_INBUF];
     struct con_session s;
 };
 
+_Static_assert(CON_INBUF >= TCP_WND, "the input buffer must hold a whole TCP window");
+
+/* A listening port: the console's own, or a VM's console port (autorun "console NAME"). */
+struct con_listener {
+    bool used;
+    uint16_t port;
+    struct tcp_pcb *pcb;
+    char autorun[CON_AUTORUN_MAX];
+};
+
 static struct con_conn g_conns[CON_SESSIONS_MAX];
+static struct con_listener g_listeners[CON_LISTENERS_MAX];
 static const struct con_env *g_env;
-static struct tcp_pcb *g_listen;
 static unsigned g_next_id = 1;
 static struct con_telnetd_stats g_stats;
 
 static uint64_t now_ms(void)
 {
     return now_ns() / 1000000;
+}
+
+void con_keepalive(struct tcp_pcb *pcb)
+{
+    /* Finds peers that vanished without a FIN or RST (a powered-off laptop) in about three
+     * minutes instead of lwIP's default two hours, so they do not hold a slot. */
+    ip_set_option(pcb, SOF_KEEPALIVE);
+    pcb->keep_idle = 120000;
+    pcb->keep_intvl = 10000;
+    pcb->keep_cnt = 6;
 }
 
 static uint32_t pcb_peer_ip(const struct tcp_pcb *pcb)
@@ -56,10 +80,7 @@ static void detach(struct con_conn *c)
         tcp_poll(c->pcb, NULL, 0);
         c->pcb = NULL;
     }
-    if (c->rx != NULL) {
-        pbuf_free(c->rx);
-        c->rx = NULL;
-    }
+    c->in_len = 0;
 }
 
 static void release(struct con_conn *c, const char *how)
@@ -67,9 +88,8 @@ static void release(struct con_conn *c, const char *how)
     const char *reason = c->s.close_reason[0] != '\0' ? c->s.close_reason : how;
 
     con_session_close(&c->s, reason); /* ends a running job */
-    LOG_INFO(CONSOLE, "session %u from %s closed: %s (%llu bytes in, %llu out)", c->id,
-             c->s.peer, reason, (unsigned long long)c->s.rx_bytes,
-             (unsigned long long)c->tx_bytes);
+    LOG_INFO(CONSOLE, "session %u from %s closed: %s (%llu bytes in, %llu out)", c->id, c->s.peer,
+             reason, (unsigned long long)c->s.rx_bytes, (unsigned long long)c->tx_bytes);
     detach(c);
     c->used = false;
 }
@@ -87,26 +107,39 @@ static void abort_conn(struct con_conn *c, const char *why)
     release(c, why);
 }
 
-/* Feeds kept input to the session; acknowledges what it took. */
+/* Copies a received chain into the input buffer (as much as fits) and frees it. */
+static void take(struct con_conn *c, struct pbuf *p)
+{
+    for (struct pbuf *q = p; q != NULL; q = q->next) {
+        const uint8_t *src = q->payload;
+
+        for (u16_t i = 0; i < q->len; i++) {
+            if (c->in_len == CON_INBUF) {
+                c->rx_overflow += (uint64_t)(q->len - i);
+                break;
+            }
+            c->in[(c->in_head + c->in_len) % CON_INBUF] = src[i];
+            c->in_len++;
+        }
+    }
+    pbuf_free(p);
+}
+
+/* Feeds buffered input to the session; acknowledges what it took. */
 static void feed(struct con_conn *c, uint64_t now)
 {
-    while (c->rx != NULL && c->pcb != NULL) {
-        u16_t len = c->rx->len;
-        size_t n;
+    while (c->in_len > 0 && c->pcb != NULL) {
+        size_t run = MIN(c->in_len, CON_INBUF - c->in_head);
+        size_t n = con_session_input(&c->s, c->in + c->in_head, run, now);
 
-        if (len == 0) {
-            struct pbuf *empty = c->rx;
-
-            c->rx = empty->next;
-            empty->next = NULL;
-            pbuf_free(empty);
-            continue;
-        }
-        n = con_session_input(&c->s, (const uint8_t *)c->rx->payload, len, now);
         if (n == 0) {
             break; /* the session's output is full: wait for the client to read */
         }
-        c->rx = pbuf_free_header(c->rx, (u16_t)n);
+        c->in_head = (c->in_head + n) % CON_INBUF;
+        c->in_len -= n;
+        if (c->in_len == 0) {
+            c->in_head = 0;
+        }
         tcp_recved(c->pcb, (u16_t)n);
     }
 }
@@ -182,7 +215,7 @@ static void maybe_close(struct con_conn *c, uint64_t now)
 static void service(struct con_conn *c, uint64_t now)
 {
     feed(c, now);
-    if (c->peer_closed && c->rx == NULL) {
+    if (c->peer_closed && c->in_len == 0) {
         con_session_close(&c->s, "closed by the client");
     }
     if (c->pcb != NULL) {
@@ -205,10 +238,8 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         c->peer_closed = true;
     } else if (err != ERR_OK) {
         pbuf_free(p);
-    } else if (c->rx == NULL) {
-        c->rx = p;
     } else {
-        pbuf_cat(c->rx, p);
+        take(c, p);
     }
     /* Answer at once (echo latency); closing waits for the main loop. */
     service(c, now_ms());
@@ -266,12 +297,12 @@ static err_t refuse(struct tcp_pcb *pcb, const char *msg)
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
+    const struct con_listener *l = arg;
     struct con_conn *c;
     uint32_t ip;
     char addr[NETADDR_STR_MAX];
 
-    (void)arg;
-    if (err != ERR_OK || pcb == NULL) {
+    if (err != ERR_OK || pcb == NULL || l == NULL) {
         return ERR_VAL;
     }
     ip = pcb_peer_ip(pcb);
@@ -300,41 +331,75 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     tcp_sent(pcb, on_sent);
     tcp_err(pcb, on_err);
     tcp_nagle_disable(pcb); /* echo each keystroke at once */
-    /* Keepalive finds clients that vanished without a FIN (lwIP's defaults: 2 h idle). */
-    ip_set_option(pcb, SOF_KEEPALIVE);
-    con_session_open(&c->s, g_env, ip, pcb->remote_port, now_ms());
-    LOG_INFO(CONSOLE, "session %u from %s opened", c->id, c->s.peer);
+    con_keepalive(pcb);
+    con_session_open(&c->s, g_env, ip, pcb->remote_port, l->autorun[0] != '\0' ? l->autorun : NULL,
+                     now_ms());
+    if (l->autorun[0] != '\0') {
+        LOG_INFO(CONSOLE, "session %u from %s opened on port %u (%s)", c->id, c->s.peer, l->port,
+                 l->autorun);
+    } else {
+        LOG_INFO(CONSOLE, "session %u from %s opened", c->id, c->s.peer);
+    }
     flush(c);
     return ERR_OK;
 }
 
-int con_telnetd_start(const struct con_env *env, uint16_t port)
+int con_telnetd_listen(uint16_t port, const char *autorun)
 {
+    struct con_listener *l = NULL;
     struct tcp_pcb *pcb;
     struct tcp_pcb *lpcb;
     err_t err;
 
-    g_env = env;
+    if (g_env == NULL || port == 0) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < CON_LISTENERS_MAX; i++) {
+        if (g_listeners[i].used && g_listeners[i].port == port) {
+            LOG_ERROR(CONSOLE, "TCP port %u is already a console port", port);
+            return -EEXIST;
+        }
+        if (!g_listeners[i].used && l == NULL) {
+            l = &g_listeners[i];
+        }
+    }
+    if (l == NULL) {
+        LOG_ERROR(CONSOLE, "no room for console port %u (%d ports at most)", port,
+                  CON_LISTENERS_MAX);
+        return -ENOSPC;
+    }
     pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
     if (pcb == NULL) {
         return -ENOMEM;
     }
     err = tcp_bind(pcb, IP4_ADDR_ANY, port);
     if (err != ERR_OK) {
-        LOG_ERROR(CONSOLE, "telnet: cannot bind TCP port %u (lwIP error %d)", port, (int)err);
+        LOG_ERROR(CONSOLE, "cannot bind TCP port %u (lwIP error %d)", port, (int)err);
         tcp_abort(pcb);
         return -EIO;
     }
     lpcb = tcp_listen_with_backlog_and_err(pcb, 4, &err);
     if (lpcb == NULL) {
-        LOG_ERROR(CONSOLE, "telnet: cannot listen on TCP port %u (lwIP error %d)", port,
-                  (int)err);
+        LOG_ERROR(CONSOLE, "cannot listen on TCP port %u (lwIP error %d)", port, (int)err);
         tcp_abort(pcb);
         return -ENOMEM;
     }
-    g_listen = lpcb;
+    memset(l, 0, sizeof(*l));
+    l->used = true;
+    l->port = port;
+    l->pcb = lpcb;
+    if (autorun != NULL) {
+        str_copy(l->autorun, autorun, sizeof(l->autorun));
+    }
+    tcp_arg(lpcb, l);
     tcp_accept(lpcb, on_accept);
     return 0;
+}
+
+int con_telnetd_start(const struct con_env *env, uint16_t port)
+{
+    g_env = env;
+    return con_telnetd_listen(port, NULL);
 }
 
 void con_telnetd_poll(uint64_t now)

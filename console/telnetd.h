@@ -5,7 +5,11 @@
 #include "../kernel/types.h"
 #include "session.h"
 
-#define CON_SESSIONS_MAX 10
+#define CON_SESSIONS_MAX  10
+#define CON_LISTENERS_MAX 9 /* the console's port and 8 VM console ports */
+/* Received bytes waiting for the session: one TCP window (lwipopts.h TCP_WND), which is all a
+ * client can have unacknowledged. */
+#define CON_INBUF (16 * 1460)
 /* A closing session whose output does not drain in this time (a client that stopped
  * reading) is aborted. */
 #define CON_CLOSE_FLUSH_MS 5000
@@ -15,6 +19,13 @@
 int con_telnetd_start(const struct con_env *env, uint16_t port);
 /* Main-loop work: pending input, session timers and jobs, output, closes. */
 void con_telnetd_poll(uint64_t now_ms);
+/* One more port whose sessions run `autorun` after the login (see con_session_open); the
+ * sessions share the CON_SESSIONS_MAX pool. -EEXIST, -ENOSPC, -ENOMEM, -EIO. */
+int con_telnetd_listen(uint16_t port, const char *autorun);
+
+struct tcp_pcb;
+/* Turns on TCP keepalive with the console's timing (telnet sessions, log stream readers). */
+void con_keepalive(struct tcp_pcb *pcb);
 
 struct con_session_info {
     unsigned id;

@@ -1,5 +1,6 @@
 /* kmain: bring the appliance up in order, print the banner, and enter the main loop. */
 #include "bootinfo.h"
+#include "cmdline.h"
 #include "console_out.h"
 #include "cpu.h"
 #include "cpuinfo.h"
@@ -17,6 +18,8 @@
 #include "../drivers/ioapic.h"
 #include "../drivers/nic.h"
 #include "../netstack/net.h"
+#include "../console/console.h"
+#include "../console/config.h"
 #include "../drivers/lapic.h"
 #include "../drivers/pci.h"
 #include "../drivers/pic.h"
@@ -159,11 +162,18 @@ void kmain(uint32_t magic, uint64_t info_phys)
     trap_init();
 
     LOG_INFO(BOOT, "loader: %s", g_bootinfo.loader[0] != '\0' ? g_bootinfo.loader : "unknown");
-    LOG_INFO(BOOT, "cmdline: %s", g_bootinfo.cmdline);
+    {
+        /* The command line may carry the console password hash: never log it as given. */
+        char shown[BOOT_CMDLINE_MAX];
+
+        con_redact_cmdline(g_bootinfo.cmdline, shown, sizeof(shown));
+        LOG_INFO(BOOT, "cmdline: %s", shown);
+    }
     problems = params_apply(g_bootinfo.cmdline);
     if (problems > 0) {
         LOG_WARN(BOOT, "cmdline: %d problem(s), see above", problems);
     }
+    vms_config_load(&g_bootinfo); /* petrel.conf's [appliance] keys, before what they set up */
 
     rc = memory_init(&g_bootinfo);
     if (rc != 0) {
@@ -185,6 +195,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
     }
 
     init_network();
+    console_init(); /* logs and does nothing more when the network did not come up */
     vms_init(&g_bootinfo);
     run_test_fault();
     cpu_sti();

@@ -3,6 +3,7 @@
 #include "cmdline.h"
 #include "lib.h"
 #include "log.h"
+#include "../console/config.h"
 
 struct params g_params;
 
@@ -92,6 +93,16 @@ static const struct cmdline_key g_keys[] = {
     {"ip", "appliance address: dhcp (default) or A.B.C.D/PREFIX", key_ip},
     {"gw", "default gateway with a static ip=, A.B.C.D", key_gw},
     {"log", "per-component log levels, e.g. log=pit:debug,vnet:info or log=all:debug", key_log},
+    {"console.password", "console password sha256:SALT:HASH (tools/mkpasswd); none: read-only",
+     con_param_password},
+    {"console.port", "telnet console TCP port (default 23, 0: off)", con_param_port},
+    {"console.allow", "networks allowed to connect, A.B.C.D/N[,...] (default: any)",
+     con_param_allow},
+    {"console.idle", "close console sessions idle this many seconds (default 900, 0: never)",
+     con_param_idle},
+    {"logstream.port", "log stream TCP port (default 5140, 0: off)", con_param_logstream_port},
+    {"syslog", "send the log as RFC 5424 over UDP to A.B.C.D[:PORT] (default port 514)",
+     con_param_syslog},
     {"test.fault", "raise a CPU exception at the end of boot (tests of the fault dump)",
      key_test_fault},
     {"vm",
@@ -103,6 +114,12 @@ static const struct cmdline_key g_keys[] = {
 static void warn(const char *msg)
 {
     LOG_WARN(BOOT, "cmdline: %s", msg);
+}
+
+const struct cmdline_key *params_keys(size_t *n)
+{
+    *n = ARRAY_SIZE(g_keys);
+    return g_keys;
 }
 
 int params_apply(const char *cmdline)

@@ -32,5 +32,9 @@ extern struct params g_params;
 
 /* Applies the command line; problems are logged as warnings. Returns the number of problems. */
 int params_apply(const char *cmdline);
+/* The table of keys, shared by the command line and petrel.conf's [appliance] section so a key
+ * means the same in both places. */
+struct cmdline_key;
+const struct cmdline_key *params_keys(size_t *n);
 
 #endif

@@ -30,6 +30,9 @@ struct vmm_arch_ops {
     void (*cpuid)(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
     /* A vCPU is going away: forget it (lazy FPU state). */
     void (*vcpu_gone)(struct vmm_vcpu *vcpu);
+    /* The host's TSC (RDTSC). Optional: without it guest TSC writes are ignored and the
+     * TSC-deadline timer is not offered. */
+    uint64_t (*rdtsc)(void);
 };
 
 /* The real thing (vmm/svm_hw.c). */

@@ -10,14 +10,20 @@ enum { A, B, C, D };
 #define L1_ECX_OK                                                                                  \
     ((1u << 0) | (1u << 1) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 22) |       \
      (1u << 23) | (1u << 25) | (1u << 30))
-#define L1_ECX_HYPERVISOR (1u << 31)
+#define L1_ECX_HYPERVISOR   (1u << 31)
+#define L1_ECX_TSC_DEADLINE (1u << 24)
 /* Leaf 1 EDX: FPU VME DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2;
- * APIC (bit 9) only with a LAPIC model. */
+ * APIC (bit 9) with a LAPIC model and MTRR (bit 12) with the MTRR MSRs, both added by the
+ * policy whatever the host has. */
 #define L1_EDX_OK                                                                                  \
     ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |           \
      (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) |     \
      (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
 #define L1_EDX_APIC (1u << 9)
+#define L1_EDX_MTRR (1u << 12)
+/* Leaf 6 EAX: ARAT, the APIC timer keeps running in every C-state (ours is computed from the
+ * host clock), so Linux needs no broadcast timer. */
+#define L6_EAX_ARAT (1u << 2)
 /* Leaf 7.0 EBX: FSGSBASE BMI1 SMEP BMI2 ERMS RDSEED ADX SMAP CLFLUSHOPT SHA. */
 #define L7_EBX_OK                                                                                  \
     ((1u << 0) | (1u << 3) | (1u << 7) | (1u << 8) | (1u << 9) | (1u << 18) | (1u << 19) |         \
@@ -31,8 +37,8 @@ enum { A, B, C, D };
 #define E1_EDX_OK                                                                                  \
     ((L1_EDX_OK & 0x0183F3FFu) | (1u << 11) | (1u << 20) | (1u << 22) | (1u << 25) | (1u << 26) |  \
      (1u << 29) | (1u << 30) | (1u << 31))
-/* 8000_0007 EDX: invariant TSC (the TSC is passed through unscaled). */
-#define E7_EDX_OK (1u << 8)
+/* 8000_0007 EDX: invariant TSC, always (the TSC is the host's plus a fixed offset). */
+#define E7_EDX_INVARIANT_TSC (1u << 8)
 
 void vmm_cpuid_policy_default(struct vmm_cpuid_policy *p)
 {
@@ -57,8 +63,15 @@ static void basic_leaf(const struct vmm_cpuid_policy *p, uint32_t leaf, uint32_t
     case 1:
         /* EBX: keep the CLFLUSH line size, one logical CPU, initial APIC ID 0. */
         r[B] = (r[B] & 0x0000FF00u) | (1u << 16);
-        r[C] = (r[C] & L1_ECX_OK) | L1_ECX_HYPERVISOR;
-        r[D] &= L1_EDX_OK | (p->apic ? L1_EDX_APIC : 0);
+        r[C] = (r[C] & L1_ECX_OK) | L1_ECX_HYPERVISOR |
+               (p->apic && p->tsc_deadline ? L1_ECX_TSC_DEADLINE : 0);
+        /* The APIC and the MTRRs are ours, whatever the host has. */
+        r[D] &= L1_EDX_OK;
+        r[D] |= (p->apic ? L1_EDX_APIC : 0) | (p->mtrr ? L1_EDX_MTRR : 0);
+        break;
+    case 6:
+        zero(r);
+        r[A] = p->apic ? L6_EAX_ARAT : 0;
         break;
     case 7:
         if (subleaf == 0) {
@@ -85,7 +98,8 @@ static void ext_leaf(const struct vmm_cpuid_policy *p, uint32_t leaf, uint32_t r
         break;
     case 0x80000001:
         r[C] &= E1_ECX_OK;
-        r[D] &= E1_EDX_OK | (p->apic ? L1_EDX_APIC : 0);
+        r[D] &= E1_EDX_OK;
+        r[D] |= (p->apic ? L1_EDX_APIC : 0) | (p->mtrr ? L1_EDX_MTRR : 0);
         break;
     case 0x80000002:
     case 0x80000003:
@@ -97,7 +111,7 @@ static void ext_leaf(const struct vmm_cpuid_policy *p, uint32_t leaf, uint32_t r
         r[A] = 0;
         r[B] = 0;
         r[C] = 0;
-        r[D] &= E7_EDX_OK;
+        r[D] = E7_EDX_INVARIANT_TSC;
         break;
     case 0x80000008:
         r[A] &= 0xFFFFu; /* physical and linear address sizes */

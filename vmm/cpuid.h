@@ -1,7 +1,10 @@
 /* The guest's view of CPUID: the host's values filtered by a per-VM policy. Features the VMM
- * does not virtualize are hidden (SVM, VMX, x2APIC, MONITOR/MWAIT, PMU, TSC deadline, XSAVE
- * and what needs it, MTRR, machine check, thermal and power control), the hypervisor bit is
- * set, and leaf 0x40000000 carries the signature "PetrelPetrel". One logical CPU. */
+ * does not virtualize are hidden (SVM, VMX, x2APIC, MONITOR/MWAIT, PMU, XSAVE and what needs
+ * it, machine check, thermal and power control), the hypervisor bit is set, and leaf
+ * 0x40000000 carries the signature "PetrelPetrel". One logical CPU with APIC ID 0. The TSC is
+ * invariant (the guest's is the host's plus an offset, and Petrel's own clock already relies
+ * on a constant-rate TSC). The local APIC (with the always-running APIC timer, ARAT), its
+ * TSC-deadline mode and the MTRRs show only when the VM has the model behind them. */
 #ifndef PETREL_VMM_CPUID_H
 #define PETREL_VMM_CPUID_H
 
@@ -14,7 +17,9 @@
 #define VMM_CPUID_EXT_MAX   0x80000008u
 
 struct vmm_cpuid_policy {
-    bool apic; /* a local APIC model exists: leave CPUID.1:EDX.APIC set */
+    bool apic;         /* a local APIC model exists: CPUID.1:EDX.APIC (and 6:EAX.ARAT) */
+    bool tsc_deadline; /* it has the TSC-deadline timer mode: CPUID.1:ECX[24] */
+    bool mtrr;         /* the MTRR MSRs are emulated (msr.c): CPUID.1:EDX.MTRR */
 };
 
 void vmm_cpuid_policy_default(struct vmm_cpuid_policy *p);

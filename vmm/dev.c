@@ -1,5 +1,5 @@
 /* The device side of the core (vmm_dev.h): registration of device tables, routing of
- * intercepted IO and MMIO accesses, interrupt lines to the interrupt controller, guest memory
+ * intercepted IO and MMIO accesses, interrupt lines to the line controllers, guest memory
  * access for devices, and the VM console's byte paths. */
 #include "host.h"
 #include "vm.h"
@@ -118,21 +118,50 @@ int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level)
     if (line >= IRQ_LINES) {
         return -EINVAL;
     }
-    if (vm->intc_ops == NULL) {
+    if (vm->nintc_lines == 0) {
         return -ENODEV;
     }
-    vm->intc_ops->set_line(vm->intc, line, level);
+    for (size_t i = 0; i < vm->nintc_lines; i++) {
+        vm->intc_lines[i].ops->set_line(vm->intc_lines[i].intc, line, level);
+    }
     return 0;
 }
 
 int vmm_intc_register(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc)
 {
-    if (ops == NULL || ops->set_line == NULL || ops->pending == NULL || ops->ack == NULL) {
+    if (ops == NULL || (ops->set_line == NULL && ops->pending == NULL) ||
+        (ops->pending == NULL) != (ops->ack == NULL) ||
+        (ops->nmi_pending == NULL) != (ops->nmi_ack == NULL)) {
         return -EINVAL;
     }
-    if (vm->intc_ops != NULL) {
+    if (ops->pending != NULL && vm->intc_ops != NULL) {
         return -EEXIST;
     }
+    if (ops->set_line != NULL) {
+        if (vm->nintc_lines >= VMM_INTC_MAX) {
+            return -ENOSPC;
+        }
+        vm->intc_lines[vm->nintc_lines].ops = ops;
+        vm->intc_lines[vm->nintc_lines].intc = intc;
+        vm->nintc_lines++;
+    }
+    if (ops->pending != NULL) {
+        vm->intc_ops = ops;
+        vm->intc = intc;
+    }
+    return 0;
+}
+
+int vmm_intc_take_cpu(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc,
+                      const struct vmm_intc_ops **prev_ops, void **prev)
+{
+    if (ops == NULL || ops->pending == NULL || ops->ack == NULL ||
+        (ops->nmi_pending == NULL) != (ops->nmi_ack == NULL) || prev_ops == NULL ||
+        prev == NULL) {
+        return -EINVAL;
+    }
+    *prev_ops = vm->intc_ops;
+    *prev = vm->intc;
     vm->intc_ops = ops;
     vm->intc = intc;
     return 0;
@@ -375,6 +404,8 @@ void vmm_devs_destroy(struct vmm_vm *vm)
     }
     vm->intc_ops = NULL;
     vm->intc = NULL;
+    memset(vm->intc_lines, 0, sizeof(vm->intc_lines));
+    vm->nintc_lines = 0;
     vm->pci_host = NULL;
     vm->console_rx = NULL;
     vm->console_dev = NULL;

@@ -5,6 +5,7 @@
 
 #define VMM_HC_PRINT 0 /* RBX = guest-physical address, RCX = length (<= VMM_HC_PRINT_MAX) */
 #define VMM_HC_EXIT  1 /* RBX = exit code: the VM ends */
+#define VMM_HC_NOP   2 /* nothing, at any CPL: returns 0 (the exit benchmark's bare exit) */
 
 #define VMM_HC_PRINT_MAX 4096
 

@@ -1,15 +1,32 @@
 /* Interrupt and exception injection. Before each entry: an event that an exit interrupted is
- * delivered again first, then an exception a handler raised, then the interrupt controller's
- * highest pending vector if the guest can take it now (RFLAGS.IF set, no interrupt shadow).
- * If it cannot, a virtual interrupt (V_IRQ, TPR ignored) with the VINTR intercept asks the CPU
- * to exit as soon as the guest opens its interrupt window. */
+ * delivered again first, then an exception a handler raised, then an NMI the CPU controller
+ * holds (outside an interrupt shadow), then the CPU controller's highest pending vector if the
+ * guest can take it now (RFLAGS.IF set, no interrupt shadow). If it cannot, a virtual
+ * interrupt (V_IRQ, TPR ignored) with the VINTR intercept asks the CPU to exit as soon as the
+ * guest opens its interrupt window.
+ *
+ * The CPU controller (vmm_dev.h) is the 8259 pair or, in a VM with APICs, the local APIC: its
+ * pending() then answers with its own highest deliverable vector or the 8259's through LINT0,
+ * and the guest's EOI (an MMIO exit) changes what the next entry's pending() says.
+ *
+ * NMIs: the NMI-blocking state until the handler's IRET is not tracked (no IRET intercept);
+ * the platform has no NMI source but the guest's own (self IPI, LVT or IOAPIC entries in NMI
+ * mode). An NMI that meets an interrupt shadow waits for the next entry. */
 #include "vm.h"
+
+#define NMI_VECTOR 2
+
+static bool nmi_pending(struct vmm_vm *vm)
+{
+    return vm->intc_ops != NULL && vm->intc_ops->nmi_pending != NULL &&
+           vm->intc_ops->nmi_pending(vm->intc);
+}
 
 bool vmm_intc_pending(struct vmm_vm *vm)
 {
     uint8_t vec;
 
-    return vm->intc_ops != NULL && vm->intc_ops->pending(vm->intc, &vec);
+    return vm->intc_ops != NULL && (vm->intc_ops->pending(vm->intc, &vec) || nmi_pending(vm));
 }
 
 void vmm_inject_exception(struct vmm_vcpu *vcpu, uint8_t vector, bool has_err, uint32_t err)
@@ -65,6 +82,11 @@ void vmm_inject_prepare(struct vmm_vcpu *vcpu)
     if (vcpu->pending_event & SVM_EVT_VALID) {
         c->event_inj = vcpu->pending_event;
         vcpu->pending_event = 0;
+        return;
+    }
+    if (nmi_pending(vm) && !(c->int_state & SVM_INT_STATE_SHADOW)) {
+        c->event_inj = NMI_VECTOR | SVM_EVT_TYPE_NMI | SVM_EVT_VALID;
+        vm->intc_ops->nmi_ack(vm->intc);
         return;
     }
     if (vm->intc_ops == NULL || !vm->intc_ops->pending(vm->intc, &vec)) {

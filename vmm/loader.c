@@ -2,6 +2,7 @@
  * every load range against guest RAM and the boot data area before anything is copied. */
 #include "loader.h"
 #include "e820.h"
+#include "linux.h"
 #include "vm.h"
 #include "../kernel/lib.h"
 #include "../kernel/log.h"
@@ -288,6 +289,14 @@ int vmm_load_image(struct vmm_vm *vm)
     bool multiboot = false;
     int rc;
 
+    /* A Linux bzImage has a loader of its own (linux.c); an initrd is for it alone. */
+    if (vm->cfg.kind != VMM_IMAGE_FLAT && vmm_linux_is_bzimage(img, len)) {
+        return vmm_linux_load(vm);
+    }
+    if (vm->cfg.initrd != NULL) {
+        LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "an initrd needs a Linux bzImage kernel");
+        return -EINVAL;
+    }
     memset(&plan, 0, sizeof(plan));
     if (vm->cfg.kind == VMM_IMAGE_FLAT) {
         plan.seg[0] = (struct load_seg){vm->cfg.flat_addr, 0, len, len};

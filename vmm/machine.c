@@ -1,21 +1,83 @@
 /* The PC a guest sees: the device models of vmm/devices/ put together. The 8259 pair comes
  * first (it is the interrupt controller the others raise lines on); COM1 is the VM's console.
+ * With vm->cfg.apic, the local APIC and the IOAPIC come next, wired as on a PC: the LAPIC
+ * takes the CPU's interrupts over from the 8259 (which reaches the CPU through LINT0 in
+ * virtual wire mode), the IOAPIC sits on the ISA lines next to the 8259 (IRQ 0 on pin 2) and
+ * sends to the LAPIC, and the LAPIC's EOIs of level-triggered vectors come back to it. Every
+ * PC guest gets the MTRRs (msr.c), and CPUID says what is there.
  *
  *   0x20/0xA0, 0x4D0   8259 pair and ELCR        0x40-0x43, 0x61  8254 PIT, port B
  *   0x60/0x64, 0x92    i8042 keyboard, port A    0x70/0x71        RTC and CMOS (IRQ 8)
  *   0x3F8 (IRQ 4)      COM1, the console         0x2F8 (IRQ 3)    COM2
  *   0x80, 0xE9         POST code, debugcon       0xF4             isa-debug-exit
- *   0xCF8-0xCFF        PCI host bridge (config mechanism #1, reset at 0xCF9) */
+ *   0xCF8-0xCFF        PCI host bridge (config mechanism #1, reset at 0xCF9)
+ *   0xFEB00000 (MMIO)  testdev, 4 KiB: the test guests' and benchmark's MMIO target
+ *   0xFEC00000 (MMIO)  IOAPIC, 24 pins           0xFEE00000 (MMIO)  local APIC (apic only)
+ *   MSR 0x1B, 0x6E0    APIC base, TSC deadline (apic only) */
+#include "arch.h"
+#include "host.h"
+#include "platform.h"
 #include "vm.h"
 #include "devices/debugport.h"
 #include "devices/exitdev.h"
+#include "devices/ioapic.h"
 #include "devices/kbd.h"
+#include "devices/lapic.h"
 #include "devices/pci_host.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/rtc.h"
+#include "devices/testdev.h"
 #include "devices/uart.h"
 #include "../kernel/log.h"
+
+static bool ioapic_to_lapic(void *lapic, const struct vmm_apic_irq *irq)
+{
+    return vmm_lapic_deliver(lapic, irq);
+}
+
+static void lapic_eoi_to_ioapic(void *ioapic, uint8_t vector)
+{
+    vmm_ioapic_eoi(ioapic, vector);
+}
+
+static int create_apics(struct vmm_vm *vm)
+{
+    const struct vmm_arch_ops *a = vmm_arch();
+    struct vmm_lapic_config lc = {
+        .base = VMM_LAPIC_BASE,
+        .id = VMM_LAPIC_ID,
+        /* The deadline is compared with the guest's TSC: it must be readable and its rate
+         * known. */
+        .tsc_deadline = a != NULL && a->rdtsc != NULL && vmm_host()->tsc_hz != 0,
+    };
+    struct vmm_ioapic_config ic = {
+        .base = VMM_IOAPIC_BASE,
+        .id = VMM_IOAPIC_ID,
+        .irq0_pin = VMM_ISA_IRQ0_GSI,
+        .deliver = ioapic_to_lapic,
+    };
+    struct vmm_lapic *lapic = NULL;
+    struct vmm_ioapic *ioapic = NULL;
+    int rc = vmm_dev_lapic_create(vm, &lc, &lapic);
+
+    if (rc != 0) {
+        return rc;
+    }
+    ic.ctx = lapic;
+    rc = vmm_dev_ioapic_create(vm, &ic, &ioapic);
+    if (rc != 0) {
+        return rc;
+    }
+    vmm_lapic_set_eoi_hook(lapic, lapic_eoi_to_ioapic, ioapic);
+    rc = vmm_hook_msr(vm, MSR_APIC_BASE, vmm_lapic_msr_read, vmm_lapic_msr_write, lapic);
+    if (rc == 0 && lc.tsc_deadline) {
+        rc = vmm_hook_msr(vm, MSR_TSC_DEADLINE, vmm_lapic_msr_read, vmm_lapic_msr_write, lapic);
+    }
+    vm->cpuid.apic = true;
+    vm->cpuid.tsc_deadline = lc.tsc_deadline;
+    return rc;
+}
 
 static int create_rtc(struct vmm_vm *vm)
 {
@@ -49,6 +111,9 @@ int vmm_machine_create(struct vmm_vm *vm)
 {
     int rc = vmm_dev_pic_create(vm, NULL, NULL);
 
+    if (rc == 0 && vm->cfg.apic) {
+        rc = create_apics(vm);
+    }
     if (rc == 0) {
         rc = vmm_dev_pit_create(vm, NULL, NULL);
     }
@@ -70,8 +135,12 @@ int vmm_machine_create(struct vmm_vm *vm)
     if (rc == 0) {
         rc = create_pci(vm);
     }
+    if (rc == 0) {
+        rc = vmm_dev_testdev_create(vm, NULL, NULL);
+    }
     if (rc != 0) {
         LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "vm %s: PC devices failed (%d)", vm->name, rc);
     }
+    vm->cpuid.mtrr = true;
     return rc;
 }

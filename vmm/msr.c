@@ -3,19 +3,31 @@
  * Passed through (not intercepted): the MSRs that are part of the guest state SVM switches
  * (FS/GS base, KernelGSBase, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_*) and TSC reads. Emulated by
  * the core: EFER (SVME kept set underneath, hidden from the guest), PAT (the VMCB's G_PAT),
- * TSC writes (ignored), microcode revision (0). Devices hook more with vmm_hook_msr().
- * Everything else is the explicit default: the guest gets #GP, as on a CPU without that MSR,
- * and the first access to each such MSR is logged. */
+ * the TSC (guest TSC = host TSC + the VMCB's TSC_OFFSET: a write sets the offset, so the
+ * guest's TSC stays one steady clock), microcode revision (0), and the CPU MSRs an AMD guest
+ * kernel reads (cpu_msr() below: MTRRs when the CPUID policy shows them, HWCR, SYSCFG, VM_CR,
+ * DE_CFG, LS_CFG, the C1E message register). Devices hook more with vmm_hook_msr() (the LAPIC:
+ * APIC base and TSC deadline). Everything else is the explicit default: the guest gets #GP,
+ * as on a CPU without that MSR, and the first access to each such MSR is logged. */
+#include "arch.h"
+#include "host.h"
 #include "vm.h"
 #include "../kernel/lib.h"
 #include "../kernel/log.h"
 
 #define MSR_TSC            0x00000010u
 #define MSR_UCODE_REV      0x0000008Bu
+#define MSR_MTRR_CAP       0x000000FEu
 #define MSR_SYSENTER_CS    0x00000174u
 #define MSR_SYSENTER_ESP   0x00000175u
 #define MSR_SYSENTER_EIP   0x00000176u
+#define MSR_MTRR_VAR_BASE  0x00000200u /* PhysBase0, PhysMask0, PhysBase1, ... */
+#define MSR_MTRR_FIX_64K   0x00000250u
+#define MSR_MTRR_FIX_16K_8 0x00000258u
+#define MSR_MTRR_FIX_16K_A 0x00000259u
+#define MSR_MTRR_FIX_4K    0x00000268u /* 0x268-0x26F: C0000 to F8000 */
 #define MSR_PAT            0x00000277u
+#define MSR_MTRR_DEF_TYPE  0x000002FFu
 #define MSR_STAR           0xC0000081u
 #define MSR_LSTAR          0xC0000082u
 #define MSR_CSTAR          0xC0000083u
@@ -23,6 +35,28 @@
 #define MSR_FS_BASE        0xC0000100u
 #define MSR_GS_BASE        0xC0000101u
 #define MSR_KERNEL_GS_BASE 0xC0000102u
+#define MSR_AMD_SYSCFG     0xC0010010u
+#define MSR_AMD_HWCR       0xC0010015u
+#define MSR_AMD_INT_PEND   0xC0010055u /* K8 interrupt pending message (C1E state) */
+#define MSR_AMD_VM_CR      0xC0010114u
+#define MSR_AMD_LS_CFG     0xC0011020u
+#define MSR_AMD_DE_CFG     0xC0011029u
+
+/* MTRRcap: 8 variable ranges, fixed ranges, write combining; no SMRR. */
+#define MTRR_CAP_VALUE (8u | (1u << 8) | (1u << 10))
+/* MTRRdefType: E, FE, and bits 7:0 the default type. */
+#define MTRR_DEF_E       (1u << 11)
+#define MTRR_DEF_FE      (1u << 10)
+#define MTRR_TYPE_UC     0u
+#define MTRR_TYPE_WB     6u
+#define MTRR_BYTES(t)    (0x0101010101010101ull * (t))
+#define MTRR_VAR_MASK_V  (1u << 11)
+/* HWCR.TscFreqSel: the TSC counts at the P0 frequency (Linux warns otherwise). */
+#define HWCR_TSC_FREQ_SEL (1u << 24)
+/* DE_CFG bit 1: LFENCE is dispatch serializing (Linux sets it and reads it back). */
+#define DE_CFG_LFENCE_SERIALIZE (1u << 1)
+/* VM_CR: LOCK and SVMDIS, so a guest sees SVM disabled by the firmware for good. */
+#define VM_CR_GUEST_VALUE ((1u << 3) | (1u << 4))
 
 /* EFER bits a guest may set: SCE, LME, LMA (read-only, kept), NXE, FFXSR. */
 #define EFER_GUEST_OK (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_FFXSR)
@@ -134,9 +168,32 @@ static int pat_wr(void *ctx, struct vmm_vm *vm, uint32_t msr, uint64_t *val)
     return 0;
 }
 
+uint64_t vmm_guest_tsc(struct vmm_vm *vm)
+{
+    const struct vmm_arch_ops *a = vmm_arch();
+    uint64_t offset = vm->vcpu != NULL ? vm->vcpu->vmcb->ctl.tsc_offset : 0;
+
+    if (a == NULL || a->rdtsc == NULL) {
+        /* No TSC to read: the host clock in TSC ticks stands in (tsc_hz below 2^34). */
+        uint64_t ns = vmm_host()->now_ns();
+        uint64_t hz = vmm_host()->tsc_hz;
+
+        return (ns / 1000000000ull) * hz + (ns % 1000000000ull) * hz / 1000000000ull + offset;
+    }
+    return a->rdtsc() + offset;
+}
+
+/* A TSC write moves the guest's TSC, not the host's: the offset absorbs the difference. */
 static int tsc_wr(void *ctx, struct vmm_vm *vm, uint32_t msr, uint64_t *val)
 {
-    LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "guest write to the TSC ignored");
+    const struct vmm_arch_ops *a = vmm_arch();
+
+    if (a == NULL || a->rdtsc == NULL) {
+        LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "guest write to the TSC ignored");
+        return 0;
+    }
+    vm->vcpu->vmcb->ctl.tsc_offset = *val - a->rdtsc();
+    LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "guest TSC set to %#llx", (unsigned long long)*val);
     return 0;
 }
 
@@ -148,6 +205,154 @@ static int zero_rd(void *ctx, struct vmm_vm *vm, uint32_t msr, uint64_t *val)
 
 static int ignore_wr(void *ctx, struct vmm_vm *vm, uint32_t msr, uint64_t *val)
 {
+    return 0;
+}
+
+/* ---- CPU MSRs kept by the core ------------------------------------------------------------ */
+
+static bool mem_type_ok(unsigned t)
+{
+    return t == 0 || t == 1 || t == 4 || t == 5 || t == 6; /* UC WC WT WP WB */
+}
+
+static bool mtrr_bytes_ok(uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        if (!mem_type_ok((unsigned)(v >> (i * 8)) & 0xFF)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The fixed-range MTRR at index i of vmm_cpu_msrs.mtrr_fixed, or -1. */
+static int mtrr_fixed_index(uint32_t msr)
+{
+    if (msr == MSR_MTRR_FIX_64K) {
+        return 0;
+    }
+    if (msr == MSR_MTRR_FIX_16K_8 || msr == MSR_MTRR_FIX_16K_A) {
+        return 1 + (int)(msr - MSR_MTRR_FIX_16K_8);
+    }
+    if (msr >= MSR_MTRR_FIX_4K && msr < MSR_MTRR_FIX_4K + 8) {
+        return 3 + (int)(msr - MSR_MTRR_FIX_4K);
+    }
+    return -1;
+}
+
+/* What a BIOS leaves: MTRRs on, write-back by default and below 1 MiB, the VGA window
+ * 0xA0000-0xBFFFF uncached, no variable range in use. */
+static void cpu_msrs_init(struct vmm_cpu_msrs *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->mtrr_def_type = MTRR_DEF_E | MTRR_DEF_FE | MTRR_TYPE_WB;
+    for (int i = 0; i < VMM_MTRR_FIXED; i++) {
+        m->mtrr_fixed[i] = MTRR_BYTES(MTRR_TYPE_WB);
+    }
+    m->mtrr_fixed[2] = MTRR_BYTES(MTRR_TYPE_UC); /* 16K_A0000 */
+    m->hwcr = HWCR_TSC_FREQ_SEL;
+    m->de_cfg = DE_CFG_LFENCE_SERIALIZE;
+}
+
+/* The MTRRs (only when CPUID shows them): 0 with *val read or taken, -EPERM for a bad value
+ * (#GP, as the CPU does), -ENOENT for an MSR that is not one. */
+static int mtrr_msr(struct vmm_vm *vm, uint32_t msr, bool write, uint64_t *val)
+{
+    struct vmm_cpu_msrs *m = &vm->msrs;
+    int fixed = mtrr_fixed_index(msr);
+
+    if (!vm->cpuid.mtrr) {
+        return -ENOENT;
+    }
+    if (msr == MSR_MTRR_CAP) {
+        if (write) {
+            return -EPERM;
+        }
+        *val = MTRR_CAP_VALUE;
+        return 0;
+    }
+    if (msr == MSR_MTRR_DEF_TYPE) {
+        if (write) {
+            if ((*val & ~(uint64_t)(MTRR_DEF_E | MTRR_DEF_FE | 0xFFu)) ||
+                !mem_type_ok((unsigned)*val & 0xFF)) {
+                return -EPERM;
+            }
+            m->mtrr_def_type = *val;
+        } else {
+            *val = m->mtrr_def_type;
+        }
+        return 0;
+    }
+    if (fixed >= 0) {
+        if (write) {
+            if (!mtrr_bytes_ok(*val)) {
+                return -EPERM;
+            }
+            m->mtrr_fixed[fixed] = *val;
+        } else {
+            *val = m->mtrr_fixed[fixed];
+        }
+        return 0;
+    }
+    if (msr >= MSR_MTRR_VAR_BASE && msr < MSR_MTRR_VAR_BASE + 2 * VMM_MTRR_VAR) {
+        unsigned i = msr - MSR_MTRR_VAR_BASE;
+
+        if (write) {
+            /* Bases carry a type in bits 7:0, masks the valid bit 11; bits 8-10 are reserved
+             * in both (and 11 in a base). Address bits are kept as written. */
+            uint64_t reserved = (i & 1) ? 0x7FFull : 0xF00ull;
+
+            if ((*val & reserved) || (!(i & 1) && !mem_type_ok((unsigned)*val & 0xFF))) {
+                return -EPERM;
+            }
+            m->mtrr_var[i] = *val;
+        } else {
+            *val = m->mtrr_var[i];
+        }
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* The CPU MSRs an AMD guest kernel reads and sets, kept per VM (their values mean nothing to
+ * the real CPU). Same results as mtrr_msr. */
+static int cpu_msr(struct vmm_vm *vm, uint32_t msr, bool write, uint64_t *val)
+{
+    struct vmm_cpu_msrs *m = &vm->msrs;
+    uint64_t *keep = NULL;
+
+    switch (msr) {
+    case MSR_AMD_HWCR:
+        keep = &m->hwcr;
+        break;
+    case MSR_AMD_SYSCFG:
+        keep = &m->syscfg;
+        break;
+    case MSR_AMD_DE_CFG:
+        keep = &m->de_cfg;
+        break;
+    case MSR_AMD_LS_CFG:
+        keep = &m->ls_cfg;
+        break;
+    case MSR_AMD_VM_CR:
+        if (write) {
+            return -EPERM; /* locked */
+        }
+        *val = VM_CR_GUEST_VALUE;
+        return 0;
+    case MSR_AMD_INT_PEND:
+        if (!write) {
+            *val = 0; /* no C1E: Linux's AMD E400 check reads it without a fixup */
+        }
+        return 0;
+    default:
+        return mtrr_msr(vm, msr, write, val);
+    }
+    if (write) {
+        *keep = *val;
+    } else {
+        *val = *keep;
+    }
     return 0;
 }
 
@@ -164,6 +369,7 @@ int vmm_msr_install_defaults(struct vmm_vm *vm)
     if (rc == 0) {
         rc = vmm_hook_msr(vm, MSR_UCODE_REV, zero_rd, ignore_wr, NULL);
     }
+    cpu_msrs_init(&vm->msrs);
     return rc;
 }
 
@@ -200,6 +406,7 @@ enum vmm_action vmm_exit_msr(struct vmm_vcpu *vcpu)
     uint32_t msr = (uint32_t)r->gpr[VMM_RCX];
     uint64_t val = (r->gpr[VMM_RDX] << 32) | (r->gpr[VMM_RAX] & 0xFFFFFFFFull);
     const struct vmm_msr_hook *hook = NULL;
+    bool unknown = false;
     vmm_msr_fn fn;
     int rc;
 
@@ -210,12 +417,18 @@ enum vmm_action vmm_exit_msr(struct vmm_vcpu *vcpu)
         }
     }
     fn = hook == NULL ? NULL : (write ? hook->wr : hook->rd);
-    if (fn == NULL) {
+    if (fn != NULL) {
+        rc = fn(hook->ctx, vm, msr, &val);
+    } else {
+        /* A hooked MSR without this direction is unknown that way. */
+        rc = hook == NULL ? cpu_msr(vm, msr, write, &val) : -ENOENT;
+        unknown = rc == -ENOENT;
+    }
+    if (unknown) {
         log_unknown(vm, msr, write, val);
         vmm_inject_exception(vcpu, 13, true, 0);
         return VMM_ACT_CONTINUE;
     }
-    rc = fn(hook->ctx, vm, msr, &val);
     if (rc == -EPERM) {
         LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "%s %#x refused: #GP", write ? "wrmsr" : "rdmsr", msr);
         vmm_inject_exception(vcpu, 13, true, 0);

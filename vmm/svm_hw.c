@@ -46,6 +46,15 @@ static inline void wrmsr64(uint32_t msr, uint64_t v)
     __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+static uint64_t svm_rdtsc(void)
+{
+    uint32_t lo;
+    uint32_t hi;
+
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static void svm_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
     cpuid_raw(leaf, subleaf, out);
@@ -149,4 +158,5 @@ const struct vmm_arch_ops vmm_svm_arch = {
     .enter = svm_enter,
     .cpuid = svm_cpuid,
     .vcpu_gone = svm_vcpu_gone,
+    .rdtsc = svm_rdtsc,
 };

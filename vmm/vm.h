@@ -48,6 +48,20 @@ struct vmm_vcpu {
     struct vmm_vcpu *sched_next;
 };
 
+/* The CPU MSRs the core keeps for the guest (msr.c) beyond those in the VMCB. A guest reset
+ * keeps them, as a warm reset keeps a CPU's MTRRs. */
+#define VMM_MTRR_FIXED 11
+#define VMM_MTRR_VAR   8
+struct vmm_cpu_msrs {
+    uint64_t mtrr_def_type;
+    uint64_t mtrr_fixed[VMM_MTRR_FIXED];
+    uint64_t mtrr_var[2 * VMM_MTRR_VAR]; /* PhysBase, PhysMask pairs */
+    uint64_t hwcr;
+    uint64_t syscfg;
+    uint64_t de_cfg;
+    uint64_t ls_cfg;
+};
+
 struct vmm_msr_hook {
     uint32_t msr;
     vmm_msr_fn rd;
@@ -68,6 +82,12 @@ struct vmm_vm {
 
     struct vmm_dev_reg devs[VMM_MAX_DEVS];
     size_t ndevs;
+    /* Line controllers (vmm_irq_set goes to each) and the CPU controller (inject.c asks it). */
+    struct vmm_intc_slot {
+        const struct vmm_intc_ops *ops;
+        void *intc;
+    } intc_lines[VMM_INTC_MAX];
+    size_t nintc_lines;
     const struct vmm_intc_ops *intc_ops;
     void *intc;
     void *pci_host; /* struct vmm_pci_host of the PC device set, for NIC models */
@@ -81,6 +101,7 @@ struct vmm_vm {
     size_t nmsr_hooks;
     uint32_t msr_logged[VMM_MSR_LOG_SLOTS];
     size_t nmsr_logged;
+    struct vmm_cpu_msrs msrs;
 
     struct vmm_cpuid_policy cpuid;
     struct vmm_vcpu *vcpu;

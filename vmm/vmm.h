@@ -15,7 +15,8 @@ struct vmm_vcpu;
 #define VMM_MEM_MAX     GiB(3) /* RAM sits below the 3 GiB PCI/MMIO hole */
 
 enum vmm_image_kind {
-    VMM_IMAGE_AUTO,      /* multiboot if the image has a multiboot header, else refused */
+    VMM_IMAGE_AUTO,      /* a Linux bzImage ("HdrS"), else multiboot if the image has a
+                          * multiboot header, else refused */
     VMM_IMAGE_MULTIBOOT, /* multiboot v1 (a.out kludge address fields or ELF) */
     VMM_IMAGE_FLAT,      /* raw bytes at flat_addr, entered there in 32-bit protected mode */
 };
@@ -28,8 +29,14 @@ struct vmm_vm_config {
     enum vmm_image_kind kind;
     uint64_t flat_addr;
     char cmdline[VMM_CMDLINE_MAX];
+    /* Linux guests: the initial RAM disk (NULL when none); stays valid like image. */
+    const void *initrd;
+    size_t initrd_len;
     /* Build the standard PC device set (vmm/machine.c). Unit tests turn it off. */
     bool pc_devices;
+    /* With pc_devices: add a local APIC and an IOAPIC (and advertise them in CPUID), as a
+     * Linux guest needs; without, the 8259 pair is the only interrupt controller. */
+    bool apic;
 };
 
 enum vmm_vm_state {

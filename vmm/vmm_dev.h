@@ -38,6 +38,7 @@ typedef int (*vmm_io_string_fn)(void *dev, uint16_t port, unsigned size, bool wr
 #define VMM_DEV_MAX_IO   8
 #define VMM_DEV_MAX_MMIO 4
 #define VMM_DEV_MAX_IRQ  4
+#define VMM_INTC_MAX     4 /* line controllers per VM */
 
 struct vmm_dev_io_range {
     uint16_t base;
@@ -73,20 +74,41 @@ struct vmm_dev_reg {
  * -EINVAL for an empty or malformed table. The VM owns the device from now on. */
 int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg);
 
-/* Interrupt lines (ISA IRQ 0-15, later GSIs): level-triggered semantics. An edge-triggered
- * device pulses: vmm_irq_set(vm, line, true) then vmm_irq_set(vm, line, false). */
+/* Interrupt lines (ISA IRQ 0-15 and GSIs up to 23): level-triggered semantics, `level` true
+ * meaning asserted. An edge-triggered device pulses: vmm_irq_set(vm, line, true) then
+ * vmm_irq_set(vm, line, false). Every line controller sees every change (below). */
 int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level);
 
-/* The interrupt controller model (8259 pair now, LAPIC/IOAPIC later) registers itself so that
- * the core can route lines to it and ask what to inject. */
+/* Interrupt controllers have two sides. Line controllers take the lines devices drive: on a PC
+ * both the 8259 pair and the IOAPIC sit on the ISA lines, and each gets every vmm_irq_set in
+ * the order they registered. The CPU controller is the one the core asks what to inject: the
+ * 8259 pair alone, or the local APIC, which reaches the 8259 through LINT0 (ExtINT). */
 struct vmm_intc_ops {
+    /* Line side; NULL for a controller without lines (the LAPIC). */
     void (*set_line)(void *intc, unsigned line, bool level);
-    /* True and the vector when an interrupt is ready for the CPU (does not acknowledge). */
+    /* CPU side; both NULL for a controller that only takes lines (the IOAPIC).
+     * pending: true and the vector when an interrupt is ready for the CPU (no state change).
+     * ack: the CPU took `vector` (INTA, or the LAPIC's IRR to ISR); the core calls it right
+     * after pending() returned that vector. */
     bool (*pending)(void *intc, uint8_t *vector);
-    /* The CPU took the interrupt (INTA): move it from requested to in service. */
     void (*ack)(void *intc, uint8_t vector);
+    /* Optional (both or neither): an NMI is waiting / the CPU took it. */
+    bool (*nmi_pending)(void *intc);
+    void (*nmi_ack)(void *intc);
 };
+/* Registers a controller: with set_line it joins the line controllers (at most VMM_INTC_MAX,
+ * -ENOSPC beyond); with pending/ack it becomes the CPU controller (-EEXIST if there is one).
+ * -EINVAL for a table with neither side or half a side. */
 int vmm_intc_register(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc);
+/* The CPU side changes hands (the LAPIC taking over from the 8259 pair, which stays a line
+ * controller): ops must have pending/ack (a set_line in it is ignored). *prev_ops and *prev
+ * receive the controller replaced (NULL if none), the new one's ExtINT source. */
+int vmm_intc_take_cpu(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc,
+                      const struct vmm_intc_ops **prev_ops, void **prev);
+
+/* The guest's time stamp counter now (host TSC plus the VM's offset), for a device that
+ * compares against it (the LAPIC's TSC-deadline timer); it runs at vmm_host()->tsc_hz. */
+uint64_t vmm_guest_tsc(struct vmm_vm *vm);
 
 /* Checked guest-physical memory access for devices (DMA) and loaders: -EFAULT when any byte
  * of [gpa, gpa+len) is not guest RAM. */

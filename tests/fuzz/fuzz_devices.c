@@ -1,7 +1,8 @@
 /* libFuzzer target for the device models (vmm/devices/): every device on one fake VM, driven by
  * random sequences of port IN/OUT (sizes 1, 2, 4, also odd ones), string IO, time advances and
- * polls, interrupt acknowledges, console and keyboard input, PCI function adds and device
- * resets. Besides ASan/UBSan/LSan it traps when a documented promise breaks: a handler failing
+ * polls, interrupt acknowledges, console and keyboard input, PCI function adds, device resets
+ * and, when the first byte asks for the APICs, MMIO to the LAPIC and IOAPIC pages, their MSRs
+ * and LINT pulses. Besides ASan/UBSan/LSan it traps when a documented promise breaks: a handler failing
  * on a valid access, a read wider than its size, a poll deadline not in the future, a console
  * hook taking more than it was given.
  *
@@ -19,6 +20,8 @@
 #define vmm_dev_register         fz_vmm_dev_register
 #define vmm_irq_set              fz_vmm_irq_set
 #define vmm_intc_register        fz_vmm_intc_register
+#define vmm_intc_take_cpu        fz_vmm_intc_take_cpu
+#define vmm_guest_tsc            fz_vmm_guest_tsc
 #define vmm_guest_read           fz_vmm_guest_read
 #define vmm_guest_write          fz_vmm_guest_write
 #define vmm_console_out          fz_vmm_console_out
@@ -55,11 +58,23 @@
 #define vmm_pci_func_wmask       fz_vmm_pci_func_wmask
 #define vmm_pci_func_command     fz_vmm_pci_func_command
 #define vmm_pci_func_bar         fz_vmm_pci_func_bar
+#define vmm_dev_lapic_create     fz_vmm_dev_lapic_create
+#define vmm_lapic_set_eoi_hook   fz_vmm_lapic_set_eoi_hook
+#define vmm_lapic_deliver        fz_vmm_lapic_deliver
+#define vmm_lapic_lint           fz_vmm_lapic_lint
+#define vmm_lapic_msr_read       fz_vmm_lapic_msr_read
+#define vmm_lapic_msr_write      fz_vmm_lapic_msr_write
+#define vmm_lapic_stats          fz_vmm_lapic_stats
+#define vmm_dev_ioapic_create    fz_vmm_dev_ioapic_create
+#define vmm_ioapic_eoi           fz_vmm_ioapic_eoi
+#define vmm_ioapic_stats         fz_vmm_ioapic_stats
 
 #include "../unit/fake_vmm.c"
 #include "../../vmm/devices/debugport.c"
 #include "../../vmm/devices/exitdev.c"
+#include "../../vmm/devices/ioapic.c"
 #include "../../vmm/devices/kbd.c"
+#include "../../vmm/devices/lapic.c"
 #include "../../vmm/devices/pci_host.c"
 #include "../../vmm/devices/pic.c"
 #include "../../vmm/devices/pit.c"
@@ -184,6 +199,65 @@ static void do_interrupts(struct vmm_vm *vm, struct vmm_pic *pic, struct input *
         /* Sometimes ack a different vector: the stale-ack path. */
         vm->intc_ops->ack(vm->intc, (how & 2) ? (uint8_t)(v + take8(in)) : v);
     }
+    if (vm->intc_ops->nmi_pending != NULL && vm->intc_ops->nmi_pending(vm->intc)) {
+        vm->intc_ops->nmi_ack(vm->intc);
+    }
+}
+
+static bool fz_deliver(void *lapic, const struct vmm_apic_irq *irq)
+{
+    return vmm_lapic_deliver(lapic, irq);
+}
+
+static void fz_eoi(void *ioapic, uint8_t vector)
+{
+    vmm_ioapic_eoi(ioapic, vector);
+}
+
+/* MMIO to the LAPIC or IOAPIC page: mostly register-aligned dwords, sometimes anything. */
+static void do_apic_mmio(struct vmm_vm *vm, struct input *in)
+{
+    static const unsigned sizes[4] = {4, 4, 1, 2};
+    uint8_t how = take8(in);
+    uint64_t base = (how & 1) ? VMM_IOAPIC_BASE : VMM_LAPIC_BASE;
+    uint64_t off = take(in, 2) & 0xFFF;
+    unsigned size = (how & 0x10) ? 8 : sizes[(how >> 2) & 3];
+    bool write = how & 2;
+    uint64_t val = write ? (take(in, 4) | (uint64_t)take(in, 4) << 32) : 0xA5A5A5A5A5A5A5A5ull;
+
+    if (!(how & 0x20)) {
+        off &= (how & 1) ? 0x10 : 0x3F0; /* IOREGSEL/IOWIN, or a LAPIC register */
+    }
+    if (fake_mmio(vm, base + off, size, write, &val) != VMM_HANDLED) {
+        __builtin_trap();
+    }
+    if (!write && size < 8 && (val >> (8 * size)) != 0) {
+        __builtin_trap(); /* more bits than the access has */
+    }
+}
+
+static void do_apic_other(struct vmm_vm *vm, struct vmm_lapic *lapic, struct input *in)
+{
+    uint8_t how = take8(in);
+    uint32_t msr = (how & 2) ? MSR_TSC_DEADLINE : MSR_APIC_BASE;
+    uint64_t val = take(in, 4) | (uint64_t)take(in, 4) << 32;
+    int rc;
+
+    switch (how % 3) {
+    case 0:
+        rc = (how & 4) ? vmm_lapic_msr_write(lapic, vm, msr, &val)
+                       : vmm_lapic_msr_read(lapic, vm, msr, &val);
+        if (rc != 0 && rc != -EPERM) {
+            __builtin_trap();
+        }
+        break;
+    case 1:
+        vmm_lapic_lint(lapic, take8(in) % 3);
+        break;
+    default: /* the guest TSC jumps (a TSC write) */
+        vm->tsc_offset += val & 0xFFFFFFFF;
+        break;
+    }
 }
 
 static void do_text(struct vmm_vm *vm, struct vmm_kbd *kbd, struct input *in, bool keyboard)
@@ -237,6 +311,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vmm_pic *pic;
     struct vmm_kbd *kbd;
     struct vmm_pci_host *host;
+    struct vmm_lapic *lapic = NULL;
+    struct vmm_ioapic *ioapic = NULL;
+    struct vmm_ioapic_config iocfg = {
+        .base = VMM_IOAPIC_BASE,
+        .id = VMM_IOAPIC_ID,
+        .irq0_pin = VMM_ISA_IRQ0_GSI,
+        .deliver = fz_deliver,
+    };
     uint8_t flags = take8(&in);
     struct vmm_pic_config piccfg = {.power_on_state = flags & 1};
     struct vmm_rtc_config rtccfg = {
@@ -262,9 +344,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vmm_dev_exitdev_create(vm, &exitcfg, NULL) != 0) {
         __builtin_trap();
     }
+    if (flags & 0x40) {
+        if (vmm_dev_lapic_create(vm, NULL, &lapic) != 0) {
+            __builtin_trap();
+        }
+        iocfg.ctx = lapic;
+        if (vmm_dev_ioapic_create(vm, &iocfg, &ioapic) != 0) {
+            __builtin_trap();
+        }
+        vmm_lapic_set_eoi_hook(lapic, fz_eoi, ioapic);
+    }
 
     while (in.pos < in.size) {
-        switch (take8(&in) % 12) {
+        switch (take8(&in) % 14) {
         case 0:
         case 1:
         case 2:
@@ -301,6 +393,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (vm->resets > 0 || (take8(&in) & 7) == 0) {
                 fake_reset_devices(vm);
                 vm->resets = 0;
+            }
+            break;
+        case 12:
+            if (lapic != NULL) {
+                do_apic_mmio(vm, &in);
+            }
+            break;
+        case 13:
+            if (lapic != NULL) {
+                do_apic_other(vm, lapic, &in);
             }
             break;
         default:

@@ -110,7 +110,7 @@ static void session(const uint8_t *data, size_t size, bool password)
                    &cfg.password, NULL);
     }
     auth_limiter_init(&lim);
-    con_session_open(&g_s, &env, 0x0a000202, 1234, now);
+    con_session_open(&g_s, &env, 0x0a000202, 1234, NULL, now);
     /* Feed in pieces, draining as a client would; time moves so the timers run too. */
     while (off < size) {
         size_t piece = 1 + data[off] % 64;

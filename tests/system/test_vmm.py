@@ -87,7 +87,7 @@ def shared(module_boot, tmp_path_factory):
 def test_all_guests_created(shared):
     _, out = shared
     for vm in SHARED:
-        assert re.search(vm_line(vm, r"created: 16 MiB RAM .*ASID \d+, 9 devices"), out,
+        assert re.search(vm_line(vm, r"created: 16 MiB RAM .*ASID \d+, 10 devices"), out,
                          re.MULTILINE), vm
         assert re.search(vm_line(vm, "started"), out, re.MULTILINE), vm
 

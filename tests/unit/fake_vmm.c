@@ -174,20 +174,52 @@ int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level)
         vm->rises[line]++;
     }
     vm->line[line] = level;
-    if (vm->intc_ops != NULL) {
-        vm->intc_ops->set_line(vm->intc, line, level);
+    for (size_t i = 0; i < vm->nintc_lines; i++) {
+        vm->intc_lines[i].ops->set_line(vm->intc_lines[i].intc, line, level);
     }
     return 0;
 }
 
 int vmm_intc_register(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc)
 {
-    if (vm->intc_ops != NULL) {
+    if (ops == NULL || (ops->set_line == NULL && ops->pending == NULL) ||
+        (ops->pending == NULL) != (ops->ack == NULL)) {
+        return -EINVAL;
+    }
+    if (ops->pending != NULL && vm->intc_ops != NULL) {
         return -EEXIST;
     }
+    if (ops->set_line != NULL) {
+        if (vm->nintc_lines >= VMM_INTC_MAX) {
+            return -ENOSPC;
+        }
+        vm->intc_lines[vm->nintc_lines].ops = ops;
+        vm->intc_lines[vm->nintc_lines].intc = intc;
+        vm->nintc_lines++;
+    }
+    if (ops->pending != NULL) {
+        vm->intc_ops = ops;
+        vm->intc = intc;
+    }
+    return 0;
+}
+
+int vmm_intc_take_cpu(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc,
+                      const struct vmm_intc_ops **prev_ops, void **prev)
+{
+    if (ops == NULL || ops->pending == NULL || ops->ack == NULL) {
+        return -EINVAL;
+    }
+    *prev_ops = vm->intc_ops;
+    *prev = vm->intc;
     vm->intc_ops = ops;
     vm->intc = intc;
     return 0;
+}
+
+uint64_t vmm_guest_tsc(struct vmm_vm *vm)
+{
+    return fake_now + vm->tsc_offset;
 }
 
 int vmm_guest_read(struct vmm_vm *vm, uint64_t gpa, void *buf, size_t len)
@@ -333,6 +365,39 @@ uint32_t fake_in(struct vmm_vm *vm, uint16_t port, unsigned size)
 void fake_out(struct vmm_vm *vm, uint16_t port, unsigned size, uint32_t val)
 {
     if (fake_io(vm, port, size, true, &val) < 0) {
+        vm->failed = true;
+    }
+}
+
+int fake_mmio(struct vmm_vm *vm, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        for (size_t j = 0; j < vm->devs[d].nmmio; j++) {
+            const struct vmm_dev_mmio_range *r = &vm->devs[d].mmio[j];
+
+            if (gpa >= r->base && gpa - r->base < r->len) {
+                return r->fn(vm->devs[d].dev, gpa, size, write, val);
+            }
+        }
+    }
+    return -ENOENT;
+}
+
+uint32_t fake_read32(struct vmm_vm *vm, uint64_t gpa)
+{
+    uint64_t v = 0;
+
+    if (fake_mmio(vm, gpa, 4, false, &v) < 0) {
+        vm->failed = true;
+    }
+    return (uint32_t)v;
+}
+
+void fake_write32(struct vmm_vm *vm, uint64_t gpa, uint32_t val)
+{
+    uint64_t v = val;
+
+    if (fake_mmio(vm, gpa, 4, true, &v) < 0) {
         vm->failed = true;
     }
 }

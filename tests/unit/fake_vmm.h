@@ -1,6 +1,7 @@
 /* A fake of the VMM core's device API (vmm/vmm_dev.h, vmm/host.h) for hosted device tests and
  * the device fuzzer: a VM that records device registrations, IRQ line levels and edges, console
- * output, exit and reset requests, with a controllable clock. Test files #include "fake_vmm.c"
+ * output, exit and reset requests, with a controllable clock (which is also the guest TSC, at
+ * 1 GHz). Test files #include "fake_vmm.c"
  * (the unit test rule links only the test file and libpetrel.a). */
 #ifndef PETREL_FAKE_VMM_H
 #define PETREL_FAKE_VMM_H
@@ -20,8 +21,15 @@ struct vmm_vm {
     size_t ndevs;
     bool line[FAKE_LINES];
     unsigned rises[FAKE_LINES]; /* low-to-high transitions per line */
+    /* Line controllers (every vmm_irq_set) and the CPU controller, as in the core. */
+    struct {
+        const struct vmm_intc_ops *ops;
+        void *intc;
+    } intc_lines[VMM_INTC_MAX];
+    size_t nintc_lines;
     const struct vmm_intc_ops *intc_ops;
     void *intc;
+    uint64_t tsc_offset; /* vmm_guest_tsc() = fake_now (1 GHz TSC) + tsc_offset */
     uint8_t console[FAKE_CONSOLE_MAX];
     size_t console_len;
     unsigned console_calls;
@@ -63,6 +71,10 @@ static inline void fake_outb(struct vmm_vm *vm, uint16_t port, uint8_t val)
 {
     fake_out(vm, port, 1, val);
 }
+/* MMIO as the core routes it: the device whose range holds gpa; -ENOENT when none. */
+int fake_mmio(struct vmm_vm *vm, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+uint32_t fake_read32(struct vmm_vm *vm, uint64_t gpa);
+void fake_write32(struct vmm_vm *vm, uint64_t gpa, uint32_t val);
 /* Calls every device's poll at fake_now; returns the earliest deadline. */
 uint64_t fake_poll(struct vmm_vm *vm);
 /* Advances the clock and polls. */

@@ -44,7 +44,8 @@ static void test_match(void **state)
     acl_format(&a, buf, sizeof(buf));
     assert_string_equal(buf, "10.0.2.0/24,192.168.1.7/32,172.16.0.0/12");
     /* A short buffer is cut and terminated; the full length comes back. */
-    assert_int_equal(acl_format(&a, buf, 8), (int)strlen("10.0.2.0/24,192.168.1.7/32,172.16.0.0/12"));
+    assert_int_equal(acl_format(&a, buf, 8),
+                     (int)strlen("10.0.2.0/24,192.168.1.7/32,172.16.0.0/12"));
     assert_string_equal(buf, "10.0.2.");
     assert_int_equal(acl_parse("0.0.0.0/0", &a, NULL, 0), 0);
     assert_true(acl_allows(&a, IP(8, 8, 8, 8)));
@@ -53,8 +54,16 @@ static void test_match(void **state)
 static void test_errors(void **state)
 {
     static const char *const bad[] = {
-        ",", "10.0.2.0/24,", ",10.0.2.0/24", "10.0.2.0/33", "10.0.2/24", "host.example",
-        "10.0.2.0/24,,10.0.3.0/24", "1.2.3.4 ", "10.0.2.0/24/1", "999.0.0.1",
+        ",",
+        "10.0.2.0/24,",
+        ",10.0.2.0/24",
+        "10.0.2.0/33",
+        "10.0.2/24",
+        "host.example",
+        "10.0.2.0/24,,10.0.3.0/24",
+        "1.2.3.4 ",
+        "10.0.2.0/24/1",
+        "999.0.0.1",
     };
     struct acl a;
     char err[64];

@@ -96,9 +96,9 @@ static void test_redact(void **state)
     char out[256];
 
     (void)state;
-    assert_int_equal(con_redact_cmdline("ip=dhcp console.password=" SECRET " log=net:debug", out,
-                                        sizeof(out)),
-                     strlen("ip=dhcp console.password=***** log=net:debug"));
+    assert_int_equal(
+        con_redact_cmdline("ip=dhcp console.password=" SECRET " log=net:debug", out, sizeof(out)),
+        strlen("ip=dhcp console.password=***** log=net:debug"));
     assert_string_equal(out, "ip=dhcp console.password=***** log=net:debug");
     con_redact_cmdline("console.password=x", out, sizeof(out));
     assert_string_equal(out, "console.password=*****");

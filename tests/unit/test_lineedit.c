@@ -168,7 +168,9 @@ static void test_cursor_movement(void **state)
     assert_string_equal(le.line, "bc");
     /* Ctrl-B / Ctrl-F move too; an unknown sequence is swallowed whole. */
     le_begin(&le, "> ", true);
-    type(&le, "ac\x02" "b\x06" "d\x1b[15~\x1b[1;5Ce\r");
+    type(&le, "ac\x02"
+              "b\x06"
+              "d\x1b[15~\x1b[1;5Ce\r");
     assert_string_equal(le.line, "abcde");
 }
 
@@ -333,16 +335,11 @@ static void test_garbage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_and_enter),
-        cmocka_unit_test(test_backspace),
-        cmocka_unit_test(test_kill_keys),
-        cmocka_unit_test(test_ctrl_c_and_d),
-        cmocka_unit_test(test_cursor_movement),
-        cmocka_unit_test(test_history),
-        cmocka_unit_test(test_completion),
-        cmocka_unit_test(test_too_long),
-        cmocka_unit_test(test_password_no_echo),
-        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_type_and_enter),   cmocka_unit_test(test_backspace),
+        cmocka_unit_test(test_kill_keys),        cmocka_unit_test(test_ctrl_c_and_d),
+        cmocka_unit_test(test_cursor_movement),  cmocka_unit_test(test_history),
+        cmocka_unit_test(test_completion),       cmocka_unit_test(test_too_long),
+        cmocka_unit_test(test_password_no_echo), cmocka_unit_test(test_garbage),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,12 +77,29 @@ static void test_syslog(void **state)
                              "sysUpTime=\"1234\"] [vm1] x");
 }
 
+/* The command line in the boot log never shows the password's hash on the network. */
+static void test_redacts_password(void **state)
+{
+    struct log_record r = rec(LOG_COMP_BOOT, LOG_LVL_INFO, "",
+                              "cmdline: ip=dhcp console.password=sha256:s:abcdef log=net:debug");
+    char buf[LOGFMT_SYSLOG_MAX];
+
+    (void)state;
+    logfmt_line(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "   12.345678 boot    info  cmdline: ip=dhcp console.password=***** "
+                             "log=net:debug\n");
+    logfmt_syslog(&r, "h", buf, sizeof(buf));
+    assert_null(strstr(buf, "abcdef"));
+    assert_non_null(strstr(buf, "console.password=*****"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line),
         cmocka_unit_test(test_priority),
         cmocka_unit_test(test_syslog),
+        cmocka_unit_test(test_redacts_password),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

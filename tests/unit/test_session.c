@@ -147,7 +147,7 @@ static void test_open_and_login(void **state)
     const uint8_t *p;
 
     (void)state;
-    con_session_open(g_s, &g_env, PEER, 40000, 0);
+    con_session_open(g_s, &g_env, PEER, 40000, NULL, 0);
     /* The negotiation comes first, then the banner and the prompt. */
     assert_true(outq_peek(&g_s->out, &p) >= sizeof(raw));
     memcpy(raw, p, sizeof(raw));
@@ -182,7 +182,7 @@ static void test_open_and_login(void **state)
 static void test_three_failures_and_rate_limit(void **state)
 {
     (void)state;
-    con_session_open(g_s, &g_env, PEER, 40001, 0);
+    con_session_open(g_s, &g_env, PEER, 40001, NULL, 0);
     drain(g_s);
     send_str(g_s, "wrong1\r\n", 10);
     assert_string_equal(drain(g_s), "\nLogin incorrect.\nPassword: ");
@@ -195,7 +195,7 @@ static void test_three_failures_and_rate_limit(void **state)
     assert_string_equal(g_s->close_reason, "too many failed logins");
 
     /* The next connection from that address waits before its prompt; typing is discarded. */
-    con_session_open(g_s, &g_env, PEER, 40002, 100);
+    con_session_open(g_s, &g_env, PEER, 40002, NULL, 100);
     assert_non_null(strstr(drain(g_s), "Too many failed logins from 10.0.2.2: wait 1 s.\n"));
     assert_int_equal(g_s->state, CON_WAIT);
     send_str(g_s, "secret\r\n", 200);
@@ -216,7 +216,7 @@ static void test_three_failures_and_rate_limit(void **state)
     assert_int_equal(g_s->state, CON_SHELL);
     assert_int_equal(auth_limit_wait(&g_lim, PEER, 5000), 0);
     /* Another address was never delayed. */
-    con_session_open(g_s, &g_env, PEER + 1, 1, 5000);
+    con_session_open(g_s, &g_env, PEER + 1, 1, NULL, 5000);
     assert_int_equal(g_s->state, CON_LOGIN);
 }
 
@@ -226,7 +226,7 @@ static void test_readonly(void **state)
 
     (void)state;
     g_cfg.password.set = false;
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     out = drain(g_s);
     assert_non_null(strstr(out, "this session is read-only.\npetrel(ro)> "));
     assert_int_equal(g_s->state, CON_SHELL);
@@ -240,7 +240,7 @@ static void test_readonly(void **state)
 static void test_editing_over_telnet(void **state)
 {
     (void)state;
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     send_str(g_s, "secret\r\n", 1);
     drain(g_s);
     /* Tab completion, a typo fixed with the arrows, history recall. */
@@ -276,7 +276,7 @@ static void test_editing_over_telnet(void **state)
 static void test_job(void **state)
 {
     (void)state;
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     send_str(g_s, "secret\r\nfollow\r\n", 1);
     drain(g_s);
     assert_int_equal(g_s->state, CON_JOB);
@@ -316,7 +316,7 @@ static void test_backpressure(void **state)
     size_t n;
 
     (void)state;
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     send_str(g_s, "secret\r\n", 1);
     /* The client sends many commands and never reads: the session stops taking input once
      * answering would overflow, and nothing is dropped. */
@@ -339,7 +339,7 @@ static void test_timeouts(void **state)
 {
     (void)state;
     /* At the password prompt: CON_LOGIN_TIMEOUT_MS. */
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     drain(g_s);
     con_session_poll(g_s, CON_LOGIN_TIMEOUT_MS);
     assert_int_equal(g_s->state, CON_LOGIN);
@@ -348,7 +348,7 @@ static void test_timeouts(void **state)
     assert_true(con_session_closing(g_s));
     /* In the shell: console.idle. */
     g_cfg.idle_s = 60;
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     send_str(g_s, "secret\r\n", 1000);
     drain(g_s);
     con_session_poll(g_s, 50000);
@@ -360,7 +360,7 @@ static void test_timeouts(void **state)
     assert_string_equal(g_s->close_reason, "idle timeout");
     /* console.idle=0: never. */
     g_cfg.idle_s = 0;
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     send_str(g_s, "secret\r\n", 1);
     con_session_poll(g_s, 1000ULL * 86400 * 365);
     assert_int_equal(g_s->state, CON_SHELL);
@@ -369,16 +369,40 @@ static void test_timeouts(void **state)
 static void test_exit(void **state)
 {
     (void)state;
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     send_str(g_s, "secret\r\n", 1);
     drain(g_s);
     send_str(g_s, "exit\r\n", 2);
     assert_string_equal(drain(g_s), "exit\nlogout\n");
     assert_true(con_session_closing(g_s));
     /* Ctrl-D at the password prompt closes too. */
-    con_session_open(g_s, &g_env, PEER, 1, 0);
+    con_session_open(g_s, &g_env, PEER, 1, NULL, 0);
     send_str(g_s, "\x04", 1);
     assert_true(con_session_closing(g_s));
+}
+
+/* A VM console port: after the login the session runs its one command, and ends with it. */
+static void test_autorun(void **state)
+{
+    (void)state;
+    con_session_open(g_s, &g_env, PEER, 1, "follow", 0);
+    assert_string_equal(drain(g_s), "\nPetrel test management console\nPassword: ");
+    send_str(g_s, "secret\r\n", 1);
+    assert_int_equal(g_s->state, CON_JOB);
+    g_job_done = false;
+    con_session_poll(g_s, 2);
+    assert_string_equal(drain(g_s), "\nLogged in. Type 'help' for the commands.\ntick\n");
+    send_str(g_s, "\x03", 3);
+    assert_true(con_session_closing(g_s));
+    assert_string_equal(g_s->close_reason, "its command ended");
+    /* A command that is not allowed (read-only) or starts no job: the session just ends. */
+    g_cfg.password.set = false;
+    con_session_open(g_s, &g_env, PEER, 1, "reboot", 0);
+    assert_non_null(strstr(drain(g_s), "error: 'reboot' is not allowed"));
+    assert_true(con_session_closing(g_s));
+    con_session_open(g_s, &g_env, PEER, 1, "version", 0);
+    assert_true(con_session_closing(g_s));
+    assert_string_equal(g_s->close_reason, "its command did not start");
 }
 
 int main(void)
@@ -392,6 +416,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_autorun, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,8 +76,8 @@ static void test_accept_no_loop(void **state)
 {
     struct tn t;
     uint8_t out[16];
-    static const uint8_t answers[] = {TN_IAC, TN_DO, TN_OPT_ECHO, TN_IAC, TN_DO, TN_OPT_SGA,
-                                      TN_IAC, TN_WILL, TN_OPT_NAWS};
+    static const uint8_t answers[] = {TN_IAC,     TN_DO,  TN_OPT_ECHO, TN_IAC,     TN_DO,
+                                      TN_OPT_SGA, TN_IAC, TN_WILL,     TN_OPT_NAWS};
 
     (void)state;
     setup_tn(&t);
@@ -156,8 +156,7 @@ static void test_client_refuses_our_requests(void **state)
     setup_tn(&t);
     tn_start(&t);
     g_nsent = 0;
-    feed(&t, (uint8_t[]){TN_IAC, TN_DONT, TN_OPT_ECHO, TN_IAC, TN_WONT, TN_OPT_NAWS}, 6, out,
-         NULL);
+    feed(&t, (uint8_t[]){TN_IAC, TN_DONT, TN_OPT_ECHO, TN_IAC, TN_WONT, TN_OPT_NAWS}, 6, out, NULL);
     NOTHING_SENT(); /* answers to our own requests: no reply */
     assert_false(tn_us_on(&t, TN_OPT_ECHO));
     assert_false(tn_him_on(&t, TN_OPT_NAWS));
@@ -263,9 +262,9 @@ static void test_commands(void **state)
 
     (void)state;
     setup_tn(&t);
-    n = feed(&t, (uint8_t[]){TN_IAC, TN_IP, TN_IAC, TN_BRK, TN_IAC, TN_EC, TN_IAC, TN_EL, TN_IAC,
-                             TN_NOP, TN_IAC, TN_DM, TN_IAC, TN_GA, TN_IAC, TN_AO, TN_IAC, TN_SE,
-                             TN_IAC, 17},
+    n = feed(&t, (uint8_t[]){TN_IAC, TN_IP,  TN_IAC, TN_BRK, TN_IAC, TN_EC,  TN_IAC,
+                             TN_EL,  TN_IAC, TN_NOP, TN_IAC, TN_DM,  TN_IAC, TN_GA,
+                             TN_IAC, TN_AO,  TN_IAC, TN_SE,  TN_IAC, 17},
              20, out, NULL);
     assert_int_equal(n, 4);
     assert_memory_equal(out, ((uint8_t[]){TN_CTRL_C, TN_CTRL_C, TN_CTRL_DEL, TN_CTRL_U}), 4);
@@ -278,9 +277,10 @@ static void test_commands(void **state)
 /* Byte-at-a-time decoding: any split of the input across TCP segments gives the same result. */
 static void test_split_anywhere(void **state)
 {
-    static const uint8_t in[] = {'h', TN_IAC, TN_DO, TN_OPT_ECHO, 'i', TN_IAC, TN_WILL,
-                                 TN_OPT_NAWS, TN_IAC, TN_SB, TN_OPT_NAWS, 0, 100, 0, 40,
-                                 TN_IAC, TN_SE, '\r', '\0', TN_IAC, TN_IAC, '\r', '\n'};
+    static const uint8_t in[] = {'h',     TN_IAC,      TN_DO,  TN_OPT_ECHO, 'i',         TN_IAC,
+                                 TN_WILL, TN_OPT_NAWS, TN_IAC, TN_SB,       TN_OPT_NAWS, 0,
+                                 100,     0,           40,     TN_IAC,      TN_SE,       '\r',
+                                 '\0',    TN_IAC,      TN_IAC, '\r',        '\n'};
     uint8_t ref[64];
     uint8_t refsent[64];
     size_t nref;

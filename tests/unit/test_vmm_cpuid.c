@@ -145,6 +145,47 @@ static void test_basic_range(void **state)
     assert_int_equal(r[A] | r[B] | r[C] | r[D], 0);
 }
 
+static void test_platform_bits(void **state)
+{
+    struct vmm_cpuid_policy p;
+    uint32_t r[4];
+
+    (void)state;
+    vmm_cpuid_policy_default(&p);
+    /* Ours whatever the host says: the host here has none of them. */
+    r[A] = r[B] = r[C] = r[D] = 0;
+    p.apic = true;
+    p.tsc_deadline = true;
+    p.mtrr = true;
+    vmm_cpuid_filter(&p, 1, 0, r);
+    assert_true(r[D] & (1u << 9));   /* APIC */
+    assert_true(r[D] & (1u << 12));  /* MTRR */
+    assert_true(r[C] & (1u << 24));  /* TSC deadline */
+    assert_false(r[C] & (1u << 21)); /* never x2APIC */
+    r[A] = r[B] = r[C] = r[D] = 0;
+    vmm_cpuid_filter(&p, 0x80000001, 0, r);
+    assert_true(r[D] & (1u << 9));
+    assert_true(r[D] & (1u << 12));
+    all_ones(r);
+    vmm_cpuid_filter(&p, 6, 0, r);
+    assert_int_equal(r[A], 1u << 2); /* ARAT only */
+    assert_int_equal(r[B] | r[C] | r[D], 0);
+    /* TSC deadline needs the APIC. */
+    p.apic = false;
+    all_ones(r);
+    vmm_cpuid_filter(&p, 1, 0, r);
+    assert_false(r[C] & (1u << 24));
+    assert_false(r[D] & (1u << 9));
+    /* Invariant TSC, always, and nothing else of leaf 0x80000007. */
+    r[A] = r[B] = r[C] = r[D] = 0;
+    vmm_cpuid_filter(&p, 0x80000007, 0, r);
+    assert_int_equal(r[D], 1u << 8);
+    all_ones(r);
+    vmm_cpuid_filter(&p, 0x80000007, 0, r);
+    assert_int_equal(r[D], 1u << 8);
+    assert_int_equal(r[A] | r[B] | r[C], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_hypervisor_leaf),
         cmocka_unit_test(test_extended),
         cmocka_unit_test(test_basic_range),
+        cmocka_unit_test(test_platform_bits),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

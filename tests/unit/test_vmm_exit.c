@@ -465,13 +465,13 @@ static void test_msr_policy(void **state)
     wrmsr(0x277, 0x02);
     assert_true(gp_pending());
     /* Unknown MSRs: #GP, logged once each. */
-    rdmsr(0xC0010114); /* VM_CR */
+    rdmsr(0xC0010004); /* PERF_CTR0: no PMU */
     assert_true(gp_pending());
-    rdmsr(0xC0010114);
+    rdmsr(0xC0010004);
     assert_true(gp_pending());
-    wrmsr(0x1B, 0);
+    wrmsr(0x1B, 0); /* APIC base: no LAPIC in this VM */
     assert_true(gp_pending());
-    assert_int_equal(log_count_with("0xc0010114"), 1);
+    assert_int_equal(log_count_with("0xc0010004"), 1);
     assert_int_equal(log_count_with("wrmsr 0x1b"), 1);
     assert_int_equal(g_vm->stats.msr_unknown, 3);
     /* A hook. */
@@ -690,7 +690,11 @@ static void fintc_ack(void *p, uint8_t vec)
     i->pending = false;
 }
 
-static const struct vmm_intc_ops g_fintc_ops = {fintc_set_line, fintc_pending, fintc_ack};
+static const struct vmm_intc_ops g_fintc_ops = {
+    .set_line = fintc_set_line,
+    .pending = fintc_pending,
+    .ack = fintc_ack,
+};
 
 static void add_intc(void)
 {
@@ -767,6 +771,304 @@ static void test_reinject_interrupted_event(void **state)
     do_exit(SVM_EXIT_INTR, 0, 0);
     vmm_inject_prepare(vcpu());
     assert_int_equal(c->event_inj, 0x0000000580000B0Eull);
+}
+
+/* ---- interrupt controllers: roles, NMI ---------------------------------------------------- */
+
+static unsigned g_lines_only_calls;
+
+static void lines_only_set(void *p, unsigned line, bool level)
+{
+    (void)p;
+    (void)line;
+    (void)level;
+    g_lines_only_calls++;
+}
+
+static bool g_nmi;
+
+static bool fnmi_pending(void *p)
+{
+    (void)p;
+    return g_nmi;
+}
+
+static void fnmi_ack(void *p)
+{
+    (void)p;
+    g_nmi = false;
+}
+
+static void test_intc_roles(void **state)
+{
+    static const struct vmm_intc_ops lines_only = {.set_line = lines_only_set};
+    static const struct vmm_intc_ops cpu_only = {
+        .pending = fintc_pending,
+        .ack = fintc_ack,
+        .nmi_pending = fnmi_pending,
+        .nmi_ack = fnmi_ack,
+    };
+    static const struct vmm_intc_ops half = {.pending = fintc_pending};
+    static const struct vmm_intc_ops none = {.nmi_pending = fnmi_pending, .nmi_ack = fnmi_ack};
+    const struct vmm_intc_ops *prev_ops = NULL;
+    void *prev = NULL;
+    struct fintc other;
+
+    (void)state;
+    assert_int_equal(vmm_irq_set(g_vm, 1, true), -ENODEV); /* nobody on the lines */
+    assert_int_equal(vmm_intc_register(g_vm, &half, &g_intc), -EINVAL);
+    assert_int_equal(vmm_intc_register(g_vm, &none, &g_intc), -EINVAL);
+    assert_int_equal(vmm_intc_register(g_vm, NULL, &g_intc), -EINVAL);
+    add_intc();
+    /* A second line controller sees the same lines; it is not the CPU's. */
+    g_lines_only_calls = 0;
+    assert_int_equal(vmm_intc_register(g_vm, &lines_only, NULL), 0);
+    vmm_irq_set(g_vm, 5, true);
+    assert_int_equal(g_intc.lines_set, 1);
+    assert_int_equal(g_lines_only_calls, 1);
+    assert_ptr_equal(g_vm->intc, &g_intc);
+    for (int i = 2; i < VMM_INTC_MAX; i++) {
+        assert_int_equal(vmm_intc_register(g_vm, &lines_only, NULL), 0);
+    }
+    assert_int_equal(vmm_intc_register(g_vm, &lines_only, NULL), -ENOSPC);
+    /* Taking over the CPU side: the old controller comes back, and stays on the lines. */
+    memset(&other, 0, sizeof(other));
+    assert_int_equal(vmm_intc_take_cpu(g_vm, &lines_only, &other, &prev_ops, &prev), -EINVAL);
+    assert_int_equal(vmm_intc_take_cpu(g_vm, &cpu_only, &other, &prev_ops, &prev), 0);
+    assert_ptr_equal(prev_ops, &g_fintc_ops);
+    assert_ptr_equal(prev, &g_intc);
+    assert_ptr_equal(g_vm->intc, &other);
+    vmm_irq_set(g_vm, 6, true);
+    assert_int_equal(g_intc.lines_set, 2);
+    assert_false(other.pending); /* set_line of the new one is not called: it has none */
+}
+
+static void test_inject_nmi(void **state)
+{
+    static const struct vmm_intc_ops with_nmi = {
+        .set_line = fintc_set_line,
+        .pending = fintc_pending,
+        .ack = fintc_ack,
+        .nmi_pending = fnmi_pending,
+        .nmi_ack = fnmi_ack,
+    };
+    struct vmcb_control *c = &vcpu()->vmcb->ctl;
+    struct vmm_regs *r = &vcpu()->regs;
+
+    (void)state;
+    memset(&g_intc, 0, sizeof(g_intc));
+    assert_int_equal(vmm_intc_register(g_vm, &with_nmi, &g_intc), 0);
+    /* An NMI goes before an interrupt, and IF does not hold it back. */
+    vmm_irq_set(g_vm, 1, true);
+    g_nmi = true;
+    r->rflags = 0x2;
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | SVM_EVT_TYPE_NMI | 2);
+    assert_false(g_nmi);
+    /* An interrupt shadow does. */
+    g_nmi = true;
+    c->int_state = SVM_INT_STATE_SHADOW;
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, 0);
+    c->int_state = 0;
+    /* HLT with an NMI pending ends at once. */
+    r->rflags = 0x202;
+    g_intc.pending = false;
+    assert_int_equal(do_exit(SVM_EXIT_HLT, 0, 0), VMM_ACT_CONTINUE);
+    assert_false(vcpu()->halted);
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | SVM_EVT_TYPE_NMI | 2);
+}
+
+/* ---- the CPU MSRs the core keeps, the TSC --------------------------------------------------- */
+
+static void test_cpu_msrs(void **state)
+{
+    (void)state;
+    /* MTRRs exist only when CPUID shows them (a PC VM). */
+    rdmsr(0xFE);
+    assert_true(gp_pending());
+    g_vm->cpuid.mtrr = true;
+    assert_int_equal(rdmsr(0xFE), 0x508);
+    wrmsr(0xFE, 0);
+    assert_true(gp_pending());
+    assert_int_equal(rdmsr(0x2FF), 0xC06); /* enabled, fixed enabled, write-back */
+    wrmsr(0x2FF, 0x0C02);                  /* type 2 is reserved */
+    assert_true(gp_pending());
+    wrmsr(0x2FF, 0x1000);
+    assert_true(gp_pending());
+    wrmsr(0x2FF, 0x0006);
+    assert_false(gp_pending());
+    assert_int_equal(rdmsr(0x2FF), 0x6);
+    assert_int_equal(rdmsr(0x250), 0x0606060606060606ull);
+    assert_int_equal(rdmsr(0x259), 0); /* VGA window uncached */
+    assert_int_equal(rdmsr(0x26F), 0x0606060606060606ull);
+    wrmsr(0x268, 0x0505050505050505ull);
+    assert_int_equal(rdmsr(0x268), 0x0505050505050505ull);
+    wrmsr(0x268, 0x0707070707070707ull);
+    assert_true(gp_pending());
+    assert_int_equal(rdmsr(0x201), 0); /* PhysMask0: not valid */
+    wrmsr(0x200, 0xC0000000ull);        /* PhysBase0: UC at 3 GiB */
+    wrmsr(0x201, 0xFC0000800ull);       /* PhysMask0: 1 GiB, valid */
+    assert_false(gp_pending());
+    assert_int_equal(rdmsr(0x201), 0xFC0000800ull);
+    wrmsr(0x201, 0x100);                /* reserved bit */
+    assert_true(gp_pending());
+    rdmsr(0x210); /* beyond the 8 pairs */
+    assert_true(gp_pending());
+    /* AMD: HWCR says the TSC counts at P0, VM_CR says SVM is locked off. */
+    assert_int_equal(rdmsr(0xC0010015), 1u << 24);
+    wrmsr(0xC0010015, (1u << 24) | (1u << 6));
+    assert_int_equal(rdmsr(0xC0010015), (1u << 24) | (1u << 6));
+    assert_int_equal(rdmsr(0xC0010114), 0x18);
+    wrmsr(0xC0010114, 0);
+    assert_true(gp_pending());
+    assert_int_equal(rdmsr(0xC0011029), 2); /* LFENCE serializing */
+    wrmsr(0xC0011029, 3);
+    assert_int_equal(rdmsr(0xC0011029), 3);
+    assert_int_equal(rdmsr(0xC0011020), 0);
+    assert_int_equal(rdmsr(0xC0010010), 0);
+    assert_int_equal(rdmsr(0xC0010055), 0);
+    assert_false(gp_pending());
+    assert_int_equal(g_vm->stats.msr_unknown, 2); /* 0xFE before CPUID showed it, 0x210 */
+}
+
+static void test_tsc_offset(void **state)
+{
+    (void)state;
+    g_fake.now = 5000;
+    assert_int_equal(vmm_guest_tsc(g_vm), FAKE_TSC_BASE + 5000);
+    wrmsr(0x10, 1000000);
+    assert_int_equal(vcpu()->vmcb->ctl.tsc_offset, 1000000 - (FAKE_TSC_BASE + 5000));
+    g_fake.now += 300;
+    assert_int_equal(vmm_guest_tsc(g_vm), 1000300);
+}
+
+/* ---- a PC VM with APICs ---------------------------------------------------------------------- */
+
+static struct vmm_vm *new_pc_vm(const char *name, bool apic)
+{
+    struct vmm_vm_config cfg;
+    struct vmm_vm *vm = NULL;
+
+    memset(&cfg, 0, sizeof(cfg));
+    strcpy(cfg.name, name);
+    cfg.mem_bytes = MiB(16);
+    cfg.image = g_image;
+    cfg.image_len = sizeof(g_image);
+    cfg.kind = VMM_IMAGE_FLAT;
+    cfg.flat_addr = 0x100000;
+    cfg.pc_devices = true;
+    cfg.apic = apic;
+    assert_int_equal(vmm_vm_create(&cfg, &vm), 0);
+    assert_int_equal(vmm_vm_start(vm), 0);
+    return vm;
+}
+
+static uint32_t cpuid_of(struct vmm_vm *vm, uint32_t leaf, int reg)
+{
+    struct vmm_regs *r = &vm->vcpu->regs;
+    struct vmm_vm *saved = g_vm;
+
+    g_vm = vm;
+    r->gpr[VMM_RAX] = leaf;
+    r->gpr[VMM_RCX] = 0;
+    do_exit(SVM_EXIT_CPUID, 0, 0);
+    g_vm = saved;
+    return (uint32_t)r->gpr[reg];
+}
+
+static bool has_dev(struct vmm_vm *vm, const char *name)
+{
+    for (size_t i = 0; i < vm->ndevs; i++) {
+        if (strcmp(vm->devs[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint32_t mmio32(struct vmm_vm *vm, uint64_t gpa, bool write, uint32_t val)
+{
+    uint64_t v = val;
+
+    assert_int_equal(vmm_mmio_access(vm, gpa, 4, write, &v), 0);
+    return (uint32_t)v;
+}
+
+static void test_pc_vm_without_apic(void **state)
+{
+    struct vmm_vm *vm;
+
+    (void)state;
+    vm = new_pc_vm("noapic", false);
+    assert_false(has_dev(vm, "lapic"));
+    assert_false(has_dev(vm, "ioapic"));
+    assert_false(cpuid_of(vm, 1, VMM_RDX) & (1u << 9));
+    assert_false(cpuid_of(vm, 1, VMM_RCX) & (1u << 24));
+    assert_true(cpuid_of(vm, 1, VMM_RDX) & (1u << 12)); /* MTRR */
+    assert_int_equal(cpuid_of(vm, 6, VMM_RAX), 0);
+    assert_true(cpuid_of(vm, 0x80000007, VMM_RDX) & (1u << 8)); /* invariant TSC */
+    assert_false(vmm_mmio_claimed(vm, 0xFEE00000));
+    free_vm(vm);
+}
+
+static void test_pc_vm_with_apic(void **state)
+{
+    struct vmm_vm *vm;
+    struct vmm_vcpu *v;
+    struct vmcb_control *c;
+    struct vmm_vm *saved = g_vm;
+    /* mov [0xFEE000B0], eax: the guest's EOI */
+    const uint8_t eoi[] = {0xA3, 0xB0, 0x00, 0xE0, 0xFE};
+
+    (void)state;
+    vm = new_pc_vm("apic", true);
+    v = vm->vcpu;
+    c = &v->vmcb->ctl;
+    assert_true(has_dev(vm, "lapic"));
+    assert_true(has_dev(vm, "ioapic"));
+    assert_int_equal(vm->nintc_lines, 2); /* the 8259 and the IOAPIC */
+    assert_true(cpuid_of(vm, 1, VMM_RDX) & (1u << 9));
+    assert_true(cpuid_of(vm, 1, VMM_RCX) & (1u << 24));
+    assert_false(cpuid_of(vm, 1, VMM_RCX) & (1u << 21)); /* no x2APIC */
+    assert_int_equal(cpuid_of(vm, 6, VMM_RAX), 1u << 2);  /* ARAT */
+    assert_int_equal(mmio32(vm, 0xFEE00030, false, 0), 0x00050014);
+    mmio32(vm, 0xFEC00000, true, 1); /* IOREGSEL: the version register */
+    assert_int_equal(mmio32(vm, 0xFEC00010, false, 0), 0x00170011);
+    g_vm = vm;
+    assert_int_equal(rdmsr(0x1B), 0xFEE00900ull);
+    /* The PIT's line reaches the CPU through IOAPIC pin 2 and the LAPIC. */
+    mmio32(vm, 0xFEE000F0, true, 0x1FF);
+    mmio32(vm, 0xFEE00350, true, 0x10700); /* LINT0 masked: the 8259 is out */
+    mmio32(vm, 0xFEC00000, true, 0x15);    /* pin 2 high dword: destination 0 */
+    mmio32(vm, 0xFEC00010, true, 0);
+    mmio32(vm, 0xFEC00000, true, 0x14);    /* pin 2 low dword: vector 0x30, edge */
+    mmio32(vm, 0xFEC00010, true, 0x30);
+    v->regs.rflags = 0x202;
+    vmm_irq_set(vm, 0, true);
+    vmm_irq_set(vm, 0, false);
+    assert_true(vmm_vcpu_poll(v, g_fake.now));
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x30);
+    /* The guest's EOI, a store the emulator carries out. */
+    assert_int_equal(vmm_guest_write(vm, 0x180000, eoi, sizeof(eoi)), 0);
+    v->regs.rip = 0x180000;
+    assert_int_equal(do_exit(SVM_EXIT_NPF, SVM_NPF_GPA | SVM_NPF_WRITE | SVM_NPF_P, 0xFEE000B0),
+                     VMM_ACT_CONTINUE);
+    assert_int_equal(v->regs.rip, 0x180005);
+    assert_int_equal(mmio32(vm, 0xFEE00100 + 0x10, false, 0), 0); /* ISR bits 32-63 clear */
+    /* TSC-deadline timer: armed by WRMSR, fired by the poll before an entry. */
+    mmio32(vm, 0xFEE00320, true, 0x40041);
+    wrmsr(0x6E0, vmm_guest_tsc(vm) + 5000);
+    assert_false(vmm_vcpu_poll(v, g_fake.now));
+    assert_int_equal(v->wake_ns, g_fake.now + 5000);
+    g_fake.now += 5000;
+    assert_true(vmm_vcpu_poll(v, g_fake.now));
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x41);
+    g_vm = saved;
+    free_vm(vm);
 }
 
 /* ---- the run loop and the scheduler --------------------------------------------------------- */
@@ -1038,6 +1340,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inject_when_interruptible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_when_masked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reinject_interrupted_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_intc_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inject_nmi, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cpu_msrs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tsc_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pc_vm_without_apic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pc_vm_with_apic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit_from_device_inside_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_robin, setup, teardown),

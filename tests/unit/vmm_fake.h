@@ -180,11 +180,21 @@ static void fake_arch_vcpu_gone(struct vmm_vcpu *vcpu)
     (void)vcpu;
 }
 
+/* The host TSC runs at the fake host's tsc_hz (1 GHz): one tick per fake nanosecond, from an
+ * arbitrary non-zero start. */
+#define FAKE_TSC_BASE 0x100000000ull
+
+static uint64_t fake_arch_rdtsc(void)
+{
+    return FAKE_TSC_BASE + g_fake.now;
+}
+
 static const struct vmm_arch_ops g_fake_arch = {
     .init = fake_arch_init,
     .enter = fake_arch_enter,
     .cpuid = fake_arch_cpuid,
     .vcpu_gone = fake_arch_vcpu_gone,
+    .rdtsc = fake_arch_rdtsc,
 };
 
 /* Log lines are kept so tests can look for them (and printed with VMM_TEST_LOG=1). */

@@ -1,0 +1,178 @@
+"""System tests of the Linux guest: Debian's kernel and a busybox initramfs (tools/mkguest-linux)
+booted under Petrel in QEMU from a petrel.conf [vm] section (kernel, initrd, cmdline).
+
+One boot runs three Linux guests at once (so two at once is covered too):
+  linux  stays up: ready marker, then the shell on its serial console
+  off    prints PETREL-SELFTEST facts (uname, CPUs, /proc/interrupts, clocksource), then
+         powers off through ACPI (PM1a_CNT, S5): only that VM ends, with code 0
+  rb     reboots once through the FADT reset register (0xCF9): only that VM restarts, boots
+         again and stays up
+Their console lines are read from the serial log ("[vm] vm NAME: text").
+
+The guests boot with nolapic noapic (8259 and PIT only). Typing commands on a guest's console
+(uname -a, cat /proc/interrupts, poweroff from the shell) needs the telnet console's
+`console NAME`; those tests come with it.
+
+PETREL_KERNEL points the tests at another kernel build (default build/petrel.elf);
+PETREL_LINUX_GUEST at another guest directory (default: built here with tools/mkguest-linux,
+cached)."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import qemu as qm
+
+REPO = qm.REPO
+KERNEL = Path(os.environ.get("PETREL_KERNEL", REPO / "build" / "petrel.elf"))
+GUEST_DIR = Path(os.environ.get("PETREL_LINUX_GUEST", REPO / "build" / "guests" / "linux"))
+BOOT_TIMEOUT = 420.0 * qm.TIMEOUT_SCALE  # three guests on one nested-TCG CPU
+MARKER = "PETREL-GUEST-READY"
+BASE_CMDLINE = "console=ttyS0 nolapic noapic tsc=reliable"
+
+VMS = {
+    "linux": BASE_CMDLINE,
+    "off": BASE_CMDLINE + " quiet petrel.selftest=1 petrel.then=poweroff",
+    "rb": BASE_CMDLINE + " quiet petrel.then=reboot-once",
+}
+MEM = "128M"
+
+
+def vm_line(vm, text):
+    """A regex for the log line `[vm] vm VM: text...` (text is a regex)."""
+    return rf"\[{re.escape(vm)}\] vm {re.escape(vm)}: {text}"
+
+
+def vm_lines(out, vm, text):
+    return re.findall(vm_line(vm, text), out, re.MULTILINE)
+
+
+def log_time(out, regex):
+    """The kernel log timestamp of the first line matching regex."""
+    m = re.search(r"^\s*(\d+\.\d+) .*" + regex, out, re.MULTILINE)
+    assert m, f"no line /{regex}/"
+    return float(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def guest():
+    """build/guests/linux (vmlinuz, initrd.img) from Debian packages, built once and cached."""
+    if "PETREL_LINUX_GUEST" not in os.environ:
+        r = subprocess.run([str(REPO / "tools" / "mkguest-linux"), "--out", str(GUEST_DIR)],
+                           cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=900)
+        assert r.returncode == 0, f"tools/mkguest-linux failed:\n{r.stdout}{r.stderr}"
+    for name in ("vmlinuz", "initrd.img"):
+        assert (GUEST_DIR / name).is_file(), f"{GUEST_DIR / name} missing"
+    return GUEST_DIR
+
+
+@pytest.fixture(scope="module")
+def three(guest, module_boot, tmp_path_factory):
+    """One appliance running the three guests of VMS; returns (qemu, output) once `off` has
+    powered off, `rb` is back up after its reboot and `linux` has its shell."""
+    if not KERNEL.is_file():
+        pytest.skip(f"kernel {KERNEL} does not exist: run 'make' first")
+    work = tmp_path_factory.mktemp("linux")
+    conf = work / "petrel.conf"
+    conf.write_text("".join(
+        f"[vm {vm}]\nmemory = {MEM}\nkernel = vmlinuz\ninitrd = initrd.img\n"
+        f"cmdline = {cmdline}\n\n" for vm, cmdline in VMS.items()))
+    iso = work / "linux.iso"
+    r = subprocess.run([str(REPO / "tools" / "mkiso"), "--kernel", str(KERNEL), "-c", str(conf),
+                        "-m", str(guest / "vmlinuz"), "-m", str(guest / "initrd.img"),
+                        "-o", str(iso)], cwd=REPO, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"mkiso failed:\n{r.stdout}{r.stderr}"
+    q = module_boot(iso=iso, mem=1024, name="linux3")
+    q.wait_ready()
+    out = q.output()
+    if not re.search(vm_line("linux", "linux boot protocol"), out, re.MULTILINE):
+        if re.search(r"initrd '.*' is kept for Linux guests, not loaded", out) or \
+                not re.search(r"\[linux\] vm linux", out):
+            pytest.skip("this kernel does not start petrel.conf [vm] sections with an initrd "
+                        "yet (kernel/vms.c)")
+    q.wait_for(vm_line("off", "exited with code"), timeout=BOOT_TIMEOUT)
+    q.wait_for(vm_line("rb", "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
+    q.wait_for(vm_line("linux", "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
+    assert q.alive(), q.describe()
+    out = q.output()
+    for vm in VMS:
+        t0 = log_time(out, vm_line(vm, "started"))
+        t1 = log_time(out, vm_line(vm, MARKER))
+        print(f"vm {vm}: ready marker {t1 - t0:.1f} s after start")
+    return q, out
+
+
+def test_loaded_by_the_boot_protocol(three):
+    _, out = three
+    for vm, cmdline in VMS.items():
+        assert re.search(vm_line(vm, r"linux boot protocol 2\.\d\d, kernel \d+ KiB at 0x100000 "
+                                     r"\(runs at 0x[0-9a-f]+, init_size \d+ KiB, relocatable\), "
+                                     r"initrd \d+ KiB at 0x[0-9a-f]+"), out, re.MULTILINE), vm
+        assert vm_lines(out, vm, "linux command line: " + re.escape(cmdline) +
+                        r" tsc_early_khz=\d+$"), vm
+        assert vm_lines(out, vm, r"created: 128 MiB RAM"), vm
+
+
+def test_ready_marker_and_shell(three):
+    _, out = three
+    m = re.search(vm_line("linux", MARKER + r" kernel=(\S+) eth0=(\S+)"), out, re.MULTILINE)
+    assert m, "no ready marker"
+    assert m.group(1).startswith("6."), m.group(1)
+    assert vm_lines(out, "linux", r"PETREL-GUEST-SHELL on /dev/ttyS0")
+    # The kernel found what the tables and devices offer.
+    assert vm_lines(out, "linux", r"\[ *[\d.]+\] ACPI: RSDP 0x00000000000F0000")
+    assert vm_lines(out, "linux", r"\[ *[\d.]+\] ACPI: PM: \(supports S0 S5\)")
+    assert vm_lines(out, "linux", r"\[ *[\d.]+\] ACPI: PCI Root Bridge \[PCI0\]")
+    assert vm_lines(out, "linux", r"\[ *[\d.]+\] serial8250: ttyS0 at I/O 0x3f8 \(irq = 4")
+    assert vm_lines(out, "linux", r"\[ *[\d.]+\] i8042: PNP: PS/2 Controller")
+    assert vm_lines(out, "linux", r"\[ *[\d.]+\] tsc: Detected \d+\.\d+ MHz processor")
+    assert not vm_lines(out, "linux", r"\[ *[\d.]+\] .*(Kernel panic|BUG:|Oops)")
+    assert not vm_lines(out, "linux", "exited with code")
+
+
+def test_selftest_facts(three):
+    _, out = three
+    uname = vm_lines(out, "off", r"PETREL-SELFTEST uname: (.*)$")
+    assert uname and uname[0].startswith("Linux petrel-guest 6."), uname
+    assert uname[0].rstrip().endswith("x86_64 GNU/Linux"), uname
+    assert vm_lines(out, "off", r"PETREL-SELFTEST cpus: 1$")
+    # PIT interrupts through the 8259 (nolapic noapic): the timer ticks.
+    timer = vm_lines(out, "off", r"PETREL-SELFTEST interrupts: +0: +(\d+) +XT-PIC +timer")
+    assert timer and int(timer[0]) > 0, timer
+    assert vm_lines(out, "off", r"PETREL-SELFTEST interrupts: +4: +\d+ +XT-PIC +ttyS0")
+    assert vm_lines(out, "off", r"PETREL-SELFTEST interrupts: +9: +\d+ +XT-PIC +acpi")
+    assert vm_lines(out, "off", r"PETREL-SELFTEST clocksource: tsc(-early)?$")
+    assert vm_lines(out, "off", "PETREL-SELFTEST done")
+
+
+def test_acpi_poweroff_stops_only_that_vm(three):
+    q, out = three
+    assert vm_lines(out, "off", r"ACPI poweroff \(S5\)")
+    assert vm_lines(out, "off", r"exited with code 0$")
+    assert vm_lines(out, "off", r"\d+ exits, \d+ us in guest, \d+ us in vmm:.* ioio \d+")
+    # The others went on: both reached their shells after (or while) `off` ended.
+    assert not vm_lines(out, "linux", "exited with code|stopped|fail stop")
+    assert not vm_lines(out, "rb", "exited with code|stopped|fail stop")
+    assert q.alive()
+
+
+def test_reboot_restarts_only_that_vm(three):
+    _, out = three
+    assert re.search(r"\[rb\] guest requested a reset \(0xCF9 = 0x06\)", out)
+    assert vm_lines(out, "rb", "reset$")
+    assert len(vm_lines(out, "rb", MARKER)) == 2
+    assert vm_lines(out, "rb", "PETREL-GUEST-REBOOTED")
+    # Nobody else was reset.
+    assert not vm_lines(out, "linux", "reset$")
+    assert not vm_lines(out, "off", "reset$")
+
+
+def test_no_fail_stop(three):
+    _, out = three
+    assert "fail stop" not in out
+    assert "KERNEL FAULT" not in out

@@ -1,0 +1,210 @@
+"""System tests of host networking on a TAP inside a namespace lab (tap-setup/lab-netns), for each
+NIC model: static address, ping from a lab host without loss, the appliance's ARP entry for that
+host (console `arp`), iperf both ways, and a flood of 50,000 malformed frames after which the
+appliance still answers and its counters show the drops.
+
+One lab per module run, with a fresh name, removed by its finalizer even when a test fails (and,
+should the run be killed, by the next run's reap_stale_labs()). QEMU runs inside the lab's
+namespace through `tools/run --tap tap0 --netns LAB`. Needs root.
+"""
+
+import json
+import re
+import sys
+
+import pytest
+
+import netlab
+import qemu as qm
+from test_net import (ADDRESS_RE, IPERF_SECONDS, MIN_BYTES, NIC_LOG, NICS, QEMU_MAC,
+                      ADDRESS_TIMEOUT, appliance_iperf_line, assert_no_fatal, kernel_for_tests,
+                      need)
+
+PASSWORD = "petrel-lab-test"
+SALT = "netlab0123"
+FLOOD_FRAMES = 50000
+FLOOD_RATE = 10000       # frames per second: most reach the NIC instead of the TAP's queue
+FLOOD_MAX_SECONDS = 45
+FLOOD_MTU = 9000         # so giants (up to 9014 bytes) cross the lab to the TAP
+PINGS = 20
+LISTEN_PORT = 5002
+CONSOLE_SKIP = "waits for the console's arp command (issue 4)"
+COUNTERS_SKIP = "the counter check waits for the console's ifconfig command (issue 4)"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """A fresh lab: bridge 10.77.0.1, TAP tap0, hosts h1 (.11) and h2 (.12), MTU 9000."""
+    if not netlab.is_root():
+        pytest.skip("the namespace lab needs root")
+    for tool in ("ip", "ping", "iperf", "telnet"):
+        need(tool)
+    netlab.reap_stale_labs()
+    lab = netlab.Lab(hosts=2)
+    try:
+        lab.up()
+        lab.set_mtu(FLOOD_MTU)
+        lab.no_tcp_metrics()
+        yield lab
+    finally:
+        problems = lab.down()
+        assert not lab.exists(), f"lab {lab.name} is still there"
+        leftovers = [ns for ns in netlab.netns_list() if ns.startswith(lab.name)]
+        assert not leftovers, leftovers
+        assert not problems, problems
+
+
+@pytest.fixture(scope="module", params=NICS)
+def lab_boot(request, lab, tmp_path_factory, iso_factory, petrel_kernel):
+    """The appliance on the lab's TAP with ip=.2/24 gw=.1 and a console password."""
+    nic = request.param
+    secret = netlab.make_password(PASSWORD, SALT)
+    iso = iso_factory(f"ip={lab.appliance_ip}/24 gw={lab.bridge_ip} console.password={secret}",
+                      kernel=kernel_for_tests(petrel_kernel))
+    work = tmp_path_factory.mktemp(f"lab-{nic}")
+    q = netlab.run_qemu_class(qm)(iso, work, ["--nic", nic, "--tap", lab.tap, "--netns",
+                                              lab.name], name=f"lab-{nic}")
+    request.addfinalizer(q.stop)
+    q.start()
+    q.wait_ready()
+    q.wait_for(ADDRESS_RE, ADDRESS_TIMEOUT)
+    return q
+
+
+def nic_param(request):
+    return request.node.callspec.params["lab_boot"]
+
+
+def console_ready(q):
+    return re.search(r"console info  telnet console on TCP port 23, password set", q.output())
+
+
+def console(lab, q):
+    """A logged-in console session from lab host 1, or a skip when the build has none."""
+    if not console_ready(q):
+        pytest.skip(CONSOLE_SKIP)
+    return netlab.Console(lab.ns_cmd(lab.host_ns(1), ["telnet", lab.appliance_ip, "23"]),
+                          password=PASSWORD)
+
+
+def console_cmd(lab, q, line):
+    c = console(lab, q)
+    try:
+        return c.cmd(line)
+    finally:
+        c.close()
+
+
+def test_lab_static_address(lab_boot, lab, request):
+    out = lab_boot.output()
+    assert re.search(rf"drv     info  {NIC_LOG[nic_param(request)]}: MAC {QEMU_MAC}", out)
+    m = re.search(ADDRESS_RE, out)
+    assert m.groups() == (lab.appliance_ip, "255.255.255.0", lab.bridge_ip, QEMU_MAC, "static")
+    assert_no_fatal(lab_boot)
+
+
+def test_lab_ping_no_loss(lab_boot, lab):
+    sent, received, out = lab.ping(1, lab.appliance_ip, count=PINGS, interval=0.2)
+    assert (sent, received) == (PINGS, PINGS), out
+    assert " 0% packet loss" in out, out
+    assert_no_fatal(lab_boot)
+
+
+def test_lab_arp_entry(lab_boot, lab):
+    # The ping test taught the appliance host 1's MAC; ping once more so this test stands alone.
+    lab.ping(1, lab.appliance_ip, count=2, interval=0.2)
+    host_mac = lab.mac(lab.host_ns(1), "eth0")
+    out = console_cmd(lab, lab_boot, "arp")
+    rows = {m.group(1): m.group(2) for m in
+            re.finditer(r"^(\d+\.\d+\.\d+\.\d+)\s+([0-9a-f:]{17})\s+\S+\s*$", out, re.MULTILINE)}
+    assert rows.get(lab.host_ip(1)) == host_mac, out
+
+
+def test_lab_iperf_both_ways(lab_boot, lab):
+    """Over the TAP: host 1 -> appliance (plain -c), appliance -> host 1 (-d's reverse stream)."""
+    prefix = lab.ns_cmd(lab.host_ns(1), [])
+    mark = len(lab_boot.output())
+    sent, _, out = netlab.iperf_to(lab.appliance_ip, 5001, IPERF_SECONDS, prefix=prefix)
+    received = appliance_iperf_line(lab_boot, "received", after=mark)
+    assert MIN_BYTES < received <= sent, (received, sent, out)
+    mark = len(lab_boot.output())
+    got, _, out = netlab.iperf_from(lab.appliance_ip, 5001, LISTEN_PORT, IPERF_SECONDS,
+                                    prefix=prefix)
+    sent = appliance_iperf_line(lab_boot, "sent", peer_port=LISTEN_PORT, after=mark)
+    assert MIN_BYTES < got <= sent, (got, sent, out)
+    assert_no_fatal(lab_boot)
+
+
+def drop_total(counters):
+    return sum(counters.get(k, (0, 0))[0] for k in
+               ("nic dropped", "nic errors", "stack dropped", "ip dropped"))
+
+
+def test_lab_flood(lab_boot, lab, request):
+    """Host 2 sends 50,000 malformed frames (runts, giants, junk, bad IP/L4 headers, fragments,
+    bad ARP); afterwards host 1's 20 pings all come back and nothing crashed."""
+    q = lab_boot
+    have_console = bool(console_ready(q))
+    before = netlab.parse_counters(console_cmd(lab, q, "ifconfig")) if have_console else None
+
+    cmd = lab.ns_cmd(lab.host_ns(2), [
+        netlab.PYTHON, netlab.__file__, "flood", "--iface", "eth0", "--dst-mac", QEMU_MAC,
+        "--dst-ip", lab.appliance_ip, "--count", FLOOD_FRAMES, "--rate", FLOOD_RATE,
+        "--seed", 1000 + NICS.index(nic_param(request)), "--max-seconds", FLOOD_MAX_SECONDS])
+    r = netlab.run(cmd, timeout=FLOOD_MAX_SECONDS + 30)
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    print(f"flood: {report}", file=sys.stderr)
+    assert report["sent"] == FLOOD_FRAMES, report
+    assert report["mtu"] == FLOOD_MTU, report
+
+    sent, received, out = lab.ping(1, lab.appliance_ip, count=PINGS, interval=0.2)
+    assert (sent, received) == (PINGS, PINGS), out
+    assert_no_fatal(q)
+    assert not [t for t in qm.log_lines(q.output()) if t[2] == "error"], q.describe()
+
+    if not have_console:
+        pytest.skip(COUNTERS_SKIP)
+    after = netlab.parse_counters(console_cmd(lab, q, "ifconfig"))
+    print(f"counters before {before}\ncounters after {after}", file=sys.stderr)
+    rx = after["nic frames"][0] - before["nic frames"][0]
+    # Much is lost on the way (the TAP's queue, frames for other MACs), but thousands arrive.
+    assert rx > FLOOD_FRAMES // 10, (before, after)
+    # Giants, runts and bad headers must show up as drops or errors somewhere.
+    assert drop_total(after) > drop_total(before), (before, after)
+    assert after["ip dropped"][0] > before["ip dropped"][0], (before, after)
+
+
+# lwiperf 2.1.3's error callback closes a pcb that lwIP frees itself: when the connection it
+# opens back for a dual test is refused (RST), the pcb is freed twice, two later connections
+# share one pcb, and the appliance panics ("tcp_slowtmr: TIME-WAIT pcb->state == TIME-WAIT") or
+# loops forever in tcp_fasttmr. Fixed upstream after 2.1.3 (lwiperf_tcp_err clears conn_pcb).
+@pytest.mark.xfail(strict=True, reason="lwiperf 2.1.3 frees the pcb of a refused dual-test "
+                   "connection twice (netstack; see the networking report)")
+def test_lab_iperf_refused_connect_back(lab, tmp_path, iso_factory, petrel_kernel, request):
+    # A second appliance (.3, its own MAC) on a TAP that QEMU makes and tap-setup/qemu-ifup adds
+    # to the lab's bridge, so it does not matter whether a lab_boot appliance is still up.
+    ip = lab.addr(3)
+    iso = iso_factory(f"ip={ip}/24 gw={lab.bridge_ip}", kernel=kernel_for_tests(petrel_kernel))
+    q = netlab.run_qemu_class(qm)(iso, tmp_path, ["--nic", "rtl8139", "--net", "tap", "--netns",
+                                                  lab.name, "--mac", "52:54:00:12:34:57"],
+                                  name="refused")
+    request.addfinalizer(q.stop)
+    q.start()
+    q.wait_ready()
+    q.wait_for(ADDRESS_RE, ADDRESS_TIMEOUT)
+    # An iperf 2.0 header asking for a dual test whose connect-back port (5099) is closed.
+    script = ("import socket, struct, time\n"
+              f"s = socket.create_connection(('{ip}', 5001), timeout=5)\n"
+              "s.send(struct.pack('!IIIIIi', 0x80000001, 1, 5099, 0, 0, -100))\n"
+              "time.sleep(1)\n"
+              "s.close()\n")
+    lab.run_in(lab.host_ns(1), [netlab.PYTHON, "-c", script])
+    q.wait_for(r"iperf: aborted by the peer 0 bytes .* with [\d.]+:5099$", 10 * qm.TIMEOUT_SCALE)
+    prefix = lab.ns_cmd(lab.host_ns(1), [])
+    for _ in range(3):
+        netlab.run(prefix + ["iperf", "-c", ip, "-t", "1", "-d", "-L", LISTEN_PORT],
+                   timeout=10 * qm.TIMEOUT_SCALE, check=False)
+        assert_no_fatal(q)
+    sent, received, out = lab.ping(1, ip, count=3, interval=0.2)
+    assert received == sent, f"{out}\n{q.describe()}"
+    assert_no_fatal(q)

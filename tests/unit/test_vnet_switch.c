@@ -1,0 +1,649 @@
+/* Unit tests for the VNET switch core (vnet/switch.c, vnet/port.c): port rules, the learning
+ * bridge (learning, unicast, flooding, unknown unicast, networks, MAC moves, aging with a fake
+ * clock, table-full eviction), the loop rule, frame size checks, counters, the edge's
+ * promiscuous mode, re-entrant tx callbacks and the nesting limit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "test_vnet_fake.h"
+
+#define SEC 1000000000ull
+
+static int setup(void **state)
+{
+    struct vnet_switch *sw = fk_switch(0, 0);
+
+    if (sw == NULL) {
+        return -1;
+    }
+    log_set_level(LOG_COMP_VNET, LOG_LVL_TRACE); /* run every log line under the sanitizers */
+    *state = sw;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    vnet_switch_destroy(*state);
+    log_set_level(LOG_COMP_VNET, LOG_LVL_INFO);
+    return fk_live == 0 ? 0 : -1;
+}
+
+/* ---- creation and ports ------------------------------------------------------------------ */
+
+static void test_create(void **state)
+{
+    struct vnet_config bad = {.mac_table_size = VNET_MACS_MAX + 1};
+    struct vnet_config bad_aging = {.aging_s = VNET_AGING_MAX_S + 1};
+    struct vnet_switch *sw = NULL;
+    struct vnet_stats st;
+
+    (void)state;
+    fk_reset();
+    vnet_host_set(NULL);
+    assert_int_equal(vnet_switch_create(NULL, &sw), -EINVAL);
+    assert_null(sw);
+    vnet_host_set(&fk_host);
+    assert_int_equal(vnet_switch_create(&bad, &sw), -EINVAL);
+    assert_int_equal(vnet_switch_create(&bad_aging, &sw), -EINVAL);
+    assert_int_equal(vnet_switch_create(NULL, &sw), 0);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.mac_capacity, VNET_MACS_DEFAULT);
+    assert_int_equal(st.aging_s, VNET_AGING_DEFAULT_S);
+    assert_int_equal(st.ports, 0);
+    assert_null(vnet_default());
+    vnet_set_default(sw);
+    assert_ptr_equal(vnet_default(), sw);
+    vnet_switch_destroy(sw); /* clears the default */
+    assert_null(vnet_default());
+    vnet_switch_destroy(NULL);
+    assert_int_equal(fk_live, 0);
+}
+
+static void test_port_add_rules(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a;
+    struct fk_port b;
+    struct vnet_port *p;
+    const uint8_t mcast[6] = {0x01, 0, 0x5e, 0, 0, 1};
+    const uint8_t zero[6] = {0};
+    static const char *const bad_names[] = {"", "has space", "a/b", "x\ty",
+                                            "0123456789012345678901234567890123"};
+    struct vnet_port_config cfg = {.name = "x", .kind = VNET_PORT_VNIC, .tx = fk_tx, .ctx = &a};
+
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        cfg.name = bad_names[i];
+        assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+        assert_null(p);
+    }
+    cfg.name = NULL;
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+    cfg.name = "x";
+    cfg.kind = VNET_PORT_LINK;
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+    cfg.kind = (enum vnet_port_kind)17;
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+    cfg.kind = VNET_PORT_EDGE;
+    cfg.mac = (const uint8_t[6]){0x52, 0x54, 0, 0, 0, 1};
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL); /* MACs are for vnic/local */
+    cfg.kind = VNET_PORT_VNIC;
+    cfg.mac = mcast;
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+    cfg.mac = zero;
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+    cfg.mac = NULL;
+    cfg.tx = NULL;
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+    cfg.tx = fk_tx;
+    cfg.mtu = VNET_MTU_MIN - 1;
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+    cfg.mtu = VNET_MTU_MAX + 1;
+    assert_int_equal(vnet_port_add(sw, &cfg, &p), -EINVAL);
+
+    assert_int_equal(fk_add(sw, &a, "linux.eth0", VNET_PORT_VNIC, 1, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "linux.eth0", VNET_PORT_VNIC, 2, 0), -EEXIST);
+    /* The same MAC in the same network is refused, in another network it is fine. */
+    assert_int_equal(fk_add(sw, &b, "other", VNET_PORT_VNIC, 1, 0), -EEXIST);
+    assert_int_equal(fk_add(sw, &b, "other", VNET_PORT_VNIC, 1, 5), 0);
+    assert_int_equal(vnet_port_set_network(b.port, 0), -EEXIST);
+    assert_int_equal(vnet_port_set_network(b.port, 6), 0);
+
+    assert_ptr_equal(vnet_port_find(sw, "linux.eth0"), a.port);
+    assert_null(vnet_port_find(sw, "nope"));
+    assert_null(vnet_port_find(sw, NULL));
+    assert_ptr_equal(vnet_port_by_id(sw, vnet_port_id(b.port)), b.port);
+    assert_string_equal(vnet_port_name(a.port), "linux.eth0");
+    assert_int_equal(vnet_port_kind(a.port), VNET_PORT_VNIC);
+    assert_ptr_equal(vnet_port_switch(a.port), sw);
+    assert_ptr_equal(vnet_port_ctx(a.port), &a);
+    assert_int_equal(vnet_port_set_mtu(a.port, 50), -EINVAL);
+    assert_int_equal(vnet_port_set_mtu(a.port, 9000), 0);
+    assert_string_equal(vnet_port_kind_name(VNET_PORT_LOCAL), "local");
+    assert_string_equal(vnet_port_kind_name((enum vnet_port_kind)99), "?");
+    assert_string_equal(vnet_drop_name(VNET_DROP_SAME_PORT), "same_port");
+    assert_string_equal(vnet_drop_name(VNET_DROP_COUNT), "?");
+
+    /* Ids are never reused. */
+    uint32_t old = vnet_port_id(b.port);
+
+    assert_int_equal(vnet_port_del(b.port), 0);
+    assert_int_equal(fk_add(sw, &b, "other", VNET_PORT_VNIC, 0, 0), 0);
+    assert_true(vnet_port_id(b.port) > old);
+    assert_int_equal(vnet_port_del(NULL), -EINVAL);
+}
+
+static void test_port_limit(void **state)
+{
+    struct vnet_switch *sw = *state;
+    static struct fk_port ports[VNET_PORTS_MAX + 1];
+    struct vnet_port_info *info = calloc(VNET_PORTS_MAX, sizeof(*info));
+    char name[16];
+
+    assert_non_null(info);
+    for (int i = 0; i < VNET_PORTS_MAX; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        assert_int_equal(fk_add(sw, &ports[i], name, VNET_PORT_VNIC, 0, 0), 0);
+    }
+    assert_int_equal(fk_add(sw, &ports[VNET_PORTS_MAX], "last", VNET_PORT_VNIC, 0, 0), -ENOSPC);
+    assert_int_equal(vnet_port_list(sw, info, VNET_PORTS_MAX), VNET_PORTS_MAX);
+    assert_string_equal(info[0].name, "p0");
+    assert_string_equal(info[VNET_PORTS_MAX - 1].name, "p63");
+    assert_int_equal(vnet_port_list(sw, info, 3), 3);
+    free(info);
+}
+
+/* ---- learning bridge ------------------------------------------------------------------ */
+
+static void test_learn_and_unicast(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, b, c;
+    uint8_t f[100];
+    struct vnet_stats st;
+
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &c, "c", VNET_PORT_VNIC, 0, 0), 0);
+    /* a -> b, b unknown: flooded to b and c. */
+    fk_frame_ids(f, 2, 1, 60);
+    assert_int_equal(vnet_input(a.port, f, 60), 2);
+    assert_int_equal(a.frames, 0);
+    assert_int_equal(b.frames, 1);
+    assert_int_equal(c.frames, 1);
+    assert_memory_equal(b.last, f, 60);
+    /* b -> a: a was learned, so only a gets it. */
+    fk_frame_ids(f, 1, 2, 70);
+    assert_int_equal(vnet_input(b.port, f, 70), 1);
+    assert_int_equal(a.frames, 1);
+    assert_int_equal(a.last_len, 70);
+    assert_int_equal(c.frames, 1);
+    /* a -> b again: b is known now. */
+    fk_frame_ids(f, 2, 1, 80);
+    assert_int_equal(vnet_input(a.port, f, 80), 1);
+    assert_int_equal(b.frames, 2);
+    assert_int_equal(c.frames, 1);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.frames, 3);
+    assert_int_equal(st.flooded, 1);
+    assert_int_equal(st.unknown_unicast, 1);
+    assert_int_equal(st.bridged, 2);
+    assert_int_equal(st.mac_learned, 2);
+    assert_int_equal(st.macs, 2);
+    assert_true(fk_log_has("learned on a"));
+}
+
+static void test_static_mac(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port edge, vm, local;
+    uint8_t f[64];
+    struct vnet_stats st;
+    struct vnet_mac_info macs[8];
+
+    assert_int_equal(fk_add(sw, &edge, "edge", VNET_PORT_EDGE, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &vm, "linux.eth0", VNET_PORT_VNIC, 0x10, 0), 0);
+    assert_int_equal(fk_add(sw, &local, "local", VNET_PORT_LOCAL, 0x20, 0), 0);
+    /* The guest's MAC is known before the guest sent anything. */
+    fk_frame_ids(f, 0x10, 0x99, 64);
+    assert_int_equal(vnet_input(edge.port, f, 64), 1);
+    assert_int_equal(vm.frames, 1);
+    assert_int_equal(local.frames, 0);
+    /* A frame on the wire claiming the guest's MAC does not steal it. */
+    fk_frame_ids(f, 0x20, 0x10, 64);
+    assert_int_equal(vnet_input(edge.port, f, 64), 1);
+    assert_int_equal(local.frames, 1);
+    fk_frame_ids(f, 0x10, 0x20, 64);
+    assert_int_equal(vnet_input(local.port, f, 64), 1);
+    assert_int_equal(vm.frames, 2);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.mac_conflicts, 1);
+    assert_int_equal(st.mac_moved, 0);
+    assert_int_equal(vnet_mac_list(sw, macs, 8), 3);
+    /* Flushing keeps the static entries. */
+    vnet_mac_flush(sw);
+    assert_int_equal(vnet_mac_list(sw, macs, 8), 2);
+    for (int i = 0; i < 2; i++) {
+        assert_true(macs[i].is_static);
+        assert_int_equal(macs[i].age_s, 0);
+    }
+    /* Deleting the port removes its MAC: frames to it flood. */
+    assert_int_equal(vnet_port_del(vm.port), 0);
+    assert_int_equal(vnet_mac_list(sw, macs, 8), 1);
+    fk_frame_ids(f, 0x10, 0x99, 64);
+    assert_int_equal(vnet_input(edge.port, f, 64), 1); /* flooded: only local is left */
+    assert_int_equal(local.frames, 2);
+}
+
+static void test_flood_broadcast_multicast_networks(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, b, c, other;
+    uint8_t f[64];
+    const uint8_t mc[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
+    const uint8_t src[6] = {0x52, 0x54, 0, 0, 0, 1};
+
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 1, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 2, 0), 0);
+    assert_int_equal(fk_add(sw, &c, "c", VNET_PORT_EDGE, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &other, "other", VNET_PORT_VNIC, 4, 7), 0);
+    fk_frame_ids(f, 0xff, 1, 64);
+    assert_int_equal(vnet_input(a.port, f, 64), 2);
+    fk_frame(f, mc, src, 64);
+    assert_int_equal(vnet_input(a.port, f, 64), 2);
+    assert_int_equal(a.frames, 0);
+    assert_int_equal(b.frames, 2);
+    assert_int_equal(c.frames, 2);
+    assert_int_equal(other.frames, 0); /* another network */
+    /* A known MAC in another network is unknown here: it floods network 0 only. */
+    fk_frame_ids(f, 4, 1, 64);
+    assert_int_equal(vnet_input(a.port, f, 64), 2);
+    assert_int_equal(other.frames, 0);
+    /* The lone port of network 7 has nobody to flood to. */
+    fk_frame_ids(f, 0xff, 4, 64);
+    assert_int_equal(vnet_input(other.port, f, 64), 0);
+    assert_int_equal(fk_drops(other.port, VNET_DROP_NO_DEST), 1);
+}
+
+static void test_loop_rule(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port p[5];
+    uint8_t f[128];
+    uint32_t seed = 12345;
+    char name[16];
+
+    for (int i = 0; i < 5; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        assert_int_equal(
+            fk_add(sw, &p[i], name, i == 0 ? VNET_PORT_EDGE : VNET_PORT_VNIC, 0, (uint32_t)i % 2),
+            0);
+    }
+    /* Random traffic between 8 stations that wander between ports: the ingress port never
+     * receives the frame it sent. */
+    for (int n = 0; n < 3000; n++) {
+        seed = seed * 1103515245u + 12345u;
+        int in = (int)((seed >> 8) % 5);
+        uint8_t src = (uint8_t)(1 + ((seed >> 12) % 8));
+        uint8_t dst = ((seed >> 16) % 9) == 8 ? 0xff : (uint8_t)(1 + ((seed >> 20) % 8));
+        unsigned before = p[in].frames;
+
+        fk_frame_ids(f, dst, src, 60 + (seed >> 24) % 60);
+        (void)vnet_input(p[in].port, f, 60 + (seed >> 24) % 60);
+        assert_int_equal(p[in].frames, before);
+        fk_now += SEC / 10;
+    }
+    /* A destination learned on the ingress port is filtered. */
+    fk_frame_ids(f, 0xff, 0x31, 60);
+    assert_int_equal(vnet_input(p[1].port, f, 60), 1);
+    uint64_t same = fk_drops(p[1].port, VNET_DROP_SAME_PORT);
+
+    fk_frame_ids(f, 0x31, 0x32, 60);
+    assert_int_equal(vnet_input(p[1].port, f, 60), 0);
+    assert_int_equal(fk_drops(p[1].port, VNET_DROP_SAME_PORT), same + 1);
+}
+
+static void test_mac_move(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, b, c;
+    uint8_t f[64];
+    struct vnet_stats st;
+
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &c, "c", VNET_PORT_EDGE, 0, 0), 0);
+    fk_frame_ids(f, 0xff, 0x0a, 64);
+    vnet_input(a.port, f, 64);
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    assert_int_equal(vnet_input(b.port, f, 64), 1);
+    assert_int_equal(a.frames, 1);
+    /* Station 0x0a shows up on c: re-learned there. */
+    fk_frame_ids(f, 0xff, 0x0a, 64);
+    vnet_input(c.port, f, 64);
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    assert_int_equal(vnet_input(b.port, f, 64), 1);
+    assert_int_equal(a.frames, 2); /* the broadcast from c */
+    assert_int_equal(c.frames, 2); /* first broadcast + the unicast */
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.mac_moved, 1);
+    assert_true(fk_log_has("moved to c"));
+}
+
+static void test_aging(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, b, c;
+    uint8_t f[64];
+    struct vnet_stats st;
+    struct vnet_mac_info mi[4];
+
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &c, "c", VNET_PORT_VNIC, 0, 0), 0);
+    fk_frame_ids(f, 0xff, 0x0a, 64);
+    vnet_input(a.port, f, 64);
+    fk_now += 299 * SEC;
+    assert_int_equal(vnet_mac_list(sw, mi, 4), 1);
+    assert_int_equal(mi[0].age_s, 299);
+    assert_string_equal(mi[0].port, "a");
+    assert_int_equal(mi[0].port_id, vnet_port_id(a.port));
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    assert_int_equal(vnet_input(b.port, f, 64), 1); /* still known */
+    fk_now += SEC;
+    vnet_tick(sw);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.mac_aged, 1);
+    assert_int_equal(st.macs, 1);                   /* 0x0b, learned a second ago */
+    assert_int_equal(vnet_input(b.port, f, 64), 2); /* unknown again: flooded */
+    /* A shorter aging time. */
+    assert_int_equal(vnet_set_aging(sw, 0), -EINVAL);
+    assert_int_equal(vnet_set_aging(sw, VNET_AGING_MAX_S + 1), -EINVAL);
+    assert_int_equal(vnet_set_aging(sw, 5), 0);
+    fk_frame_ids(f, 0xff, 0x0a, 64);
+    vnet_input(a.port, f, 64);
+    fk_now += 4 * SEC;
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    assert_int_equal(vnet_input(b.port, f, 64), 1);
+    fk_now += 1 * SEC;
+    assert_int_equal(vnet_input(b.port, f, 64), 2);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.aging_s, 5);
+}
+
+static void test_table_full(void **state)
+{
+    struct vnet_switch *sw;
+    struct fk_port a, b;
+    uint8_t f[64];
+    struct vnet_stats st;
+
+    (void)state;
+    vnet_switch_destroy(*state); /* this test wants a small table */
+    sw = fk_switch(4, 0);
+    *state = sw;
+    assert_non_null(sw);
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 0, 0), 0);
+    for (uint8_t s = 1; s <= 6; s++) {
+        fk_frame_ids(f, 0xff, s, 64);
+        vnet_input(a.port, f, 64);
+        fk_now += SEC;
+    }
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.macs, 4);
+    assert_int_equal(st.mac_evicted, 2);
+    /* Stations 1 and 2 (the oldest) were evicted: frames to them flood, to 6 do not. */
+    fk_frame_ids(f, 1, 0x40, 64);
+    unsigned before = a.frames;
+
+    vnet_input(b.port, f, 64);
+    assert_int_equal(a.frames, before + 1);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.unknown_unicast, 1);
+    fk_frame_ids(f, 6, 0x40, 64);
+    vnet_input(b.port, f, 64);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.unknown_unicast, 1);
+    assert_int_equal(st.bridged, 1);
+}
+
+/* ---- frame checks and counters ------------------------------------------------------------ */
+
+static void test_runts_giants(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, b, jumbo;
+    static uint8_t f[9100];
+    struct vnet_port_info info;
+
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 0, 0), 0);
+    fk_frame_ids(f, 0xff, 1, 1600);
+    for (size_t len = 0; len < 14; len++) {
+        assert_int_equal(vnet_input(a.port, f, len), -EINVAL);
+    }
+    assert_int_equal(vnet_input(a.port, NULL, 100), -EINVAL);
+    assert_int_equal(vnet_input(NULL, f, 100), -EINVAL);
+    assert_int_equal(fk_drops(a.port, VNET_DROP_RUNT), 15);
+    assert_int_equal(vnet_input(a.port, f, 14), 1); /* a bare header is a frame */
+    assert_int_equal(vnet_input(a.port, f, 1514), 1);
+    assert_int_equal(vnet_input(a.port, f, 1515), -EMSGSIZE);
+    assert_int_equal(vnet_input(a.port, f, 1518), -EMSGSIZE);
+    /* One VLAN tag's allowance. */
+    f[12] = 0x81;
+    f[13] = 0x00;
+    assert_int_equal(vnet_input(a.port, f, 1518), 1);
+    assert_int_equal(vnet_input(a.port, f, 1519), -EMSGSIZE);
+    assert_int_equal(fk_drops(a.port, VNET_DROP_GIANT), 3);
+    assert_int_equal(b.frames, 3);
+    /* A jumbo port's frame is too big for b on the way out. */
+    f[12] = 0x08;
+    assert_int_equal(vnet_port_set_mtu(a.port, 9000), 0);
+    assert_int_equal(fk_add(sw, &jumbo, "j", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(vnet_port_set_mtu(jumbo.port, 9000), 0);
+    assert_int_equal(vnet_input(a.port, f, 9014), 1);
+    assert_int_equal(jumbo.frames, 1);
+    assert_int_equal(jumbo.last_len, 9014);
+    assert_int_equal(fk_drops(b.port, VNET_DROP_TOO_BIG), 1);
+    assert_int_equal(vnet_input(a.port, f, 9015), -EMSGSIZE);
+    vnet_port_info(a.port, &info);
+    assert_int_equal(info.c.rx_packets, 23);
+}
+
+static void test_bad_source(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, b;
+    uint8_t f[64];
+    const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    const uint8_t mc[6] = {0x01, 0, 0x5e, 0, 0, 1};
+    const uint8_t zero[6] = {0};
+    struct vnet_stats st;
+
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 0, 0), 0);
+    fk_frame(f, bc, bc, 64);
+    assert_int_equal(vnet_input(a.port, f, 64), -EINVAL);
+    fk_frame(f, bc, mc, 64);
+    assert_int_equal(vnet_input(a.port, f, 64), -EINVAL);
+    fk_frame(f, bc, zero, 64);
+    assert_int_equal(vnet_input(a.port, f, 64), -EINVAL);
+    assert_int_equal(fk_drops(a.port, VNET_DROP_BAD_SRC), 3);
+    assert_int_equal(b.frames, 0);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.macs, 0); /* nothing learned from them */
+    assert_int_equal(st.dropped, 3);
+}
+
+static void test_counters_and_tx_errors(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, b, c;
+    uint8_t f[100];
+    struct vnet_port_info ia, ib, ic;
+
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &c, "c", VNET_PORT_VNIC, 0, 0), 0);
+    fk_frame_ids(f, 0xff, 1, 100);
+    assert_int_equal(vnet_input(a.port, f, 100), 2);
+    b.rc = -EAGAIN;
+    c.rc = -EIO;
+    assert_int_equal(vnet_input(a.port, f, 60), 0); /* nobody took it */
+    b.rc = 0;
+    assert_int_equal(vnet_input(a.port, f, 60), 1);
+    vnet_port_info(a.port, &ia);
+    vnet_port_info(b.port, &ib);
+    vnet_port_info(c.port, &ic);
+    assert_int_equal(ia.c.rx_packets, 3);
+    assert_int_equal(ia.c.rx_bytes, 220);
+    assert_int_equal(ia.c.tx_packets, 0);
+    assert_int_equal(ib.c.tx_packets, 2);
+    assert_int_equal(ib.c.tx_bytes, 160);
+    assert_int_equal(ib.c.drops[VNET_DROP_TX_BUSY], 1);
+    assert_int_equal(ic.c.tx_packets, 1);
+    assert_int_equal(ic.c.drops[VNET_DROP_TX_ERROR], 2);
+    assert_int_equal(ia.kind, VNET_PORT_VNIC);
+    assert_string_equal(ia.name, "a");
+    assert_int_equal(ia.mtu, 1500);
+    assert_false(ia.has_mac);
+}
+
+/* ---- the edge's promiscuous mode ----------------------------------------------------------- */
+
+static void test_promisc(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port edge, local, v1, v2, v3;
+    struct vnet_port_info info;
+
+    assert_int_equal(fk_add(sw, &edge, "edge", VNET_PORT_EDGE, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &local, "local", VNET_PORT_LOCAL, 0x20, 0), 0);
+    assert_int_equal(edge.promisc_calls, 0); /* the appliance alone needs no promiscuity */
+    assert_int_equal(fk_add(sw, &v3, "other.eth0", VNET_PORT_VNIC, 3, 1), 0);
+    assert_int_equal(edge.promisc_calls, 0); /* another network */
+    assert_int_equal(fk_add(sw, &v1, "a.eth0", VNET_PORT_VNIC, 1, 0), 0);
+    assert_true(edge.promisc);
+    assert_int_equal(edge.promisc_calls, 1);
+    assert_true(fk_log_has("edge: promiscuous mode on"));
+    vnet_port_info(edge.port, &info);
+    assert_true(info.promisc);
+    assert_int_equal(fk_add(sw, &v2, "b.eth0", VNET_PORT_VNIC, 2, 0), 0);
+    assert_int_equal(edge.promisc_calls, 1);
+    assert_int_equal(vnet_port_del(v1.port), 0);
+    assert_true(edge.promisc);
+    assert_int_equal(vnet_port_del(v2.port), 0);
+    assert_false(edge.promisc);
+    assert_int_equal(edge.promisc_calls, 2);
+    /* Moving a guest into the edge's network. */
+    assert_int_equal(vnet_port_set_network(v3.port, 0), 0);
+    assert_true(edge.promisc);
+    assert_int_equal(vnet_port_set_network(v3.port, 2), 0);
+    assert_false(edge.promisc);
+    assert_int_equal(vnet_port_set_network(v3.port, 0), 0);
+    assert_int_equal(edge.promisc_calls, 5);
+    /* Deleting the edge hands the NIC back non-promiscuous. */
+    assert_int_equal(vnet_port_del(edge.port), 0);
+    assert_false(edge.promisc);
+    assert_int_equal(edge.promisc_calls, 6);
+}
+
+/* ---- re-entrancy ------------------------------------------------------------------------------ */
+
+static int g_add_rc;
+static struct vnet_switch *g_sw;
+
+static int tx_adds_port(struct vnet_port *port, const void *frame, size_t len)
+{
+    struct fk_port extra;
+
+    (void)port;
+    (void)frame;
+    (void)len;
+    g_add_rc = fk_add(g_sw, &extra, "extra", VNET_PORT_VNIC, 0, 0);
+    return 0;
+}
+
+static int tx_reinjects(struct vnet_port *port, const void *frame, size_t len)
+{
+    struct vnet_port *back = vnet_port_ctx(port);
+
+    (void)vnet_input(back, frame, len);
+    return 0;
+}
+
+static void test_reentry(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, local;
+    struct vnet_port *weird;
+    struct vnet_port_config cfg = {.name = "weird", .kind = VNET_PORT_VNIC, .tx = tx_adds_port};
+    uint8_t f[64];
+    char err[128];
+    struct vnet_route r;
+
+    /* lwIP answers inside its tx callback: the answer goes out at once. */
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 1, 0), 0);
+    assert_int_equal(fk_add(sw, &local, "local", VNET_PORT_LOCAL, 2, 0), 0);
+    local.reenter_port = local.port;
+    fk_frame_ids(f, 2, 1, 64);
+    assert_int_equal(vnet_input(a.port, f, 64), 1);
+    assert_int_equal(local.frames, 1);
+    /* The reply (2 -> 1) entered on local during local's tx and went straight to a. */
+    assert_int_equal(a.frames, 1);
+    assert_memory_equal(a.last, f + 6, 6);
+    /* Ports cannot change from inside a callback. */
+    g_sw = sw;
+    assert_int_equal(vnet_port_add(sw, &cfg, &weird), 0);
+    fk_frame_ids(f, 0xff, 1, 64);
+    vnet_input(a.port, f, 64);
+    assert_int_equal(g_add_rc, -EBUSY);
+    assert_int_equal(vnet_port_del(weird), 0);
+    /* A loop through the host stops at the nesting limit. */
+    struct vnet_port *x;
+    struct vnet_port *y;
+    struct vnet_port_config cx = {.name = "x", .kind = VNET_PORT_VNIC, .tx = tx_reinjects};
+    struct fk_port fy;
+
+    assert_int_equal(fk_add(sw, &fy, "y", VNET_PORT_VNIC, 0, 5), 0);
+    y = fy.port;
+    cx.ctx = y;
+    cx.network = 5;
+    assert_int_equal(vnet_port_add(sw, &cx, &x), 0);
+    assert_int_equal(vnet_route_parse("from y port x", &r, err, sizeof(err)), 0);
+    assert_int_equal(vnet_route_add(sw, &r, -1, NULL, err, sizeof(err)), 0);
+    fk_frame_ids(f, 0xff, 9, 64);
+    assert_int_equal(vnet_input(y, f, 64), 1);
+    assert_int_equal(fk_drops(y, VNET_DROP_DEPTH), 1);
+    struct vnet_port_info info;
+
+    vnet_port_info(y, &info);
+    assert_int_equal(info.c.rx_packets, VNET_DEPTH_MAX + 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create),
+        cmocka_unit_test_setup_teardown(test_port_add_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_learn_and_unicast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_mac, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood_broadcast_multicast_networks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loop_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mac_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runts_giants, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_and_tx_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_promisc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reentry, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

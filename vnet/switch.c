@@ -1,0 +1,367 @@
+/* The switch: creation, the frame path (vnet_input: checks, learning, route table, learning
+ * bridge, delivery), aging, MAC listing and statistics. */
+#include "internal.h"
+#include "../kernel/lib.h"
+#include "../kernel/log.h"
+
+static struct vnet_switch *g_default_switch;
+
+void vnet_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int vnet_switch_create(const struct vnet_config *cfg, struct vnet_switch **out)
+{
+    const struct vnet_host *host = vnet_host();
+    uint32_t size = VNET_MACS_DEFAULT;
+    uint32_t aging = VNET_AGING_DEFAULT_S;
+    struct vnet_switch *sw;
+    int rc;
+
+    *out = NULL;
+    if (host == NULL || host->zalloc == NULL || host->free == NULL || host->now_ns == NULL) {
+        LOG_ERROR(VNET, "vnet: no host interface installed");
+        return -EINVAL;
+    }
+    if (cfg != NULL && cfg->mac_table_size != 0) {
+        size = cfg->mac_table_size;
+    }
+    if (cfg != NULL && cfg->aging_s != 0) {
+        aging = cfg->aging_s;
+    }
+    if (size > VNET_MACS_MAX || aging > VNET_AGING_MAX_S) {
+        LOG_ERROR(VNET, "vnet: bad config: %u MAC entries (max %u), aging %u s (max %u)", size,
+                  VNET_MACS_MAX, aging, VNET_AGING_MAX_S);
+        return -EINVAL;
+    }
+    sw = host->zalloc(sizeof(*sw));
+    if (sw == NULL) {
+        return -ENOMEM;
+    }
+    sw->host = host;
+    sw->aging_s = aging;
+    rc = vnet_mactable_init(&sw->macs, host, size, (uint64_t)aging * 1000000000ull);
+    if (rc < 0) {
+        host->free(sw);
+        return rc;
+    }
+    *out = sw;
+    LOG_DEBUG(VNET, "vnet: switch created: %u MAC entries, aging %u s", size, aging);
+    return 0;
+}
+
+void vnet_switch_destroy(struct vnet_switch *sw)
+{
+    const struct vnet_host *host;
+
+    if (sw == NULL) {
+        return;
+    }
+    if (vnet_busy(sw)) {
+        LOG_ERROR(VNET, "vnet: switch destroyed from inside a callback: refused");
+        return;
+    }
+    host = sw->host;
+    while (sw->nports > 0) {
+        (void)vnet_port_del(sw->ports[sw->nports - 1]);
+    }
+    vnet_mactable_destroy(&sw->macs);
+    if (g_default_switch == sw) {
+        g_default_switch = NULL;
+    }
+    host->free(sw);
+}
+
+void vnet_set_default(struct vnet_switch *sw)
+{
+    g_default_switch = sw;
+}
+
+struct vnet_switch *vnet_default(void)
+{
+    return g_default_switch;
+}
+
+int vnet_set_aging(struct vnet_switch *sw, uint32_t seconds)
+{
+    uint64_t ns = (uint64_t)seconds * 1000000000ull;
+
+    if (seconds == 0 || seconds > VNET_AGING_MAX_S) {
+        LOG_WARN(VNET, "vnet: aging %u s refused (1..%u)", seconds, VNET_AGING_MAX_S);
+        return -EINVAL;
+    }
+    sw->aging_s = seconds;
+    vnet_mactable_set_aging(&sw->macs, ns);
+    for (uint32_t i = 0; i < sw->nports; i++) {
+        if (sw->ports[i]->kind == VNET_PORT_LINK) {
+            vnet_link_set_aging(sw->ports[i], ns);
+        }
+    }
+    return 0;
+}
+
+void vnet_tick(struct vnet_switch *sw)
+{
+    uint64_t now = vnet_now(sw);
+    size_t n = vnet_mactable_age(&sw->macs, now);
+
+    if (n > 0) {
+        LOG_DEBUG(VNET, "vnet: %zu MAC entries aged out", n);
+    }
+    for (uint32_t i = 0; i < sw->nports; i++) {
+        if (sw->ports[i]->kind == VNET_PORT_LINK) {
+            vnet_link_tick(sw->ports[i], now);
+        }
+    }
+}
+
+/* ---- the frame path ------------------------------------------------------------------- */
+
+static void drop_in(struct vnet_port *in, enum vnet_drop why)
+{
+    in->c.drops[why]++;
+    in->sw->n.dropped++;
+    LOG_TRACE(VNET, "vnet: %s: frame dropped: %s", in->name, vnet_drop_name(why));
+}
+
+/* Hands a frame to one egress port. Returns true when the port took it. */
+static bool deliver(struct vnet_switch *sw, struct vnet_port *out, const uint8_t *frame, size_t len)
+{
+    enum vnet_drop why = VNET_DROP_COUNT;
+
+    if (len > vnet_frame_max(frame, len, out->mtu)) {
+        why = VNET_DROP_TOO_BIG;
+    } else {
+        if (out->tap_mask != 0) {
+            vnet_capture_offer(sw, out, VNET_DIR_OUT, frame, len);
+        }
+        if (out->kind == VNET_PORT_LINK) {
+            why = vnet_link_tx(out, frame, len);
+        } else {
+            int rc = out->tx(out, frame, len);
+
+            if (rc == -EAGAIN) {
+                why = VNET_DROP_TX_BUSY;
+            } else if (rc < 0) {
+                why = VNET_DROP_TX_ERROR;
+            }
+        }
+    }
+    if (why != VNET_DROP_COUNT) {
+        out->c.drops[why]++;
+        LOG_TRACE(VNET, "vnet: %s: frame not sent: %s", out->name, vnet_drop_name(why));
+        return false;
+    }
+    out->c.tx_packets++;
+    out->c.tx_bytes += len;
+    return true;
+}
+
+static int flood(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *frame, size_t len)
+{
+    uint32_t candidates = 0;
+    int sent = 0;
+
+    sw->n.flooded++;
+    /* Ports cannot be added or deleted while a frame is in flight (vnet_busy), so the array
+     * is stable even when a tx callback re-enters vnet_input. */
+    for (uint32_t i = 0; i < sw->nports; i++) {
+        struct vnet_port *p = sw->ports[i];
+
+        if (p == in || p->network != in->network) {
+            continue;
+        }
+        if (in->kind == VNET_PORT_LINK && p->kind == VNET_PORT_LINK) {
+            continue; /* split horizon */
+        }
+        candidates++;
+        if (deliver(sw, p, frame, len)) {
+            sent++;
+        }
+    }
+    if (candidates == 0) {
+        drop_in(in, VNET_DROP_NO_DEST);
+    }
+    return sent;
+}
+
+static int forward(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *frame, size_t len)
+{
+    const uint8_t *dst = frame;
+    const uint8_t *src = frame + VNET_MAC_LEN;
+    struct vnet_route_entry *route = vnet_route_lookup(sw, in, src, dst);
+    uint32_t id;
+    struct vnet_port *out;
+
+    if (route != NULL) {
+        sw->n.routed++;
+        route->packets++;
+        route->bytes += len;
+        if (route->r.action == VNET_ACT_DROP) {
+            drop_in(in, VNET_DROP_ROUTE);
+            return -EPERM;
+        }
+        if (route->to_port == NULL) {
+            drop_in(in, VNET_DROP_DST_DOWN);
+            return 0;
+        }
+        if (route->to_port == in) {
+            drop_in(in, VNET_DROP_LOOP);
+            return 0;
+        }
+        /* Routes cannot change while a frame is in flight, so `route` stays valid. */
+        if (!deliver(sw, route->to_port, frame, len)) {
+            return 0;
+        }
+        route->delivered++;
+        return 1;
+    }
+    if (vnet_mac_class(dst) != VNET_MAC_CLASS_UNICAST) {
+        return flood(sw, in, frame, len);
+    }
+    id = vnet_mactable_lookup(&sw->macs, in->network, dst, vnet_now(sw));
+    out = (id != 0) ? vnet_port_by_id(sw, id) : NULL;
+    if (out == NULL) {
+        sw->n.unknown_unicast++;
+        return flood(sw, in, frame, len);
+    }
+    if (out == in) {
+        drop_in(in, VNET_DROP_SAME_PORT);
+        return 0;
+    }
+    sw->n.bridged++;
+    return deliver(sw, out, frame, len) ? 1 : 0;
+}
+
+static void learn(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *src)
+{
+    int r = vnet_mactable_learn(&sw->macs, in->network, src, in->id, vnet_now(sw));
+
+    if (r == VNET_LEARN_NEW || r == VNET_LEARN_MOVED) {
+        if (log_enabled(LOG_COMP_VNET, LOG_LVL_DEBUG)) {
+            char mac[VNET_MAC_STR_MAX];
+
+            vnet_mac_format(src, mac, sizeof(mac));
+            LOG_DEBUG(VNET, "vnet: net %u: %s %s %s", in->network, mac,
+                      r == VNET_LEARN_NEW ? "learned on" : "moved to", in->name);
+        }
+    }
+}
+
+int vnet_input(struct vnet_port *in, const void *frame, size_t len)
+{
+    struct vnet_switch *sw;
+    const uint8_t *f = frame;
+    int rc;
+
+    if (in == NULL) {
+        return -EINVAL;
+    }
+    sw = in->sw;
+    if (frame == NULL) {
+        len = 0;
+    }
+    sw->n.frames++;
+    in->c.rx_packets++;
+    in->c.rx_bytes += len;
+    if (sw->depth >= VNET_DEPTH_MAX) {
+        drop_in(in, VNET_DROP_DEPTH);
+        return -EBUSY;
+    }
+    if (len > 0 && in->tap_mask != 0) {
+        vnet_capture_offer(sw, in, VNET_DIR_IN, f, len);
+    }
+    if (len < VNET_ETH_MIN) {
+        drop_in(in, VNET_DROP_RUNT);
+        return -EINVAL;
+    }
+    if (len > vnet_frame_max(f, len, in->mtu)) {
+        drop_in(in, VNET_DROP_GIANT);
+        return -EMSGSIZE;
+    }
+    if (vnet_mac_is_group(f + VNET_MAC_LEN) || vnet_mac_is_zero(f + VNET_MAC_LEN)) {
+        drop_in(in, VNET_DROP_BAD_SRC);
+        return -EINVAL;
+    }
+    learn(sw, in, f + VNET_MAC_LEN);
+    sw->depth++;
+    rc = forward(sw, in, f, len);
+    sw->depth--;
+    return rc;
+}
+
+/* ---- MAC table and statistics --------------------------------------------------------- */
+
+size_t vnet_mac_list(struct vnet_switch *sw, struct vnet_mac_info *out, size_t max)
+{
+    struct vnet_mactable_row row;
+    size_t n = 0;
+    uint64_t now = vnet_now(sw);
+
+    for (uint32_t i = 0; i < sw->macs.cap && n < max; i++) {
+        struct vnet_port *p;
+
+        if (!vnet_mactable_get(&sw->macs, i, now, &row)) {
+            continue;
+        }
+        p = vnet_port_by_id(sw, row.value);
+        memset(&out[n], 0, sizeof(out[n]));
+        out[n].network = row.domain;
+        memcpy(out[n].mac, row.mac, VNET_MAC_LEN);
+        out[n].port_id = row.value;
+        str_copy(out[n].port, p != NULL ? p->name : "?", sizeof(out[n].port));
+        out[n].is_static = row.is_static;
+        out[n].age_s = (uint32_t)(row.age_ns / 1000000000ull);
+        n++;
+    }
+    return n;
+}
+
+void vnet_mac_flush(struct vnet_switch *sw)
+{
+    size_t n = vnet_mactable_flush_dynamic(&sw->macs);
+
+    LOG_INFO(VNET, "vnet: %zu learned MAC entries flushed", n);
+}
+
+void vnet_stats_get(struct vnet_switch *sw, struct vnet_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->ports = sw->nports;
+    for (uint32_t i = 0; i < sw->nports; i++) {
+        if (sw->ports[i]->kind == VNET_PORT_LINK) {
+            out->links++;
+        }
+    }
+    out->routes = sw->nroutes;
+    for (size_t i = 0; i < VNET_TAPS_MAX; i++) {
+        if (sw->taps[i].used) {
+            out->taps++;
+        }
+    }
+    out->macs = sw->macs.count;
+    out->mac_capacity = sw->macs.cap;
+    out->aging_s = sw->aging_s;
+    out->frames = sw->n.frames;
+    out->dropped = sw->n.dropped;
+    out->routed = sw->n.routed;
+    out->bridged = sw->n.bridged;
+    out->flooded = sw->n.flooded;
+    out->unknown_unicast = sw->n.unknown_unicast;
+    out->mac_learned = sw->macs.stats.learned;
+    out->mac_moved = sw->macs.stats.moved;
+    out->mac_evicted = sw->macs.stats.evicted;
+    out->mac_aged = sw->macs.stats.aged;
+    out->mac_conflicts = sw->macs.stats.conflicts;
+    out->mac_refused = sw->macs.stats.full;
+    out->vxlan_no_link = sw->n.vxlan_no_link;
+    out->captured = sw->n.captured;
+}
