@@ -568,10 +568,6 @@ static void vnet_line(struct parser *p, char *s)
     if (*s == '\0') {
         return;
     }
-    if (!c->vnet_warned) {
-        c->vnet_warned = true;
-        WARN(p, "[vnet]: VNET is not built in yet; its lines are kept, not applied");
-    }
     if (c->nvnet >= CONFIG_VNET_MAX) {
         ERR(p, "more than %d lines in [vnet]: ignored", CONFIG_VNET_MAX);
         return;

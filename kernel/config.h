@@ -1,7 +1,7 @@
 /* petrel.conf: the appliance's configuration file (INI), parsed into fixed-size tables.
  *
  *   [appliance]          keys of the kernel command line (log = pit:debug, console.port = 23, ...)
- *   [vnet]               route/link lines, kept raw until VNET is built in
+ *   [vnet]               route/link/aging lines, kept raw; kernel/vnet_glue.c applies them
  *   [vm NAME]            one guest: memory, kernel or flat image (+ load/entry), cmdline,
  *                        initrd, nic, console_port, autostart
  *
@@ -87,7 +87,6 @@ struct config {
     unsigned vms_skipped;
     unsigned lines; /* lines read */
     unsigned reported;
-    bool vnet_warned;
 };
 
 /* Clears c to an empty configuration. */

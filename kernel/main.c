@@ -15,6 +15,7 @@
 #include "trap.h"
 #include "version.h"
 #include "vms.h"
+#include "vnet_glue.h"
 #include "../drivers/ioapic.h"
 #include "../drivers/nic.h"
 #include "../netstack/net.h"
@@ -76,13 +77,17 @@ static void init_network(void)
         } else {
             LOG_WARN(NET, "no supported NIC found (rtl8139, ne2k); the appliance has no network");
         }
+        (void)vnet_glue_init(NULL); /* reports petrel.conf's [vnet] lines as not applied */
         return;
     }
     nic_set_primary(nic);
+    (void)vnet_glue_init(nic); /* the switch, its edge on the NIC; lwIP then joins as "local" */
     rc = net_init(nic, &cfg);
     if (rc != 0) {
         LOG_ERROR(NET, "network stack start failed (%d)", rc);
+        return;
     }
+    vnet_glue_start(); /* VXLAN UDP socket, capture stream */
 }
 
 static void run_test_fault(void)

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "memory.h"
 #include "timer.h"
+#include "vnet_glue.h"
 #include "../vmm/host.h"
 #include "../vmm/vmm.h"
 #include "../vmm/vmm_dev.h"
@@ -96,6 +97,9 @@ static struct vmm_host g_host = {
     .arm_wakeup = timer_arm_wakeup,
     .console_out = host_console_out,
     .vm_state_changed = host_vm_state_changed,
+    .nic_attach = vnet_glue_nic_attach,
+    .nic_send = vnet_glue_nic_send,
+    .nic_detach = vnet_glue_nic_detach,
 };
 
 const struct vmm_host *kernel_vmm_host(void)

@@ -13,6 +13,7 @@
 #include "vmm_host.h"
 #include "../vmm/arch.h"
 #include "../vmm/host.h"
+#include "../vmm/linux.h"
 #include "../vmm/vmm.h"
 #include "../vmm/vmm_dev.h"
 
@@ -117,6 +118,11 @@ void vms_config_load(const struct bootinfo *bi)
     }
 }
 
+const struct config *vms_config_file(void)
+{
+    return g_conf_loaded ? &g_conf : NULL;
+}
+
 const struct config_vm *vms_config(const char *name)
 {
     return config_vm_find(&g_conf, name);
@@ -161,17 +167,26 @@ static int section_to_vmm(const struct config_vm *s, const struct bootinfo *bi,
     cfg->flat_addr = s->load;
     str_copy(cfg->cmdline, s->cmdline, sizeof(cfg->cmdline));
     cfg->pc_devices = true;
+    if (s->initrd[0] != '\0') {
+        const struct boot_module *rd = find_module(bi, s->initrd);
+
+        if (rd == NULL || rd->end <= rd->start) {
+            LOG_ERROR(BOOT, "config: %s:%u: [vm %s] skipped: initrd '%s' is not a boot module",
+                      VMS_CONFIG_MODULE, s->line, s->name, s->initrd);
+            return -ENOENT;
+        }
+        cfg->initrd = (const void *)(uintptr_t)rd->start;
+        cfg->initrd_len = (size_t)(rd->end - rd->start);
+    }
+    /* A Linux kernel gets the platform it expects: local APIC and IOAPIC (ACPI describes them).
+     * Other guests keep the 8259-only PC the test guests are written for. */
+    cfg->apic = vmm_linux_is_bzimage(cfg->image, cfg->image_len);
     return 0;
 }
 
 /* What a section keeps for later issues, said once when its VM is made. */
 static void note_kept(const struct config_vm *s, const struct bootinfo *bi)
 {
-    if (s->initrd[0] != '\0') {
-        LOG_WARN(BOOT, "config: %s:%u: [vm %s] initrd '%s' is kept for Linux guests, not loaded%s",
-                 VMS_CONFIG_MODULE, s->line, s->name, s->initrd,
-                 find_module(bi, s->initrd) == NULL ? " (and not a boot module)" : "");
-    }
     if (s->nnics > 0) {
         LOG_WARN(BOOT, "config: %s:%u: [vm %s] %zu nic line%s kept for VNET, not attached yet",
                  VMS_CONFIG_MODULE, s->line, s->name, s->nnics, s->nnics == 1 ? "" : "s");
@@ -202,12 +217,14 @@ static size_t split(char *spec, char **fields, size_t max)
 static int parse_spec(const char *text, const struct bootinfo *bi, struct vmm_vm_config *cfg)
 {
     char spec[PARAM_VM_SPEC_MAX];
-    char *f[5];
+    char *f[7];
     size_t n;
     const struct boot_module *m;
     uint64_t mb = VM_DEFAULT_MEM_MB;
     uint64_t flat = 0;
     bool is_flat = false;
+    bool apic = false;
+    const char *initrd = NULL;
 
     str_copy(spec, text, sizeof(spec));
     n = split(spec, f, ARRAY_SIZE(f));
@@ -224,8 +241,18 @@ static int parse_spec(const char *text, const struct bootinfo *bi, struct vmm_vm
             is_flat = true;
             continue;
         }
-        LOG_ERROR(VMM, "vm=%s: bad option '%s' (mem=MB with MB 2..%llu, flat=ADDR)", text, f[i],
-                  (unsigned long long)(VMM_MEM_MAX >> 20));
+        if (strcmp(f[i], "apic") == 0) {
+            apic = true;
+            continue;
+        }
+        if (strncmp(f[i], "initrd=", 7) == 0 && f[i][7] != '\0') {
+            initrd = f[i] + 7;
+            continue;
+        }
+        LOG_ERROR(VMM,
+                  "vm=%s: bad option '%s' (mem=MB with MB 2..%llu, flat=ADDR, apic, "
+                  "initrd=MODULE)",
+                  text, f[i], (unsigned long long)(VMM_MEM_MAX >> 20));
         return -EINVAL;
     }
     m = find_module(bi, f[1]);
@@ -244,6 +271,17 @@ static int parse_spec(const char *text, const struct bootinfo *bi, struct vmm_vm
     cfg->kind = is_flat ? VMM_IMAGE_FLAT : VMM_IMAGE_AUTO;
     cfg->flat_addr = flat;
     cfg->pc_devices = true;
+    cfg->apic = apic || vmm_linux_is_bzimage(cfg->image, cfg->image_len);
+    if (initrd != NULL) {
+        const struct boot_module *rd = find_module(bi, initrd);
+
+        if (rd == NULL || rd->end <= rd->start) {
+            LOG_ERROR(VMM, "vm=%s: no boot module named '%s' for the initrd", text, initrd);
+            return -ENOENT;
+        }
+        cfg->initrd = (const void *)(uintptr_t)rd->start;
+        cfg->initrd_len = (size_t)(rd->end - rd->start);
+    }
     return 0;
 }
 

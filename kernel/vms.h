@@ -21,6 +21,9 @@ void vms_init(const struct bootinfo *bi);
 /* The petrel.conf section VM `name` comes from (console_port, autostart, nic, initrd, ...), or
  * NULL (no such section, or a VM from a vm= key). Valid for the appliance's life. */
 const struct config_vm *vms_config(const char *name);
+/* The whole parsed petrel.conf ([vnet] lines for kernel/vnet_glue.c), or NULL before
+ * vms_config_load. */
+const struct config *vms_config_file(void);
 /* The valid sections one by one: i from 0 until NULL. */
 const struct config_vm *vms_config_at(size_t i);
 

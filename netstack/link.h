@@ -1,6 +1,7 @@
 /* The link under the appliance's lwIP netif: where its Ethernet frames go and come from.
  *
- * Today the link is the host NIC (link_nic.c); later it is the VNET switch's "local" port.
+ * Normally the link is the VNET switch's "local" port (link_vnet.c); without a switch it is the
+ * host NIC itself (link_nic.c).
  * The netif (netif.c) sees only this structure, so changing what is underneath touches one
  * small file. */
 #ifndef PETREL_NET_LINK_H
@@ -32,7 +33,16 @@ struct net_link {
 
 struct nic;
 
-/* The host NIC as a link (link_nic.c). */
+/* The host NIC as a link (link_nic.c): lwIP directly on the NIC, when there is no switch. */
 void net_link_from_nic(struct nic *nic, struct net_link *out);
+
+/* The VNET switch's `local` port as a link (link_vnet.c): adds the port to the default switch
+ * with the NIC's MAC. -ENODEV when there is no switch (then use net_link_from_nic). */
+int net_link_from_vnet(struct nic *nic, struct net_link *out);
+/* Feeds frames the local port queued to lwIP (main loop, never from inside lwIP). */
+void net_link_vnet_poll(void);
+/* Whether lwIP is on the call stack now (inside its input, or inside linkoutput): then
+ * nothing may call into lwIP, and frames and datagrams for it are queued. */
+bool net_lwip_busy(void);
 
 #endif

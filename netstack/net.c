@@ -215,13 +215,18 @@ int net_init(struct nic *nic, const struct net_boot_config *cfg)
         lwip_init();
         g_lwip_ready = true;
     }
-    net_link_from_nic(nic, &link);
+    /* On the VNET switch's local port when the kernel created a switch (kernel/vnet_glue.c),
+     * else directly on the NIC. */
+    if (net_link_from_vnet(nic, &link) != 0) {
+        net_link_from_nic(nic, &link);
+    }
     rc = net_netif_add(&g_nif, &link, &ip, &mask, &gw);
     if (rc != 0) {
         LOG_ERROR(NET, "%s: cannot add the interface to lwIP (%d)", link.name, rc);
         return rc;
     }
-    LOG_INFO(NET, "lwIP %s on %s: %s", LWIP_VERSION_STRING, link.name,
+    LOG_INFO(NET, "lwIP %s on %s%s: %s", LWIP_VERSION_STRING, link.name,
+             link.send == NULL || link.ctx == nic ? "" : " (VNET local port)",
              g_dhcp ? "asking DHCP for an address" : "static address");
     netif_set_default(&g_nif.lwip);
     netif_set_status_callback(&g_nif.lwip, net_status_changed);

@@ -366,8 +366,6 @@ static void dsdt_pci_root(struct aml *a)
     aml_device_open(a, "PCI0");
     aml_name_op(a, "_HID");
     aml_int(a, eisa_id("PNP0A03"));
-    aml_name_op(a, "_ADR");
-    aml_int(a, 0);
     aml_name_op(a, "_UID");
     aml_int(a, 0);
     aml_name_op(a, "_BBN");
@@ -436,6 +434,20 @@ static void dsdt_kbd(struct aml *a)
     aml_close(a);
 }
 
+/* pvpanic: Linux's pvpanic driver reads the port for the events it may send, then writes
+ * "panicked" there from its panic notifier. */
+static void dsdt_pvpanic(struct aml *a)
+{
+    struct res r = {.n = 0};
+
+    aml_device_open(a, "PEVT");
+    aml_name_op(a, "_HID");
+    aml_string(a, "QEMU0001");
+    res_io(&r, VMM_PVPANIC_PORT, 1);
+    aml_res(a, "_CRS", &r);
+    aml_close(a);
+}
+
 static void dsdt_body(struct aml *a)
 {
     /* \_S5: SLP_TYPa, SLP_TYPb, reserved, reserved. */
@@ -457,6 +469,7 @@ static void dsdt_body(struct aml *a)
     dsdt_links(a);
     dsdt_pci_root(a);
     dsdt_kbd(a);
+    dsdt_pvpanic(a);
     aml_close(a);
 }
 
@@ -695,8 +708,11 @@ int vmm_acpi_install(struct vmm_vm *vm, uint64_t *rsdp)
         return rc;
     }
     rc = vmm_acpi_pm_create(vm);
+    if (rc == 0 || rc == -EEXIST) {
+        rc = vmm_pvpanic_create(vm);
+    }
     if (rc != 0 && rc != -EEXIST) {
-        LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "ACPI PM registers not added (%d)", rc);
+        LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "ACPI PM registers or pvpanic not added (%d)", rc);
         return rc;
     }
     *rsdp = lay.rsdp;

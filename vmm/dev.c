@@ -156,8 +156,7 @@ int vmm_intc_take_cpu(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *i
                       const struct vmm_intc_ops **prev_ops, void **prev)
 {
     if (ops == NULL || ops->pending == NULL || ops->ack == NULL ||
-        (ops->nmi_pending == NULL) != (ops->nmi_ack == NULL) || prev_ops == NULL ||
-        prev == NULL) {
+        (ops->nmi_pending == NULL) != (ops->nmi_ack == NULL) || prev_ops == NULL || prev == NULL) {
         return -EINVAL;
     }
     *prev_ops = vm->intc_ops;

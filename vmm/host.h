@@ -32,6 +32,15 @@ struct vmm_host {
     /* A VM changed state (started, halted with a reason, exited with a code): the host may
      * wake console readers, free resources, update listings. Optional. */
     void (*vm_state_changed)(struct vmm_vm *vm);
+    /* Virtual NIC backends: connects a guest NIC to the host's network (a VNET vnic port
+     * named "<vm>.<nic_name>", e.g. "linux.eth0", on the network the VM config names).
+     * rx(dev, frame, len) delivers a frame to the guest NIC (main-loop context); it returns
+     * false when the guest's RX ring is full (the frame is dropped and counted). */
+    int (*nic_attach)(struct vmm_vm *vm, const char *nic_name, const uint8_t mac[6],
+                      bool (*rx)(void *dev, const void *frame, size_t len), void *dev,
+                      void **backend);
+    int (*nic_send)(void *backend, const void *frame, size_t len);
+    void (*nic_detach)(void *backend);
 };
 
 /* Installed once at start; every VMM module uses it. */

@@ -13,7 +13,10 @@
  *   0xCF8-0xCFF        PCI host bridge (config mechanism #1, reset at 0xCF9)
  *   0xFEB00000 (MMIO)  testdev, 4 KiB: the test guests' and benchmark's MMIO target
  *   0xFEC00000 (MMIO)  IOAPIC, 24 pins           0xFEE00000 (MMIO)  local APIC (apic only)
- *   MSR 0x1B, 0x6E0    APIC base, TSC deadline (apic only) */
+ *   MSR 0x1B, 0x6E0    APIC base, TSC deadline (apic only)
+ *   PCI 00:03.0...     the configured NICs (vm->cfg.nics), one slot each: IO BAR at
+ *                      0xC000 + 0x100 * i, memory BAR at 0xFE000000 + 0x10000 * i, INTA
+ *                      on the line platform.h's swizzle gives the slot */
 #include "arch.h"
 #include "host.h"
 #include "platform.h"
@@ -29,6 +32,8 @@
 #include "devices/rtc.h"
 #include "devices/testdev.h"
 #include "devices/uart.h"
+#include "devices/virtio_net.h"
+#include "../kernel/lib.h"
 #include "../kernel/log.h"
 
 static bool ioapic_to_lapic(void *lapic, const struct vmm_apic_irq *irq)
@@ -107,6 +112,45 @@ static int create_pci(struct vmm_vm *vm)
     return rc;
 }
 
+#define NIC_FIRST_SLOT 3
+#define NIC_IO_BASE    0xC000u
+#define NIC_MMIO_BASE  0xFE000000u
+
+static int create_nics(struct vmm_vm *vm)
+{
+    for (size_t i = 0; i < vm->cfg.nnics && i < VMM_NICS_MAX; i++) {
+        const struct vmm_nic_config *nc = &vm->cfg.nics[i];
+        struct vmm_nic_dev_config dc = {
+            .name = nc->name,
+            .slot = NIC_FIRST_SLOT + (unsigned)i,
+            .irq = (uint8_t)VMM_PCI_INTX_IRQ(NIC_FIRST_SLOT + i, 1),
+            .io_base = (uint16_t)(NIC_IO_BASE + 0x100 * i),
+            .mmio_base = NIC_MMIO_BASE + 0x10000ull * i,
+        };
+        int rc;
+
+        if (nc->mac_set) {
+            memcpy(dc.mac, nc->mac, 6);
+        } else {
+            vmm_nic_default_mac(vm->id, (unsigned)i, dc.mac);
+        }
+        switch (nc->model) {
+        case VMM_NIC_VIRTIO:
+            rc = vmm_dev_virtio_net_create(vm, vm->pci_host, &dc, NULL);
+            break;
+        default:
+            LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "vm %s: NIC %s: model %s not available yet",
+                   vm->name, nc->name, vmm_nic_model_name(nc->model));
+            rc = -ENOSYS;
+            break;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int vmm_machine_create(struct vmm_vm *vm)
 {
     int rc = vmm_dev_pic_create(vm, NULL, NULL);
@@ -137,6 +181,9 @@ int vmm_machine_create(struct vmm_vm *vm)
     }
     if (rc == 0) {
         rc = vmm_dev_testdev_create(vm, NULL, NULL);
+    }
+    if (rc == 0) {
+        rc = create_nics(vm);
     }
     if (rc != 0) {
         LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "vm %s: PC devices failed (%d)", vm->name, rc);

@@ -45,12 +45,11 @@
 /* MTRRcap: 8 variable ranges, fixed ranges, write combining; no SMRR. */
 #define MTRR_CAP_VALUE (8u | (1u << 8) | (1u << 10))
 /* MTRRdefType: E, FE, and bits 7:0 the default type. */
-#define MTRR_DEF_E       (1u << 11)
-#define MTRR_DEF_FE      (1u << 10)
-#define MTRR_TYPE_UC     0u
-#define MTRR_TYPE_WB     6u
-#define MTRR_BYTES(t)    (0x0101010101010101ull * (t))
-#define MTRR_VAR_MASK_V  (1u << 11)
+#define MTRR_DEF_E    (1u << 11)
+#define MTRR_DEF_FE   (1u << 10)
+#define MTRR_TYPE_UC  0u
+#define MTRR_TYPE_WB  6u
+#define MTRR_BYTES(t) (0x0101010101010101ull * (t))
 /* HWCR.TscFreqSel: the TSC counts at the P0 frequency (Linux warns otherwise). */
 #define HWCR_TSC_FREQ_SEL (1u << 24)
 /* DE_CFG bit 1: LFENCE is dispatch serializing (Linux sets it and reads it back). */
@@ -298,8 +297,9 @@ static int mtrr_msr(struct vmm_vm *vm, uint32_t msr, bool write, uint64_t *val)
         unsigned i = msr - MSR_MTRR_VAR_BASE;
 
         if (write) {
-            /* Bases carry a type in bits 7:0, masks the valid bit 11; bits 8-10 are reserved
-             * in both (and 11 in a base). Address bits are kept as written. */
+            /* Bases carry a type in bits 7:0, masks the valid bit (11); bits 8-10 are
+             * reserved in both, and bits 0-7 and 11 in a mask and a base respectively.
+             * Address bits are kept as written. */
             uint64_t reserved = (i & 1) ? 0x7FFull : 0xF00ull;
 
             if ((*val & reserved) || (!(i & 1) && !mem_type_ok((unsigned)*val & 0xFF))) {

@@ -59,6 +59,10 @@
 /* SLP_TYP the DSDT's \_S5 package names; PM1a_CNT with SLP_EN and this type powers off. */
 #define VMM_ACPI_S5_TYP 5u
 
+/* pvpanic (QEMU's ISA device, ACPI _HID QEMU0001): the guest kernel writes 1 here when it
+ * panics; the VM then fails stop with a dump (vmm/pvpanic.c). */
+#define VMM_PVPANIC_PORT 0x505u
+
 /* ACPI tables: all of them, the RSDP first (16-byte aligned, where a guest scans for it), in
  * the BIOS area the e820 map reserves (vmm/e820.h: 0xF0000-0xFFFFF). */
 #define VMM_ACPI_TABLES_BASE 0xF0000u

@@ -4,6 +4,7 @@
 #define PETREL_VMM_VMM_H
 
 #include "../kernel/types.h"
+#include "nic_config.h"
 
 struct vmm_vm;
 struct vmm_vcpu;
@@ -37,6 +38,10 @@ struct vmm_vm_config {
     /* With pc_devices: add a local APIC and an IOAPIC (and advertise them in CPUID), as a
      * Linux guest needs; without, the 8259 pair is the only interrupt controller. */
     bool apic;
+    /* With pc_devices: guest NICs (vmm/nic_config.h, parsed from `nic =` lines), one PCI
+     * function each from slot 3 on; each attaches through vmm_host's nic_attach. */
+    struct vmm_nic_config nics[VMM_NICS_MAX];
+    size_t nnics;
 };
 
 enum vmm_vm_state {

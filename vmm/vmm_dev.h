@@ -54,8 +54,8 @@ struct vmm_dev_mmio_range {
 };
 
 struct vmm_dev_reg {
-    const char *name;  /* "pic", "pit", "com1", ... unique within the VM */
-    void *dev;         /* the device's state, passed to every handler */
+    const char *name; /* "pic", "pit", "com1", ... unique within the VM */
+    void *dev;        /* the device's state, passed to every handler */
     struct vmm_dev_io_range io[VMM_DEV_MAX_IO];
     size_t nio;
     struct vmm_dev_mmio_range mmio[VMM_DEV_MAX_MMIO];

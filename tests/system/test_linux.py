@@ -1,17 +1,19 @@
 """System tests of the Linux guest: Debian's kernel and a busybox initramfs (tools/mkguest-linux)
 booted under Petrel in QEMU from a petrel.conf [vm] section (kernel, initrd, cmdline).
 
-One boot runs three Linux guests at once (so two at once is covered too):
-  linux  stays up: ready marker, then the shell on its serial console
-  off    prints PETREL-SELFTEST facts (uname, CPUs, /proc/interrupts, clocksource), then
-         powers off through ACPI (PM1a_CNT, S5): only that VM ends, with code 0
+One boot runs four Linux guests at once (so two at once is covered too):
+  linux  no interrupt-controller flags: the local APIC and IOAPIC when the VM has them, else
+         the 8259 and PIT; prints PETREL-SELFTEST facts, then stays up with its shell on the
+         serial console
+  off    nolapic noapic (8259 and PIT only): PETREL-SELFTEST facts, then powers off through
+         ACPI (PM1a_CNT, S5): only that VM ends, with code 0
   rb     reboots once through the FADT reset register (0xCF9): only that VM restarts, boots
          again and stays up
+  crash  panics (sysrq): pvpanic fails only that VM stop, with a register dump
 Their console lines are read from the serial log ("[vm] vm NAME: text").
 
-The guests boot with nolapic noapic (8259 and PIT only). Typing commands on a guest's console
-(uname -a, cat /proc/interrupts, poweroff from the shell) needs the telnet console's
-`console NAME`; those tests come with it.
+Typing commands on a guest's console (uname -a, cat /proc/interrupts, poweroff from the
+shell) needs the telnet console's `console NAME`; those tests come with it.
 
 PETREL_KERNEL points the tests at another kernel build (default build/petrel.elf);
 PETREL_LINUX_GUEST at another guest directory (default: built here with tools/mkguest-linux,
@@ -29,14 +31,15 @@ import qemu as qm
 REPO = qm.REPO
 KERNEL = Path(os.environ.get("PETREL_KERNEL", REPO / "build" / "petrel.elf"))
 GUEST_DIR = Path(os.environ.get("PETREL_LINUX_GUEST", REPO / "build" / "guests" / "linux"))
-BOOT_TIMEOUT = 420.0 * qm.TIMEOUT_SCALE  # three guests on one nested-TCG CPU
+BOOT_TIMEOUT = 480.0 * qm.TIMEOUT_SCALE  # four guests on one nested-TCG CPU
 MARKER = "PETREL-GUEST-READY"
-BASE_CMDLINE = "console=ttyS0 nolapic noapic tsc=reliable"
+PIC_CMDLINE = "console=ttyS0 nolapic noapic tsc=reliable"
 
 VMS = {
-    "linux": BASE_CMDLINE,
-    "off": BASE_CMDLINE + " quiet petrel.selftest=1 petrel.then=poweroff",
-    "rb": BASE_CMDLINE + " quiet petrel.then=reboot-once",
+    "linux": "console=ttyS0 tsc=reliable petrel.selftest=1",
+    "off": PIC_CMDLINE + " quiet petrel.selftest=1 petrel.then=poweroff",
+    "rb": PIC_CMDLINE + " quiet petrel.then=reboot-once",
+    "crash": PIC_CMDLINE + " quiet petrel.then=panic",
 }
 MEM = "128M"
 
@@ -71,9 +74,9 @@ def guest():
 
 
 @pytest.fixture(scope="module")
-def three(guest, module_boot, tmp_path_factory):
-    """One appliance running the three guests of VMS; returns (qemu, output) once `off` has
-    powered off, `rb` is back up after its reboot and `linux` has its shell."""
+def four(guest, module_boot, tmp_path_factory):
+    """One appliance running the guests of VMS; returns (qemu, output) once `off` has powered
+    off, `crash` has failed stop, `rb` is back up after its reboot and `linux` has its shell."""
     if not KERNEL.is_file():
         pytest.skip(f"kernel {KERNEL} does not exist: run 'make' first")
     work = tmp_path_factory.mktemp("linux")
@@ -87,7 +90,7 @@ def three(guest, module_boot, tmp_path_factory):
                         "-o", str(iso)], cwd=REPO, stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"mkiso failed:\n{r.stdout}{r.stderr}"
-    q = module_boot(iso=iso, mem=1024, name="linux3")
+    q = module_boot(iso=iso, mem=1024, name="linux4")
     q.wait_ready()
     out = q.output()
     if not re.search(vm_line("linux", "linux boot protocol"), out, re.MULTILINE):
@@ -96,6 +99,7 @@ def three(guest, module_boot, tmp_path_factory):
             pytest.skip("this kernel does not start petrel.conf [vm] sections with an initrd "
                         "yet (kernel/vms.c)")
     q.wait_for(vm_line("off", "exited with code"), timeout=BOOT_TIMEOUT)
+    q.wait_for(vm_line("crash", "fail stop"), timeout=BOOT_TIMEOUT)
     q.wait_for(vm_line("rb", "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
     q.wait_for(vm_line("linux", "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
     assert q.alive(), q.describe()
@@ -107,8 +111,8 @@ def three(guest, module_boot, tmp_path_factory):
     return q, out
 
 
-def test_loaded_by_the_boot_protocol(three):
-    _, out = three
+def test_loaded_by_the_boot_protocol(four):
+    _, out = four
     for vm, cmdline in VMS.items():
         assert re.search(vm_line(vm, r"linux boot protocol 2\.\d\d, kernel \d+ KiB at 0x100000 "
                                      r"\(runs at 0x[0-9a-f]+, init_size \d+ KiB, relocatable\), "
@@ -118,8 +122,8 @@ def test_loaded_by_the_boot_protocol(three):
         assert vm_lines(out, vm, r"created: 128 MiB RAM"), vm
 
 
-def test_ready_marker_and_shell(three):
-    _, out = three
+def test_ready_marker_and_shell(four):
+    _, out = four
     m = re.search(vm_line("linux", MARKER + r" kernel=(\S+) eth0=(\S+)"), out, re.MULTILINE)
     assert m, "no ready marker"
     assert m.group(1).startswith("6."), m.group(1)
@@ -135,23 +139,47 @@ def test_ready_marker_and_shell(three):
     assert not vm_lines(out, "linux", "exited with code")
 
 
-def test_selftest_facts(three):
-    _, out = three
-    uname = vm_lines(out, "off", r"PETREL-SELFTEST uname: (.*)$")
-    assert uname and uname[0].startswith("Linux petrel-guest 6."), uname
-    assert uname[0].rstrip().endswith("x86_64 GNU/Linux"), uname
-    assert vm_lines(out, "off", r"PETREL-SELFTEST cpus: 1$")
-    # PIT interrupts through the 8259 (nolapic noapic): the timer ticks.
+def test_selftest_facts(four):
+    _, out = four
+    for vm in ("linux", "off"):
+        uname = vm_lines(out, vm, r"PETREL-SELFTEST uname: (.*)$")
+        assert uname and uname[0].startswith("Linux petrel-guest 6."), uname
+        assert uname[0].rstrip().endswith("x86_64 GNU/Linux"), uname
+        assert vm_lines(out, vm, r"PETREL-SELFTEST cpus: 1$")
+        assert vm_lines(out, vm, r"PETREL-SELFTEST clocksource: tsc(-early)?$")
+        assert vm_lines(out, vm, "PETREL-SELFTEST done")
+
+
+def test_pic_and_pit_with_nolapic(four):
+    """nolapic noapic: the PIT ticks through the 8259; the SCI is the level line 9."""
+    _, out = four
     timer = vm_lines(out, "off", r"PETREL-SELFTEST interrupts: +0: +(\d+) +XT-PIC +timer")
     assert timer and int(timer[0]) > 0, timer
     assert vm_lines(out, "off", r"PETREL-SELFTEST interrupts: +4: +\d+ +XT-PIC +ttyS0")
     assert vm_lines(out, "off", r"PETREL-SELFTEST interrupts: +9: +\d+ +XT-PIC +acpi")
-    assert vm_lines(out, "off", r"PETREL-SELFTEST clocksource: tsc(-early)?$")
-    assert vm_lines(out, "off", "PETREL-SELFTEST done")
 
 
-def test_acpi_poweroff_stops_only_that_vm(three):
-    q, out = three
+def test_interrupt_controllers_from_acpi(four):
+    """Without flags the guest uses what the VM has: with a local APIC and an IOAPIC (found
+    through the MADT) its own LAPIC timer and IOAPIC routing, else the 8259 and PIT."""
+    _, out = four
+    if vm_lines(out, "linux", r"\[ *[\d.]+\] ACPI: Using IOAPIC for interrupt routing"):
+        assert vm_lines(out, "linux", r"\[ *[\d.]+\] IOAPIC\[0\]: apic_id 0, version \d+, "
+                                      r"address 0xfec00000, GSI 0-23")
+        assert vm_lines(out, "linux", r"PETREL-SELFTEST interrupts: +4: +\d+ +IO-APIC +4-edge "
+                                      r"+ttyS0")
+        assert vm_lines(out, "linux", r"PETREL-SELFTEST interrupts: +9: +\d+ +IO-APIC "
+                                      r"+9-fasteoi +acpi")
+        loc = vm_lines(out, "linux", r"PETREL-SELFTEST interrupts: LOC: +(\d+) ")
+        assert loc and int(loc[0]) > 0, loc
+    else:
+        assert vm_lines(out, "linux", r"\[ *[\d.]+\] ACPI: Using PIC for interrupt routing")
+        timer = vm_lines(out, "linux", r"PETREL-SELFTEST interrupts: +0: +(\d+) +XT-PIC +timer")
+        assert timer and int(timer[0]) > 0, timer
+
+
+def test_acpi_poweroff_stops_only_that_vm(four):
+    q, out = four
     assert vm_lines(out, "off", r"ACPI poweroff \(S5\)")
     assert vm_lines(out, "off", r"exited with code 0$")
     assert vm_lines(out, "off", r"\d+ exits, \d+ us in guest, \d+ us in vmm:.* ioio \d+")
@@ -161,8 +189,8 @@ def test_acpi_poweroff_stops_only_that_vm(three):
     assert q.alive()
 
 
-def test_reboot_restarts_only_that_vm(three):
-    _, out = three
+def test_reboot_restarts_only_that_vm(four):
+    _, out = four
     assert re.search(r"\[rb\] guest requested a reset \(0xCF9 = 0x06\)", out)
     assert vm_lines(out, "rb", "reset$")
     assert len(vm_lines(out, "rb", MARKER)) == 2
@@ -172,7 +200,13 @@ def test_reboot_restarts_only_that_vm(three):
     assert not vm_lines(out, "off", "reset$")
 
 
-def test_no_fail_stop(three):
-    _, out = three
-    assert "fail stop" not in out
+def test_panic_fails_stop_only_that_vm(four):
+    q, out = four
+    assert vm_lines(out, "crash", r"\[ *[\d.]+\] Kernel panic - not syncing: sysrq triggered crash")
+    assert vm_lines(out, "crash", r"fail stop: guest kernel panic \(pvpanic\)$")
+    # The dump: registers and the VMCB control area, tagged with the VM.
+    assert re.search(r"exit\s+error \[crash\] registers: RIP [0-9a-f]{16}", out)
+    assert re.search(r"exit\s+error \[crash\] vmcb control: exit 0x7b \(ioio\)", out)
+    assert len(re.findall(r"fail stop", out)) == 1, "another VM failed too"
     assert "KERNEL FAULT" not in out
+    assert q.alive()

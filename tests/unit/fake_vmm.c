@@ -47,12 +47,68 @@ static uint64_t fake_now_ns(void)
     return fake_now;
 }
 
-static const struct vmm_host fake_host = {
+struct fake_nic fake_nic;
+
+static int fake_nic_attach(struct vmm_vm *vm, const char *nic_name, const uint8_t mac[6],
+                           bool (*rx)(void *dev, const void *frame, size_t len), void *dev,
+                           void **backend)
+{
+    (void)vm;
+    fake_nic.attached = true;
+    snprintf(fake_nic.name, sizeof(fake_nic.name), "%s", nic_name);
+    memcpy(fake_nic.mac, mac, 6);
+    fake_nic.rx = rx;
+    fake_nic.dev = dev;
+    fake_nic.attaches++;
+    *backend = &fake_nic;
+    return 0;
+}
+
+static int fake_nic_send(void *backend, const void *frame, size_t len)
+{
+    unsigned slot = fake_nic.nsent % FAKE_NIC_FRAMES;
+
+    if (backend != &fake_nic || len > FAKE_NIC_FRAME_MAX) {
+        return -EINVAL;
+    }
+    memcpy(fake_nic.sent[slot], frame, len);
+    fake_nic.sent_len[slot] = len;
+    fake_nic.nsent++;
+    return 0;
+}
+
+static void fake_nic_detach(void *backend)
+{
+    if (backend == &fake_nic) {
+        fake_nic.attached = false;
+        fake_nic.detaches++;
+    }
+}
+
+static struct vmm_host fake_host = {
     .zalloc = fake_zalloc,
     .free = fake_free,
     .now_ns = fake_now_ns,
     .tsc_hz = 1000000000ULL,
+    .nic_attach = fake_nic_attach,
+    .nic_send = fake_nic_send,
+    .nic_detach = fake_nic_detach,
 };
+
+void fake_nic_enable(bool on)
+{
+    fake_host.nic_attach = on ? fake_nic_attach : NULL;
+    fake_host.nic_send = on ? fake_nic_send : NULL;
+    fake_host.nic_detach = on ? fake_nic_detach : NULL;
+}
+
+bool fake_nic_deliver(const void *frame, size_t len)
+{
+    if (!fake_nic.attached || fake_nic.rx == NULL) {
+        return false;
+    }
+    return fake_nic.rx(fake_nic.dev, frame, len);
+}
 
 static void fake_log_sink(void *ctx, const struct log_record *rec)
 {
@@ -71,6 +127,8 @@ void fake_host_install(uint64_t start_ns)
         installed = true;
     }
     vmm_host_set(&fake_host);
+    memset(&fake_nic, 0, sizeof(fake_nic));
+    fake_nic_enable(true);
     fake_now = start_ns;
     fake_log_clear();
 }

@@ -83,6 +83,28 @@ uint64_t fake_advance(struct vmm_vm *vm, uint64_t ns);
 void fake_reset_devices(struct vmm_vm *vm);
 const struct vmm_dev_reg *fake_find_dev(struct vmm_vm *vm, const char *name);
 
+/* The fake network backend (vmm_host nic_attach/nic_send/nic_detach) NIC models attach to:
+ * the last NIC attached, the frames it sent (the last FAKE_NIC_FRAMES kept). With
+ * fake_nic_enable(false) the host has no backend (NICs come up unplugged). */
+#define FAKE_NIC_FRAMES    16
+#define FAKE_NIC_FRAME_MAX 2048
+struct fake_nic {
+    bool attached;
+    char name[16];
+    uint8_t mac[6];
+    bool (*rx)(void *dev, const void *frame, size_t len);
+    void *dev;
+    unsigned attaches;
+    unsigned detaches;
+    unsigned nsent;
+    uint8_t sent[FAKE_NIC_FRAMES][FAKE_NIC_FRAME_MAX];
+    size_t sent_len[FAKE_NIC_FRAMES];
+};
+extern struct fake_nic fake_nic;
+void fake_nic_enable(bool on);
+/* Delivers a frame to the attached NIC as the host would (false: no NIC or it dropped it). */
+bool fake_nic_deliver(const void *frame, size_t len);
+
 /* Log lines captured since the last clear (text only). */
 bool fake_log_has(const char *needle);
 void fake_log_clear(void);

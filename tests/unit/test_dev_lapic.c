@@ -274,7 +274,7 @@ static void test_priority(void **state)
     fixed(f, 0x52, false);
     fixed(f, 0x55, false);
     assert_true(pending(f, &v));
-    assert_int_equal(v, 0x55); /* highest first */
+    assert_int_equal(v, 0x55);            /* highest first */
     assert_int_equal(rd(f, 0x090), 0x50); /* APR: the IRR's class */
     assert_int_equal(take(f), 0x55);
     assert_int_equal(rd(f, 0x0A0), 0x50); /* PPR: the ISR's class */
@@ -511,10 +511,10 @@ static void test_timer_oneshot(void **state)
     struct vmm_lapic_stats st;
 
     wr(f, 0x0F0, SVR_ON);
-    wr(f, 0x3E0, 0x3);      /* divide by 16 */
-    wr(f, 0x320, 0x00030);  /* one-shot, vector 0x30 */
+    wr(f, 0x3E0, 0x3);     /* divide by 16 */
+    wr(f, 0x320, 0x00030); /* one-shot, vector 0x30 */
     assert_int_equal(fake_poll(f->vm), UINT64_MAX);
-    wr(f, 0x380, 1000);     /* 16 us */
+    wr(f, 0x380, 1000); /* 16 us */
     assert_int_equal(rd(f, 0x390), 1000);
     assert_int_equal(fake_poll(f->vm), T0 + 16000);
     fake_now += 8000;
@@ -611,7 +611,7 @@ static void test_timer_tsc_deadline(void **state)
     /* Outside TSC-deadline mode the MSR reads 0 and ignores writes. */
     msr_wr(f, MSR_TSC_DEADLINE, 12345, 0);
     assert_int_equal(msr_rd(f, MSR_TSC_DEADLINE, 0), 0);
-    wr(f, 0x380, 5000); /* a one-shot count, disarmed by the mode change */
+    wr(f, 0x380, 5000);    /* a one-shot count, disarmed by the mode change */
     wr(f, 0x320, 0x40032); /* TSC deadline, vector 0x32 */
     assert_int_equal(rd(f, 0x320), 0x40032);
     assert_int_equal(rd(f, 0x380), 0);

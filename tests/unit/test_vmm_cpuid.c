@@ -193,7 +193,7 @@ int main(void)
         cmocka_unit_test(test_hypervisor_leaf),
         cmocka_unit_test(test_extended),
         cmocka_unit_test(test_basic_range),
-        cmocka_unit_test(test_platform_bits),
+        cmocka_unit_test_setup_teardown(test_platform_bits, NULL, NULL),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -908,11 +908,11 @@ static void test_cpu_msrs(void **state)
     wrmsr(0x268, 0x0707070707070707ull);
     assert_true(gp_pending());
     assert_int_equal(rdmsr(0x201), 0); /* PhysMask0: not valid */
-    wrmsr(0x200, 0xC0000000ull);        /* PhysBase0: UC at 3 GiB */
-    wrmsr(0x201, 0xFC0000800ull);       /* PhysMask0: 1 GiB, valid */
+    wrmsr(0x200, 0xC0000000ull);       /* PhysBase0: UC at 3 GiB */
+    wrmsr(0x201, 0xFC0000800ull);      /* PhysMask0: 1 GiB, valid */
     assert_false(gp_pending());
     assert_int_equal(rdmsr(0x201), 0xFC0000800ull);
-    wrmsr(0x201, 0x100);                /* reserved bit */
+    wrmsr(0x201, 0x100); /* reserved bit */
     assert_true(gp_pending());
     rdmsr(0x210); /* beyond the 8 pairs */
     assert_true(gp_pending());
@@ -1032,7 +1032,7 @@ static void test_pc_vm_with_apic(void **state)
     assert_true(cpuid_of(vm, 1, VMM_RDX) & (1u << 9));
     assert_true(cpuid_of(vm, 1, VMM_RCX) & (1u << 24));
     assert_false(cpuid_of(vm, 1, VMM_RCX) & (1u << 21)); /* no x2APIC */
-    assert_int_equal(cpuid_of(vm, 6, VMM_RAX), 1u << 2);  /* ARAT */
+    assert_int_equal(cpuid_of(vm, 6, VMM_RAX), 1u << 2); /* ARAT */
     assert_int_equal(mmio32(vm, 0xFEE00030, false, 0), 0x00050014);
     mmio32(vm, 0xFEC00000, true, 1); /* IOREGSEL: the version register */
     assert_int_equal(mmio32(vm, 0xFEC00010, false, 0), 0x00170011);
@@ -1043,7 +1043,7 @@ static void test_pc_vm_with_apic(void **state)
     mmio32(vm, 0xFEE00350, true, 0x10700); /* LINT0 masked: the 8259 is out */
     mmio32(vm, 0xFEC00000, true, 0x15);    /* pin 2 high dword: destination 0 */
     mmio32(vm, 0xFEC00010, true, 0);
-    mmio32(vm, 0xFEC00000, true, 0x14);    /* pin 2 low dword: vector 0x30, edge */
+    mmio32(vm, 0xFEC00000, true, 0x14); /* pin 2 low dword: vector 0x30, edge */
     mmio32(vm, 0xFEC00010, true, 0x30);
     v->regs.rflags = 0x202;
     vmm_irq_set(vm, 0, true);

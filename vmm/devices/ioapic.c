@@ -287,8 +287,8 @@ int vmm_dev_ioapic_create(struct vmm_vm *vm, const struct vmm_ioapic_config *cfg
 
     io->reg.name = "ioapic";
     io->reg.dev = io;
-    io->reg.mmio[0] = (struct vmm_dev_mmio_range){.base = cfg->base, .len = VMM_IOAPIC_SIZE,
-                                                  .fn = ioapic_mmio};
+    io->reg.mmio[0] =
+        (struct vmm_dev_mmio_range){.base = cfg->base, .len = VMM_IOAPIC_SIZE, .fn = ioapic_mmio};
     io->reg.nmmio = 1;
     io->reg.reset = ioapic_reset;
     io->reg.destroy = ioapic_destroy;

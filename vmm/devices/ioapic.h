@@ -33,9 +33,9 @@
 struct vmm_ioapic;
 
 struct vmm_ioapic_config {
-    uint64_t base;     /* MMIO base: VMM_IOAPIC_BASE */
-    uint8_t id;        /* VMM_IOAPIC_ID */
-    uint8_t irq0_pin;  /* the pin ISA IRQ 0 drives: VMM_ISA_IRQ0_GSI */
+    uint64_t base;    /* MMIO base: VMM_IOAPIC_BASE */
+    uint8_t id;       /* VMM_IOAPIC_ID */
+    uint8_t irq0_pin; /* the pin ISA IRQ 0 drives: VMM_ISA_IRQ0_GSI */
     /* Sends a message to the local APIC(s); true when one accepted it. */
     bool (*deliver)(void *ctx, const struct vmm_apic_irq *irq);
     void *ctx;

@@ -6,26 +6,26 @@
 #include "../../kernel/log.h"
 
 /* Register offsets in the 4 KiB page (each register is the first dword of 16 bytes). */
-#define R_ID      0x020u
-#define R_VER     0x030u
-#define R_TPR     0x080u
-#define R_APR     0x090u
-#define R_PPR     0x0A0u
-#define R_EOI     0x0B0u
-#define R_RRD     0x0C0u
-#define R_LDR     0x0D0u
-#define R_DFR     0x0E0u
-#define R_SVR     0x0F0u
-#define R_ISR     0x100u /* 8 registers: 0x100-0x170 */
-#define R_TMR     0x180u
-#define R_IRR     0x200u
-#define R_ESR     0x280u
-#define R_ICR_LO  0x300u
-#define R_ICR_HI  0x310u
-#define R_LVT     0x320u /* 6 entries: 0x320-0x370 */
-#define R_TMICT   0x380u
-#define R_TMCCT   0x390u
-#define R_TDCR    0x3E0u
+#define R_ID     0x020u
+#define R_VER    0x030u
+#define R_TPR    0x080u
+#define R_APR    0x090u
+#define R_PPR    0x0A0u
+#define R_EOI    0x0B0u
+#define R_RRD    0x0C0u
+#define R_LDR    0x0D0u
+#define R_DFR    0x0E0u
+#define R_SVR    0x0F0u
+#define R_ISR    0x100u /* 8 registers: 0x100-0x170 */
+#define R_TMR    0x180u
+#define R_IRR    0x200u
+#define R_ESR    0x280u
+#define R_ICR_LO 0x300u
+#define R_ICR_HI 0x310u
+#define R_LVT    0x320u /* 6 entries: 0x320-0x370 */
+#define R_TMICT  0x380u
+#define R_TMCCT  0x390u
+#define R_TDCR   0x3E0u
 
 enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_COUNT };
 
@@ -37,10 +37,10 @@ enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_CO
 #define TIMER_PERIODIC    1u
 #define TIMER_TSC         2u
 
-#define SVR_ENABLE     (1u << 8)
-#define SVR_WRITABLE   0x3FFu /* vector, software enable, focus checking */
-#define TDCR_WRITABLE  0xBu
-#define ICR_LO_WRITABLE 0xCCFFFu /* vector, mode, dest mode, level, trigger, shorthand */
+#define SVR_ENABLE       (1u << 8)
+#define SVR_WRITABLE     0x3FFu /* vector, software enable, focus checking */
+#define TDCR_WRITABLE    0xBu
+#define ICR_LO_WRITABLE  0xCCFFFu /* vector, mode, dest mode, level, trigger, shorthand */
 #define ICR_LEVEL_ASSERT (1u << 14)
 #define ICR_DEST_LOGICAL (1u << 11)
 
@@ -278,8 +278,8 @@ static void lvt_deliver(struct vmm_lapic *l, unsigned idx)
         break;
     default:
         if (first_time(l, ONCE_LINT)) {
-            LAPIC_LOG(l, LOG_LVL_DEBUG, "LVT entry %u: delivery mode %u not modelled, dropped",
-                      idx, mode);
+            LAPIC_LOG(l, LOG_LVL_DEBUG, "LVT entry %u: delivery mode %u not modelled, dropped", idx,
+                      mode);
         }
         break;
     }
@@ -886,9 +886,10 @@ static int apic_base_write(struct vmm_lapic *l, uint64_t val)
         return -EPERM;
     }
     if ((val & BASE_ADDR) != l->cfg.base && first_time(l, ONCE_RELOCATE)) {
-        LAPIC_LOG(l, LOG_LVL_WARN, "APIC base moved to %#llx: relocation not supported, stays at "
-                  "%#llx (logged once)", (unsigned long long)(val & BASE_ADDR),
-                  (unsigned long long)l->cfg.base);
+        LAPIC_LOG(l, LOG_LVL_WARN,
+                  "APIC base moved to %#llx: relocation not supported, stays at "
+                  "%#llx (logged once)",
+                  (unsigned long long)(val & BASE_ADDR), (unsigned long long)l->cfg.base);
     }
     if (l->hw_enabled && !enable) {
         state_reset(l);
@@ -920,8 +921,7 @@ int vmm_lapic_msr_write(void *ctx, struct vmm_vm *vm, uint32_t msr, uint64_t *va
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
 
-void vmm_lapic_set_eoi_hook(struct vmm_lapic *l, void (*eoi)(void *ctx, uint8_t vector),
-                            void *ctx)
+void vmm_lapic_set_eoi_hook(struct vmm_lapic *l, void (*eoi)(void *ctx, uint8_t vector), void *ctx)
 {
     l->eoi_hook = eoi;
     l->eoi_ctx = ctx;
@@ -988,8 +988,8 @@ int vmm_dev_lapic_create(struct vmm_vm *vm, const struct vmm_lapic_config *cfg,
 
     l->reg.name = "lapic";
     l->reg.dev = l;
-    l->reg.mmio[0] = (struct vmm_dev_mmio_range){.base = l->cfg.base, .len = 0x1000,
-                                                 .fn = lapic_mmio};
+    l->reg.mmio[0] =
+        (struct vmm_dev_mmio_range){.base = l->cfg.base, .len = 0x1000, .fn = lapic_mmio};
     l->reg.nmmio = 1;
     l->reg.poll = lapic_poll;
     l->reg.reset = lapic_reset;

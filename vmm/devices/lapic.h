@@ -29,6 +29,9 @@
  * unmasked, the other LVT entries masked, so a guest that never touches the APIC runs on the
  * 8259 as before. LINT1 is NMI on a PC but nothing drives it; vmm_lapic_lint() pulses a pin.
  *
+ * TPR is the MMIO register only: CR8 (its 64-bit alias) is the VMCB's V_TPR, which this model
+ * neither reads nor sets (Linux and the test guests use the register).
+ *
  * ICR: fixed, lowest-priority and NMI to the LAPIC itself (self shorthand, all-including-self,
  * or a destination that names it). With one vCPU, anything for other CPUs (INIT, SIPI, IPIs)
  * and INIT or SMI to itself are dropped with a debug log.
@@ -58,22 +61,22 @@
 #define MSR_TSC_DEADLINE 0x000006E0u
 
 /* Delivery modes (ICR, LVT, IOAPIC redirection entries). */
-#define APIC_DM_FIXED    0u
-#define APIC_DM_LOWEST   1u
-#define APIC_DM_SMI      2u
-#define APIC_DM_NMI      4u
-#define APIC_DM_INIT     5u
-#define APIC_DM_STARTUP  6u
-#define APIC_DM_EXTINT   7u
+#define APIC_DM_FIXED   0u
+#define APIC_DM_LOWEST  1u
+#define APIC_DM_SMI     2u
+#define APIC_DM_NMI     4u
+#define APIC_DM_INIT    5u
+#define APIC_DM_STARTUP 6u
+#define APIC_DM_EXTINT  7u
 
 struct vmm_lapic;
 
 /* An interrupt message as the IOAPIC sends it. */
 struct vmm_apic_irq {
     uint8_t vector;
-    uint8_t mode;  /* APIC_DM_* */
-    bool level;    /* level-triggered: sets the TMR bit, so the EOI is broadcast */
-    bool logical;  /* dest is a logical destination (else a physical APIC ID) */
+    uint8_t mode; /* APIC_DM_* */
+    bool level;   /* level-triggered: sets the TMR bit, so the EOI is broadcast */
+    bool logical; /* dest is a logical destination (else a physical APIC ID) */
     uint8_t dest;
 };
 
@@ -90,8 +93,7 @@ int vmm_dev_lapic_create(struct vmm_vm *vm, const struct vmm_lapic_config *cfg,
                          struct vmm_lapic **out);
 
 /* Where EOIs of level-triggered vectors go (the IOAPIC), set once the IOAPIC exists. */
-void vmm_lapic_set_eoi_hook(struct vmm_lapic *l, void (*eoi)(void *ctx, uint8_t vector),
-                            void *ctx);
+void vmm_lapic_set_eoi_hook(struct vmm_lapic *l, void (*eoi)(void *ctx, uint8_t vector), void *ctx);
 /* A message from the IOAPIC: true when this LAPIC accepted it (it was addressed). */
 bool vmm_lapic_deliver(struct vmm_lapic *l, const struct vmm_apic_irq *irq);
 /* A rising edge on LINT0 (pin 0) or LINT1 (pin 1), delivered as its LVT entry says (ExtINT on
@@ -105,14 +107,14 @@ int vmm_lapic_msr_write(void *ctx, struct vmm_vm *vm, uint32_t msr, uint64_t *va
 
 /* Register views and counters, for `vm info` and tests. */
 struct vmm_lapic_stats {
-    uint64_t accepted;        /* vectors set in IRR */
-    uint64_t delivered;       /* vectors moved to ISR (taken by the CPU) */
-    uint64_t extint;          /* 8259 vectors taken through LINT0 / ExtINT */
+    uint64_t accepted;  /* vectors set in IRR */
+    uint64_t delivered; /* vectors moved to ISR (taken by the CPU) */
+    uint64_t extint;    /* 8259 vectors taken through LINT0 / ExtINT */
     uint64_t eois;
     uint64_t timer_fires;
     uint64_t timer_coalesced; /* periodic expiries folded into an earlier one */
     uint64_t nmis;
-    uint64_t ipis_dropped;    /* ICR messages for other CPUs, INIT, SMI */
+    uint64_t ipis_dropped; /* ICR messages for other CPUs, INIT, SMI */
     uint32_t svr, tpr, ppr, esr;
     uint32_t lvt_timer, lvt_lint0, lvt_lint1;
     uint32_t irr[8], isr[8], tmr[8];

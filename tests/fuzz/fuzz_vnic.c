@@ -1,0 +1,304 @@
+/* libFuzzer target for the guest NIC models (vmm/devices/virtio_net.c and its virtqueue): one
+ * fake VM with the PCI host and one NIC attached to the fake backend, driven by random register
+ * writes and reads (IO and MMIO, every size), random bytes and structured descriptors written
+ * into fake guest memory (the rings the NIC walks), a correct driver bring-up now and then (so
+ * the rings are live), frames delivered from the host, polls, PCI command/BAR writes and
+ * resets. Besides ASan/UBSan/LSan it traps when a promise breaks: a handler failing on a valid
+ * access, a read wider than its size, a frame sent longer than the maximum, the VM failed.
+ *
+ * As in fuzz_devices.c, the fuzz rule links HOSTED_SRC (the real VMM core and devices), so
+ * this file takes private copies of the fake core and of the models under other names. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define vmm_host_set              fz_vmm_host_set
+#define vmm_host                  fz_vmm_host
+#define vmm_dev_register          fz_vmm_dev_register
+#define vmm_irq_set               fz_vmm_irq_set
+#define vmm_intc_register         fz_vmm_intc_register
+#define vmm_intc_take_cpu         fz_vmm_intc_take_cpu
+#define vmm_guest_tsc             fz_vmm_guest_tsc
+#define vmm_guest_read            fz_vmm_guest_read
+#define vmm_guest_write           fz_vmm_guest_write
+#define vmm_console_out           fz_vmm_console_out
+#define vmm_console_register      fz_vmm_console_register
+#define vmm_vm_request_exit       fz_vmm_vm_request_exit
+#define vmm_vm_request_reset      fz_vmm_vm_request_reset
+#define vmm_vm_fail               fz_vmm_vm_fail
+#define vmm_vm_name               fz_vmm_vm_name
+#define vmm_dev_pci_host_create   fz_vmm_dev_pci_host_create
+#define vmm_pci_add_func          fz_vmm_pci_add_func
+#define vmm_pci_func_cfg          fz_vmm_pci_func_cfg
+#define vmm_pci_func_wmask        fz_vmm_pci_func_wmask
+#define vmm_pci_func_command      fz_vmm_pci_func_command
+#define vmm_pci_func_bar          fz_vmm_pci_func_bar
+#define vnic_port_init            fz_vnic_port_init
+#define vnic_port_detach          fz_vnic_port_detach
+#define vnic_send                 fz_vnic_send
+#define vnic_rx_drop              fz_vnic_rx_drop
+#define vnic_rx_count             fz_vnic_rx_count
+#define vnic_hostile              fz_vnic_hostile
+#define virtq_setup               fz_virtq_setup
+#define virtq_reset               fz_virtq_reset
+#define virtq_pop                 fz_virtq_pop
+#define virtq_push                fz_virtq_push
+#define virtq_should_interrupt    fz_virtq_should_interrupt
+#define virtq_want_kick           fz_virtq_want_kick
+#define virtq_chain_read          fz_virtq_chain_read
+#define virtq_chain_write         fz_virtq_chain_write
+#define vmm_dev_virtio_net_create fz_vmm_dev_virtio_net_create
+#define vmm_virtio_net_rx         fz_vmm_virtio_net_rx
+#define vmm_virtio_net_stats      fz_vmm_virtio_net_stats
+
+#include "../unit/fake_vmm.c"
+#include "../../vmm/devices/pci_host.c"
+#include "../../vmm/devices/vnic.c"
+#include "../../vmm/devices/virtq.c"
+#include "../../vmm/devices/virtio_net.c"
+
+#define FZ_IO   0xC000
+#define FZ_MMIO 0xFE000000ull
+#define FZ_SLOT 3
+#define FZ_IRQ  11
+#define FZ_OPS  512
+#define FZ_BLOB 64
+
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return "halt_on_error=1:print_stacktrace=1";
+}
+
+struct input {
+    const uint8_t *data;
+    size_t size;
+    size_t pos;
+};
+
+static uint8_t take8(struct input *in)
+{
+    return in->pos < in->size ? in->data[in->pos++] : 0;
+}
+
+static uint64_t take(struct input *in, unsigned bytes)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < bytes; i++) {
+        v |= (uint64_t)take8(in) << (8 * i);
+    }
+    return v;
+}
+
+static unsigned pick_size(struct input *in, bool mmio)
+{
+    static const unsigned sizes[8] = {1, 2, 4, 4, 2, 1, 8, 4};
+    unsigned s = sizes[take8(in) & 7];
+
+    return (!mmio && s == 8) ? 4 : s;
+}
+
+static void cfg_out(struct vmm_vm *vm, unsigned reg, unsigned size, uint32_t val)
+{
+    fake_out(vm, 0xCF8, 4, 0x80000000u | FZ_SLOT << 11 | (reg & 0xFC));
+    fake_out(vm, (uint16_t)(0xCFC + (reg & 3)), size, val);
+}
+
+static void do_io(struct vmm_vm *vm, struct input *in, bool write)
+{
+    uint16_t port = (uint16_t)(FZ_IO + (take8(in) % 40));
+    unsigned size = pick_size(in, false);
+    uint32_t val = write ? (uint32_t)take(in, 4) : 0xA5A5A5A5u;
+
+    if (fake_io(vm, port, size, write, &val) != VMM_HANDLED) {
+        __builtin_trap();
+    }
+    if (!write && size < 4 && (val >> (8 * size)) != 0) {
+        __builtin_trap();
+    }
+}
+
+static void do_mmio(struct vmm_vm *vm, struct input *in, bool write)
+{
+    static const uint64_t regions[4] = {0x0000, 0x1000, 0x2000, 0x3000};
+    uint64_t off = regions[take8(in) & 3] + (take8(in) % 0x40);
+    unsigned size = pick_size(in, true);
+    uint64_t val = write ? take(in, 8) : 0xA5A5A5A5A5A5A5A5ull;
+
+    if (fake_mmio(vm, FZ_MMIO + off, size, write, &val) != VMM_HANDLED) {
+        __builtin_trap();
+    }
+    if (!write && size < 8 && (val >> (8 * size)) != 0) {
+        __builtin_trap();
+    }
+}
+
+/* A driver bring-up with rings at random (often valid) places. */
+static void do_bringup(struct vmm_vm *vm, struct input *in)
+{
+    uint8_t how = take8(in);
+
+    cfg_out(vm, 0x04, 2, 0x0007);
+    if (how & 1) {
+        fake_outb(vm, FZ_IO + 0x12, 0);
+        fake_outb(vm, FZ_IO + 0x12, 3);
+        fake_out(vm, FZ_IO + 0x04, 4, (uint32_t)take(in, 4));
+        for (unsigned q = 0; q < 2; q++) {
+            fake_out(vm, FZ_IO + 0x0E, 2, q);
+            fake_out(vm, FZ_IO + 0x08, 4, take8(in) % 20);
+        }
+        fake_outb(vm, FZ_IO + 0x12, 7);
+        return;
+    }
+    {
+        uint64_t v;
+
+        v = 0;
+        (void)fake_mmio(vm, FZ_MMIO + 0x14, 1, true, &v);
+        for (unsigned w = 0; w < 2; w++) {
+            v = w;
+            (void)fake_mmio(vm, FZ_MMIO + 0x08, 4, true, &v);
+            v = take(in, 4);
+            (void)fake_mmio(vm, FZ_MMIO + 0x0C, 4, true, &v);
+        }
+        for (unsigned q = 0; q < 2; q++) {
+            static const uint64_t offs[4] = {0x18, 0x20, 0x28, 0x30};
+            static const unsigned sz[4] = {2, 8, 8, 8};
+
+            v = q;
+            (void)fake_mmio(vm, FZ_MMIO + 0x16, 2, true, &v);
+            for (unsigned r = 0; r < 4; r++) {
+                v = r == 0 ? (1u << (take8(in) % 10)) : (uint64_t)(take8(in) % 0x100) << 8;
+                (void)fake_mmio(vm, FZ_MMIO + offs[r], sz[r], true, &v);
+            }
+            v = 1;
+            (void)fake_mmio(vm, FZ_MMIO + 0x1C, 2, true, &v);
+        }
+        v = 0x0F;
+        (void)fake_mmio(vm, FZ_MMIO + 0x14, 1, true, &v);
+    }
+}
+
+/* A descriptor or ring word at a random place: mostly plausible values. */
+static void do_ring_write(struct vmm_vm *vm, struct input *in)
+{
+    uint32_t at = (uint32_t)take(in, 2) % (FAKE_RAM_SIZE - 16);
+    uint8_t kind = take8(in) & 3;
+
+    if (kind == 0) {
+        /* A descriptor: addr (small or wild), len, flags, next. */
+        uint64_t addr = (take8(in) & 1) ? take(in, 2) : take(in, 8);
+        uint32_t len = (take8(in) & 1) ? take8(in) * 8u : (uint32_t)take(in, 4);
+        uint16_t flags = take8(in) & 7;
+        uint16_t next = (uint16_t)take(in, 2);
+
+        at &= ~15u;
+        memcpy(&vm->ram[at], &addr, 8);
+        memcpy(&vm->ram[at + 8], &len, 4);
+        memcpy(&vm->ram[at + 12], &flags, 2);
+        memcpy(&vm->ram[at + 14], &next, 2);
+    } else if (kind == 1) {
+        uint16_t v = (uint16_t)take(in, 2);
+
+        at &= ~1u;
+        memcpy(&vm->ram[at], &v, 2);
+    } else {
+        size_t n = take8(in) % FZ_BLOB;
+
+        for (size_t i = 0; i < n && at + i < FAKE_RAM_SIZE; i++) {
+            vm->ram[at + i] = take8(in);
+        }
+    }
+}
+
+static void do_rx(struct input *in)
+{
+    static uint8_t frame[VMM_NIC_FRAME_MAX + 16];
+    size_t len = take(in, 2) % sizeof(frame);
+
+    memset(frame, take8(in), len);
+    (void)fake_nic_deliver(frame, len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct input in = {data, size, 0};
+    struct vmm_nic_dev_config dc = {.name = "eth0",
+                                    .mac = {0x52, 0x54, 0, 1, 2, 3},
+                                    .slot = FZ_SLOT,
+                                    .irq = FZ_IRQ,
+                                    .io_base = FZ_IO,
+                                    .mmio_base = FZ_MMIO};
+    struct vmm_pci_host *pci = NULL;
+    struct vmm_vm *vm;
+
+    fake_host_install(0);
+    fake_nic_enable((take8(&in) & 7) != 0);
+    vm = fake_vm_new("fz");
+    if (vm == NULL) {
+        return 0;
+    }
+    if (vmm_dev_pci_host_create(vm, &pci) != 0 ||
+        vmm_dev_virtio_net_create(vm, pci, &dc, NULL) != 0) {
+        __builtin_trap();
+    }
+    for (unsigned op = 0; op < FZ_OPS && in.pos < in.size; op++) {
+        switch (take8(&in) % 12) {
+        case 0:
+            do_io(vm, &in, true);
+            break;
+        case 1:
+            do_io(vm, &in, false);
+            break;
+        case 2:
+            do_mmio(vm, &in, true);
+            break;
+        case 3:
+            do_mmio(vm, &in, false);
+            break;
+        case 4:
+        case 5:
+            do_ring_write(vm, &in);
+            break;
+        case 6:
+            do_bringup(vm, &in);
+            break;
+        case 7:
+            do_rx(&in);
+            break;
+        case 8:
+            (void)fake_poll(vm);
+            break;
+        case 9:
+            cfg_out(vm, 0x04 + 4 * (take8(&in) % 4), 4, (uint32_t)take(&in, 4));
+            break;
+        case 10:
+            fake_reset_devices(vm);
+            break;
+        default:
+            /* Kick a queue through both transports. */
+            fake_out(vm, FZ_IO + 0x10, 2, take8(&in) & 3);
+            {
+                uint64_t v = 1;
+
+                (void)fake_mmio(vm, FZ_MMIO + 0x3000 + 4 * (take8(&in) & 3), 2, true, &v);
+            }
+            break;
+        }
+        for (unsigned i = 0; i < FAKE_NIC_FRAMES; i++) {
+            if (fake_nic.sent_len[i] > VMM_NIC_FRAME_MAX) {
+                __builtin_trap();
+            }
+        }
+        if (vm->failed) {
+            __builtin_trap();
+        }
+    }
+    fake_vm_free(vm);
+    if (fake_live_allocs != 0) {
+        __builtin_trap();
+    }
+    return 0;
+}

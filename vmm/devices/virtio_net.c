@@ -1,0 +1,783 @@
+/* virtio-net on a transitional virtio-pci function, legacy and modern transports (virtio_net.h). */
+#include "virtio_net.h"
+#include "virtq.h"
+#include "../host.h"
+#include "../../kernel/lib.h"
+#include "../../kernel/log.h"
+
+/* Legacy IO registers (BAR0). */
+#define LEG_HOST_FEATURES  0x00
+#define LEG_GUEST_FEATURES 0x04
+#define LEG_QUEUE_PFN      0x08
+#define LEG_QUEUE_NUM      0x0C
+#define LEG_QUEUE_SEL      0x0E
+#define LEG_QUEUE_NOTIFY   0x10
+#define LEG_STATUS         0x12
+#define LEG_ISR            0x13
+#define LEG_CONFIG         0x14
+#define LEG_VRING_ALIGN    4096
+
+/* Modern regions in BAR1. */
+#define MOD_COMMON     0x0000
+#define MOD_COMMON_LEN 0x38
+#define MOD_ISR        0x1000
+#define MOD_DEVICE     0x2000
+#define MOD_NOTIFY     0x3000
+#define MOD_NOTIFY_MUL 4
+#define MOD_REGION     0x1000
+
+/* Vendor capabilities in config space. */
+#define CAP_BASE       0x40
+#define CAP_VNDR       0x09
+#define CAP_COMMON_CFG 1
+#define CAP_NOTIFY_CFG 2
+#define CAP_ISR_CFG    3
+#define CAP_DEVICE_CFG 4
+
+#define STATUS_ACK         0x01
+#define STATUS_DRIVER      0x02
+#define STATUS_DRIVER_OK   0x04
+#define STATUS_FEATURES_OK 0x08
+#define STATUS_NEEDS_RESET 0x40
+#define STATUS_FAILED      0x80
+
+#define ISR_QUEUE  0x01
+#define ISR_CONFIG 0x02
+
+#define F_MAC       (1ull << 5)
+#define F_STATUS    (1ull << 16)
+#define F_EVENT_IDX (1ull << 29)
+#define F_VERSION_1 (1ull << 32)
+
+#define NET_S_LINK_UP 1
+#define CONFIG_LEN    8 /* mac[6], status */
+
+#define RXQ     0
+#define TXQ     1
+#define NQUEUES 2
+
+#define HDR_LEGACY 10
+#define HDR_V1     12
+/* A chain longer than this is not a frame but an attack. */
+#define CHAIN_MAX 65536u
+
+struct vq_setup {
+    uint16_t size;
+    bool enabled;
+    uint64_t desc;
+    uint64_t avail;
+    uint64_t used;
+    uint32_t pfn; /* legacy */
+};
+
+struct vmm_virtio_net {
+    struct vnic_port port;
+    struct vmm_pci_func *pci;
+    uint8_t irq;
+    uint16_t io_base;
+    uint64_t mmio_base;
+    uint64_t io_addr; /* where BAR0 decodes now */
+    bool io_on;
+    uint64_t mem_addr;
+    bool mem_on;
+    bool moved_logged;
+
+    uint64_t host_features;
+    uint64_t guest_features;
+    uint32_t dfselect;
+    uint32_t gfselect;
+    uint8_t status;
+    uint8_t isr;
+    uint8_t generation;
+    uint16_t queue_sel;
+    struct vq_setup setup[NQUEUES];
+    struct virtq q[NQUEUES];
+    bool irq_level;
+    bool in_tx; /* guards against re-entry from the backend */
+
+    uint8_t frame[VMM_NIC_FRAME_MAX + HDR_V1];
+    struct vmm_dev_reg reg;
+};
+
+static uint16_t vn_command(const struct vmm_virtio_net *n)
+{
+    return n->pci != NULL ? vmm_pci_func_command(n->pci) : 0;
+}
+
+static void vn_update_irq(struct vmm_virtio_net *n)
+{
+    bool level = n->isr != 0 && !(vn_command(n) & VMM_PCI_CMD_INTX_DISABLE);
+
+    if (level != n->irq_level) {
+        n->irq_level = level;
+        if (level) {
+            n->port.stats.irqs++;
+        }
+        (void)vmm_irq_set(n->port.vm, n->irq, level);
+    }
+}
+
+static void vn_reset(struct vmm_virtio_net *n)
+{
+    n->guest_features = 0;
+    n->dfselect = 0;
+    n->gfselect = 0;
+    n->status = 0;
+    n->isr = 0;
+    n->queue_sel = 0;
+    for (unsigned i = 0; i < NQUEUES; i++) {
+        memset(&n->setup[i], 0, sizeof(n->setup[i]));
+        n->setup[i].size = VIRTIO_NET_QSIZE;
+        virtq_reset(&n->q[i]);
+    }
+    vn_update_irq(n);
+}
+
+/* A malformed ring or buffer: log, reset, and tell the driver it needs a reset. */
+static void vn_hostile(struct vmm_virtio_net *n, const char *what, int rc)
+{
+    vnic_hostile(&n->port, "%s (%d)", what, rc);
+    vn_reset(n);
+    n->status = STATUS_NEEDS_RESET;
+}
+
+static bool vn_dma_ok(const struct vmm_virtio_net *n)
+{
+    return (n->status & STATUS_DRIVER_OK) && !(n->status & STATUS_NEEDS_RESET) &&
+           (vn_command(n) & VMM_PCI_CMD_MASTER);
+}
+
+static size_t vn_hdr_len(const struct vmm_virtio_net *n)
+{
+    return (n->guest_features & F_VERSION_1) ? HDR_V1 : HDR_LEGACY;
+}
+
+/* Interrupt decision for both queues (one interrupt for everything since the last one). */
+static void vn_flush_irq(struct vmm_virtio_net *n)
+{
+    for (unsigned i = 0; i < NQUEUES; i++) {
+        int err;
+
+        if (virtq_should_interrupt(n->port.vm, &n->q[i], &err)) {
+            n->isr |= ISR_QUEUE;
+        }
+        if (err < 0) {
+            vn_hostile(n, i == RXQ ? "RX ring not in RAM" : "TX ring not in RAM", err);
+            return;
+        }
+    }
+    vn_update_irq(n);
+}
+
+/* Sends one TX chain; false after a hostile reset. */
+static bool vn_tx_one(struct vmm_virtio_net *n, const struct virtq_chain *c)
+{
+    size_t hdr = vn_hdr_len(n);
+    int rc;
+
+    for (unsigned i = 0; i < c->nsegs; i++) {
+        if (c->segs[i].write) {
+            vn_hostile(n, "device-writable descriptor in the TX queue", -EIO);
+            return false;
+        }
+    }
+    if (c->len > CHAIN_MAX) {
+        vn_hostile(n, "TX chain longer than 64 KiB", -EIO);
+        return false;
+    }
+    if (c->len < hdr + 14 || c->len - hdr > VMM_NIC_FRAME_MAX) {
+        n->port.stats.tx_dropped++;
+        LOG_VM(VMM, LOG_LVL_DEBUG, vmm_vm_name(n->port.vm),
+               "virtio-net %s: TX of %llu bytes dropped", n->port.name, (unsigned long long)c->len);
+    } else {
+        rc = virtq_chain_read(n->port.vm, c, hdr, n->frame, (size_t)(c->len - hdr));
+        if (rc < 0) {
+            vn_hostile(n, "TX buffer not in RAM", rc);
+            return false;
+        }
+        vnic_send(&n->port, n->frame, (size_t)(c->len - hdr));
+    }
+    rc = virtq_push(n->port.vm, &n->q[TXQ], c->head, 0);
+    if (rc < 0) {
+        vn_hostile(n, "TX used ring not in RAM", rc);
+        return false;
+    }
+    return true;
+}
+
+/* Takes every available TX chain (bounded by the ring size), then asks for the next kick. */
+static void vn_process_tx(struct vmm_virtio_net *n)
+{
+    struct virtq *q = &n->q[TXQ];
+    struct virtq_chain c;
+
+    if (!vn_dma_ok(n) || !virtq_ready(q) || n->in_tx) {
+        return;
+    }
+    n->in_tx = true;
+    for (unsigned i = 0; i < q->size; i++) {
+        int rc = virtq_pop(n->port.vm, q, &c);
+
+        if (rc == 0) {
+            break;
+        }
+        if (rc < 0) {
+            vn_hostile(n, "malformed TX ring", rc);
+            n->in_tx = false;
+            return;
+        }
+        if (!vn_tx_one(n, &c)) {
+            n->in_tx = false;
+            return;
+        }
+    }
+    n->in_tx = false;
+    if (virtq_want_kick(n->port.vm, q, true) < 0) {
+        vn_hostile(n, "TX used ring not in RAM", -EFAULT);
+    }
+}
+
+bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)
+{
+    struct vmm_virtio_net *n = dev;
+    struct virtq *q = &n->q[RXQ];
+    struct virtq_chain c;
+    uint8_t hdr[HDR_V1] = {0};
+    size_t hlen = vn_hdr_len(n);
+    int rc;
+
+    if (!vn_dma_ok(n) || !virtq_ready(q) || len > VMM_NIC_FRAME_MAX) {
+        return vnic_rx_drop(&n->port);
+    }
+    rc = virtq_pop(n->port.vm, q, &c);
+    if (rc == 0) {
+        return vnic_rx_drop(&n->port);
+    }
+    if (rc < 0) {
+        vn_hostile(n, "malformed RX ring", rc);
+        return vnic_rx_drop(&n->port);
+    }
+    for (unsigned i = 0; i < c.nsegs; i++) {
+        if (!c.segs[i].write) {
+            vn_hostile(n, "device-readable descriptor in the RX queue", -EIO);
+            return vnic_rx_drop(&n->port);
+        }
+    }
+    if (c.len < hlen + len) {
+        /* Too small for this frame: the buffer goes back empty. */
+        (void)vnic_rx_drop(&n->port);
+        len = 0;
+        hlen = 0;
+    } else {
+        if (hlen == HDR_V1) {
+            hdr[10] = 1; /* num_buffers */
+        }
+        rc = virtq_chain_write(n->port.vm, &c, 0, hdr, hlen);
+        if (rc == 0) {
+            rc = virtq_chain_write(n->port.vm, &c, hlen, frame, len);
+        }
+        if (rc < 0) {
+            vn_hostile(n, "RX buffer not in RAM", rc);
+            return vnic_rx_drop(&n->port);
+        }
+        vnic_rx_count(&n->port, len);
+    }
+    rc = virtq_push(n->port.vm, q, c.head, (uint32_t)(hlen + len));
+    if (rc < 0) {
+        vn_hostile(n, "RX used ring not in RAM", rc);
+        return false;
+    }
+    /* The interrupt is decided at the next poll: one for the whole burst. */
+    return len != 0;
+}
+
+static void vn_kick(struct vmm_virtio_net *n, uint32_t queue)
+{
+    n->port.stats.kicks++;
+    if (queue == TXQ) {
+        vn_process_tx(n);
+        vn_flush_irq(n);
+    } else if (queue != RXQ) {
+        LOG_VM(VMM, LOG_LVL_DEBUG, vmm_vm_name(n->port.vm), "virtio-net %s: kick of queue %u",
+               n->port.name, queue);
+    }
+}
+
+static void vn_queue_enable(struct vmm_virtio_net *n, unsigned i)
+{
+    struct vq_setup *s = &n->setup[i];
+
+    virtq_setup(&n->q[i], s->size, s->desc, s->avail, s->used,
+                (n->guest_features & F_EVENT_IDX) != 0);
+    s->enabled = true;
+}
+
+static void vn_set_status(struct vmm_virtio_net *n, uint8_t v)
+{
+    if (v == 0) {
+        vn_reset(n);
+        return;
+    }
+    if ((v & STATUS_FEATURES_OK) && !(n->status & STATUS_FEATURES_OK) &&
+        (n->guest_features & ~n->host_features) != 0) {
+        v &= (uint8_t)~STATUS_FEATURES_OK; /* refused */
+    }
+    if ((v & STATUS_DRIVER_OK) && !(n->status & STATUS_DRIVER_OK)) {
+        for (unsigned i = 0; i < NQUEUES; i++) {
+            n->q[i].event_idx = (n->guest_features & F_EVENT_IDX) != 0;
+        }
+        LOG_VM(VMM, LOG_LVL_INFO, vmm_vm_name(n->port.vm),
+               "virtio-net %s: driver ready (%s, features 0x%llx)", n->port.name,
+               (n->guest_features & F_VERSION_1) ? "modern" : "legacy",
+               (unsigned long long)n->guest_features);
+    }
+    n->status = (uint8_t)(v | (n->status & STATUS_NEEDS_RESET));
+}
+
+static uint8_t vn_config_byte(const struct vmm_virtio_net *n, unsigned off)
+{
+    uint16_t st = vnic_link_up(&n->port) ? NET_S_LINK_UP : 0;
+
+    if (off < 6) {
+        return n->port.mac[off];
+    }
+    if (off < CONFIG_LEN) {
+        return (uint8_t)(st >> (8 * (off - 6)));
+    }
+    return 0;
+}
+
+static uint8_t vn_read_isr(struct vmm_virtio_net *n)
+{
+    uint8_t v = n->isr;
+
+    n->isr = 0;
+    vn_update_irq(n);
+    return v;
+}
+
+/* ---- legacy transport ---------------------------------------------------------------------- */
+
+static void leg_set_pfn(struct vmm_virtio_net *n, unsigned i, uint32_t pfn)
+{
+    struct vq_setup *s = &n->setup[i];
+    uint64_t base = (uint64_t)pfn << 12;
+
+    s->pfn = pfn;
+    if (pfn == 0) {
+        virtq_reset(&n->q[i]);
+        s->enabled = false;
+        return;
+    }
+    s->size = VIRTIO_NET_QSIZE;
+    s->desc = base;
+    s->avail = base + 16ull * s->size;
+    s->used =
+        (s->avail + 6 + 2ull * s->size + LEG_VRING_ALIGN - 1) & ~(uint64_t)(LEG_VRING_ALIGN - 1);
+    vn_queue_enable(n, i);
+}
+
+static uint32_t leg_read(struct vmm_virtio_net *n, unsigned off, unsigned size)
+{
+    uint32_t v = 0;
+
+    switch (off) {
+    case LEG_HOST_FEATURES:
+        return (uint32_t)n->host_features;
+    case LEG_GUEST_FEATURES:
+        return (uint32_t)n->guest_features;
+    case LEG_QUEUE_PFN:
+        return n->queue_sel < NQUEUES ? n->setup[n->queue_sel].pfn : 0;
+    case LEG_QUEUE_NUM:
+        return n->queue_sel < NQUEUES ? VIRTIO_NET_QSIZE : 0;
+    case LEG_QUEUE_SEL:
+        return n->queue_sel;
+    case LEG_STATUS:
+        return n->status;
+    case LEG_ISR:
+        return vn_read_isr(n);
+    default:
+        break;
+    }
+    if (off >= LEG_CONFIG) {
+        for (unsigned i = 0; i < size; i++) {
+            v |= (uint32_t)vn_config_byte(n, off - LEG_CONFIG + i) << (8 * i);
+        }
+    }
+    return v;
+}
+
+static void leg_write(struct vmm_virtio_net *n, unsigned off, unsigned size, uint32_t v)
+{
+    switch (off) {
+    case LEG_GUEST_FEATURES:
+        n->guest_features = v & n->host_features & 0xFFFFFFFFu;
+        return;
+    case LEG_QUEUE_PFN:
+        if (n->queue_sel < NQUEUES) {
+            leg_set_pfn(n, n->queue_sel, v);
+        }
+        return;
+    case LEG_QUEUE_SEL:
+        n->queue_sel = (uint16_t)v;
+        return;
+    case LEG_QUEUE_NOTIFY:
+        vn_kick(n, v & 0xFFFF);
+        return;
+    case LEG_STATUS:
+        vn_set_status(n, (uint8_t)v);
+        return;
+    default:
+        LOG_VM(VMM, LOG_LVL_DEBUG, vmm_vm_name(n->port.vm),
+               "virtio-net %s: %u-byte write of 0x%x to legacy register 0x%x ignored", n->port.name,
+               size, v, off);
+        return;
+    }
+}
+
+static int vn_io(void *dev, uint16_t port, unsigned size, bool write, uint32_t *val)
+{
+    struct vmm_virtio_net *n = dev;
+    unsigned off;
+
+    if (!n->io_on || port < n->io_addr || port >= n->io_addr + VIRTIO_NET_IO_SIZE) {
+        return VMM_NOT_MINE;
+    }
+    if (size != 1 && size != 2 && size != 4) {
+        return -EINVAL;
+    }
+    off = (unsigned)(port - n->io_addr);
+    if (write) {
+        leg_write(n, off, size, *val);
+    } else {
+        uint32_t v = leg_read(n, off, size);
+
+        *val = size == 4 ? v : v & ((1u << (8 * size)) - 1);
+    }
+    return VMM_HANDLED;
+}
+
+/* ---- modern transport ---------------------------------------------------------------------- */
+
+static uint64_t mod_common_read(struct vmm_virtio_net *n, unsigned off)
+{
+    const struct vq_setup *s = n->queue_sel < NQUEUES ? &n->setup[n->queue_sel] : NULL;
+
+    switch (off) {
+    case 0x00:
+        return n->dfselect;
+    case 0x04:
+        return n->dfselect < 2 ? (uint32_t)(n->host_features >> (32 * n->dfselect)) : 0;
+    case 0x08:
+        return n->gfselect;
+    case 0x0C:
+        return n->gfselect < 2 ? (uint32_t)(n->guest_features >> (32 * n->gfselect)) : 0;
+    case 0x10:
+        return 0xFFFF; /* msix_config: no vector */
+    case 0x12:
+        return NQUEUES;
+    case 0x14:
+        return n->status;
+    case 0x15:
+        return n->generation;
+    case 0x16:
+        return n->queue_sel;
+    case 0x18:
+        return s != NULL ? s->size : 0;
+    case 0x1A:
+        return 0xFFFF;
+    case 0x1C:
+        return s != NULL && s->enabled;
+    case 0x1E:
+        return n->queue_sel; /* notify offset: one multiplier step per queue */
+    case 0x20:
+        return s != NULL ? s->desc : 0;
+    case 0x24:
+        return s != NULL ? s->desc >> 32 : 0;
+    case 0x28:
+        return s != NULL ? s->avail : 0;
+    case 0x2C:
+        return s != NULL ? s->avail >> 32 : 0;
+    case 0x30:
+        return s != NULL ? s->used : 0;
+    case 0x34:
+        return s != NULL ? s->used >> 32 : 0;
+    default:
+        return 0;
+    }
+}
+
+static void vn_set_lo(uint64_t *p, uint64_t v, unsigned size)
+{
+    *p = size == 8 ? v : ((*p & ~0xFFFFFFFFull) | (v & 0xFFFFFFFFull));
+}
+
+static void vn_set_hi(uint64_t *p, uint64_t v)
+{
+    *p = (*p & 0xFFFFFFFFull) | (v << 32);
+}
+
+static void mod_common_write(struct vmm_virtio_net *n, unsigned off, unsigned size, uint64_t v)
+{
+    struct vq_setup *s = n->queue_sel < NQUEUES ? &n->setup[n->queue_sel] : NULL;
+    bool live = s != NULL && s->enabled;
+
+    switch (off) {
+    case 0x00:
+        n->dfselect = (uint32_t)v;
+        return;
+    case 0x08:
+        n->gfselect = (uint32_t)v;
+        return;
+    case 0x0C:
+        if (n->gfselect < 2 && !(n->status & STATUS_FEATURES_OK)) {
+            unsigned sh = 32 * n->gfselect;
+
+            n->guest_features &= ~(0xFFFFFFFFull << sh);
+            n->guest_features |= ((v & 0xFFFFFFFFull) << sh) & n->host_features;
+        }
+        return;
+    case 0x14:
+        vn_set_status(n, (uint8_t)v);
+        return;
+    case 0x16:
+        n->queue_sel = (uint16_t)v;
+        return;
+    default:
+        break;
+    }
+    if (s == NULL || live) {
+        /* Queue registers of a missing or enabled queue are read-only. */
+        return;
+    }
+    switch (off) {
+    case 0x18:
+        if (v != 0 && v <= VIRTIO_NET_QSIZE && (v & (v - 1)) == 0) {
+            s->size = (uint16_t)v;
+        } else {
+            LOG_VM(VMM, LOG_LVL_WARN, vmm_vm_name(n->port.vm),
+                   "virtio-net %s: queue size %llu refused", n->port.name, (unsigned long long)v);
+        }
+        return;
+    case 0x1C:
+        if (v == 1) {
+            vn_queue_enable(n, n->queue_sel);
+        }
+        return;
+    case 0x20:
+        vn_set_lo(&s->desc, v, size);
+        return;
+    case 0x24:
+        vn_set_hi(&s->desc, v);
+        return;
+    case 0x28:
+        vn_set_lo(&s->avail, v, size);
+        return;
+    case 0x2C:
+        vn_set_hi(&s->avail, v);
+        return;
+    case 0x30:
+        vn_set_lo(&s->used, v, size);
+        return;
+    case 0x34:
+        vn_set_hi(&s->used, v);
+        return;
+    default:
+        return;
+    }
+}
+
+static int vn_mmio(void *dev, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+    struct vmm_virtio_net *n = dev;
+    uint64_t off;
+    uint64_t v = 0;
+
+    if (!n->mem_on || gpa < n->mem_addr || gpa - n->mem_addr >= VIRTIO_NET_MMIO_SIZE) {
+        /* The BAR is off or moved: nothing decodes here (reads float high). */
+        if (!write) {
+            *val = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        }
+        return VMM_HANDLED;
+    }
+    off = gpa - n->mem_addr;
+    if (off < MOD_COMMON + MOD_COMMON_LEN) { /* MOD_COMMON is 0 */
+        if (write) {
+            mod_common_write(n, (unsigned)off, size, *val);
+        } else {
+            v = mod_common_read(n, (unsigned)off);
+        }
+    } else if (off >= MOD_ISR && off < MOD_ISR + 4) {
+        if (!write && off == MOD_ISR) {
+            v = vn_read_isr(n);
+        }
+    } else if (off >= MOD_DEVICE && off < MOD_DEVICE + CONFIG_LEN) {
+        if (!write) {
+            for (unsigned i = 0; i < size; i++) {
+                v |= (uint64_t)vn_config_byte(n, (unsigned)(off - MOD_DEVICE) + i) << (8 * i);
+            }
+        }
+    } else if (off >= MOD_NOTIFY && off < MOD_NOTIFY + MOD_REGION) {
+        if (write) {
+            vn_kick(n, (uint32_t)((off - MOD_NOTIFY) / MOD_NOTIFY_MUL));
+        }
+    }
+    if (!write) {
+        *val = size >= 8 ? v : v & ((1ull << (8 * size)) - 1);
+    }
+    return VMM_HANDLED;
+}
+
+/* ---- PCI ----------------------------------------------------------------------------------- */
+
+static void vn_put_cap(uint8_t *cfg, unsigned at, unsigned next, unsigned type, uint32_t off,
+                       uint32_t len)
+{
+    uint8_t *c = &cfg[at];
+
+    c[0] = CAP_VNDR;
+    c[1] = (uint8_t)next;
+    c[2] = type == CAP_NOTIFY_CFG ? 20 : 16;
+    c[3] = (uint8_t)type;
+    c[4] = 1; /* BAR1 */
+    for (unsigned i = 0; i < 4; i++) {
+        c[8 + i] = (uint8_t)(off >> (8 * i));
+        c[12 + i] = (uint8_t)(len >> (8 * i));
+    }
+    if (type == CAP_NOTIFY_CFG) {
+        c[16] = MOD_NOTIFY_MUL;
+    }
+}
+
+static void vn_bar_changed(void *ctx, unsigned bar, uint64_t addr, bool enabled)
+{
+    struct vmm_virtio_net *n = ctx;
+    uint64_t home = bar == 0 ? n->io_base : n->mmio_base;
+
+    if (bar == 0) {
+        n->io_addr = addr;
+        n->io_on = enabled;
+    } else if (bar == 1) {
+        n->mem_addr = addr;
+        n->mem_on = enabled;
+    }
+    if (enabled && addr != home && !n->moved_logged) {
+        /* Ranges are registered once; the firmware-given address is the only one decoded. */
+        n->moved_logged = true;
+        LOG_VM(VMM, LOG_LVL_WARN, vmm_vm_name(n->port.vm),
+               "virtio-net %s: BAR%u moved to 0x%llx: only 0x%llx decodes", n->port.name, bar,
+               (unsigned long long)addr, (unsigned long long)home);
+    }
+}
+
+static uint64_t vn_poll(void *dev, uint64_t now)
+{
+    struct vmm_virtio_net *n = dev;
+
+    (void)now;
+    vn_process_tx(n);
+    vn_flush_irq(n);
+    return UINT64_MAX;
+}
+
+static void vn_dev_reset(void *dev)
+{
+    vn_reset(dev);
+}
+
+static void vn_destroy(void *dev)
+{
+    struct vmm_virtio_net *n = dev;
+
+    vnic_port_detach(&n->port);
+    vmm_host()->free(n);
+}
+
+int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
+                              const struct vmm_nic_dev_config *cfg, struct vmm_virtio_net **out)
+{
+    struct vmm_virtio_net *n;
+    struct vmm_pci_func_config fc = {
+        .vendor = 0x1AF4,
+        .device = 0x1000,
+        .class_code = 0x020000,
+        .subsys_vendor = 0x1AF4,
+        .subsys_id = 1, /* network */
+        .command = VMM_PCI_CMD_IO | VMM_PCI_CMD_MEM,
+        .irq_pin = 1,
+        .irq_line = cfg->irq,
+        .cap_ptr = CAP_BASE,
+        .bars = {[0] = {.type = VMM_PCI_BAR_IO, .size = VIRTIO_NET_IO_SIZE, .addr = cfg->io_base},
+                 [1] = {.type = VMM_PCI_BAR_MEM32,
+                        .size = VIRTIO_NET_MMIO_SIZE,
+                        .addr = cfg->mmio_base}},
+        .bar_changed = vn_bar_changed,
+    };
+    uint8_t *pcfg;
+    int rc;
+
+    if (pci == NULL || cfg->name == NULL || (cfg->io_base & (VIRTIO_NET_IO_SIZE - 1)) != 0 ||
+        (cfg->mmio_base & (VIRTIO_NET_MMIO_SIZE - 1)) != 0 || cfg->mmio_base == 0) {
+        return -EINVAL;
+    }
+    n = vmm_host()->zalloc(sizeof(*n));
+    if (n == NULL) {
+        return -ENOMEM;
+    }
+    n->port.vm = vm;
+    n->irq = cfg->irq;
+    n->io_base = cfg->io_base;
+    n->mmio_base = cfg->mmio_base;
+    n->host_features = F_MAC | F_STATUS | F_EVENT_IDX | F_VERSION_1;
+    str_copy(n->port.name, cfg->name, sizeof(n->port.name));
+    fc.ctx = n;
+    n->reg.name = n->port.name;
+    n->reg.dev = n;
+    n->reg.io[0] =
+        (struct vmm_dev_io_range){.base = cfg->io_base, .count = VIRTIO_NET_IO_SIZE, .fn = vn_io};
+    n->reg.nio = 1;
+    n->reg.mmio[0] = (struct vmm_dev_mmio_range){
+        .base = cfg->mmio_base, .len = VIRTIO_NET_MMIO_SIZE, .fn = vn_mmio};
+    n->reg.nmmio = 1;
+    n->reg.irqs[0] = cfg->irq;
+    n->reg.nirqs = 1;
+    n->reg.poll = vn_poll;
+    n->reg.reset = vn_dev_reset;
+    n->reg.destroy = vn_destroy;
+    rc = vmm_dev_register(vm, &n->reg);
+    if (rc < 0) {
+        LOG_VM(VMM, LOG_LVL_ERROR, vmm_vm_name(vm), "virtio-net %s: register failed: %d",
+               n->port.name, rc);
+        vmm_host()->free(n);
+        return rc;
+    }
+    /* From here the VM owns the device (destroy frees it); the PCI function points at it and
+     * goes away with the PCI host, which is destroyed after it and never calls back then. */
+    rc = vmm_pci_add_func(pci, cfg->slot, 0, &fc, &n->pci);
+    if (rc < 0) {
+        LOG_VM(VMM, LOG_LVL_ERROR, vmm_vm_name(vm), "virtio-net %s: PCI slot %u: %d", n->port.name,
+               cfg->slot, rc);
+        return rc;
+    }
+    pcfg = vmm_pci_func_cfg(n->pci);
+    vn_put_cap(pcfg, CAP_BASE, CAP_BASE + 0x10, CAP_COMMON_CFG, MOD_COMMON, MOD_COMMON_LEN);
+    vn_put_cap(pcfg, CAP_BASE + 0x10, CAP_BASE + 0x20, CAP_ISR_CFG, MOD_ISR, 4);
+    vn_put_cap(pcfg, CAP_BASE + 0x20, CAP_BASE + 0x30, CAP_DEVICE_CFG, MOD_DEVICE, CONFIG_LEN);
+    vn_put_cap(pcfg, CAP_BASE + 0x30, 0, CAP_NOTIFY_CFG, MOD_NOTIFY, MOD_REGION);
+    vn_reset(n);
+    /* Attach last: from here the backend may deliver frames. */
+    vnic_port_init(&n->port, vm, "virtio-net", cfg->name, cfg->mac, vmm_virtio_net_rx, n);
+    LOG_VM(VMM, LOG_LVL_INFO, vmm_vm_name(vm),
+           "virtio-net %s: 00:%02x.0 io 0x%x mmio 0x%llx irq %u mac %02x:%02x:%02x:%02x:%02x:%02x",
+           n->port.name, cfg->slot, cfg->io_base, (unsigned long long)cfg->mmio_base, cfg->irq,
+           cfg->mac[0], cfg->mac[1], cfg->mac[2], cfg->mac[3], cfg->mac[4], cfg->mac[5]);
+    if (out != NULL) {
+        *out = n;
+    }
+    return 0;
+}
+
+const struct vmm_nic_stats *vmm_virtio_net_stats(const struct vmm_virtio_net *n)
+{
+    return &n->port.stats;
+}

@@ -1,0 +1,40 @@
+/* virtio-net over virtio-pci: the fast paravirtual NIC (Linux: virtio_pci + virtio_net).
+ *
+ * A transitional device, 1AF4:1000 (subsystem 1AF4:0001, network), with both transports:
+ *   - legacy (virtio 0.9.5): BAR0, 32 IO ports: host/guest features, queue PFN/size/select/
+ *     notify, status, ISR (read clears), then the device config (MAC, link status);
+ *   - modern (virtio 1.0): vendor capabilities at 0x40 in config space pointing into BAR1, a
+ *     16 KiB memory BAR: common config at 0x0000, ISR at 0x1000, device config at 0x2000,
+ *     notifications at 0x3000 (one dword per queue). The driver picks one (Linux takes the
+ *     modern one when the capabilities are there; virtio_pci.force_legacy=1 takes the other).
+ * One RX queue (0) and one TX queue (1), 256 entries each. Features offered: MAC, STATUS,
+ * RING_EVENT_IDX and, on the modern transport, VERSION_1 (12-byte header instead of 10). No
+ * offloads, no mergeable RX buffers, no control queue, no MSI-X (INTx only).
+ *
+ * Exits: TX descriptors are taken at every kick AND at every poll (the core polls before each
+ * guest entry), all that are available each time; with EVENT_IDX the device asks for a kick
+ * only for the first buffer added after it last looked, so a busy guest transmits without
+ * kicks. RX interrupts are decided at poll time, once for everything received since (one
+ * interrupt per burst), honouring used_event / NO_INTERRUPT.
+ *
+ * Every descriptor, address and length is checked (virtq.c): a malformed ring resets the
+ * device (status reads DEVICE_NEEDS_RESET, 0x40) with a log line. DMA needs bus mastering on. */
+#ifndef PETREL_VMM_DEV_VIRTIO_NET_H
+#define PETREL_VMM_DEV_VIRTIO_NET_H
+
+#include "pci_host.h"
+#include "vnic.h"
+
+#define VIRTIO_NET_IO_SIZE   32
+#define VIRTIO_NET_MMIO_SIZE 0x4000
+#define VIRTIO_NET_QSIZE     256
+
+struct vmm_virtio_net;
+
+int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
+                              const struct vmm_nic_dev_config *cfg, struct vmm_virtio_net **out);
+/* Delivers a frame as the backend does (for tests; same as the rx hook). */
+bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len);
+const struct vmm_nic_stats *vmm_virtio_net_stats(const struct vmm_virtio_net *n);
+
+#endif

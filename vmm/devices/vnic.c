@@ -1,0 +1,81 @@
+/* The guest NIC models' shared host connection, counters and hostile-guest reporting (vnic.h). */
+#include "vnic.h"
+#include "../host.h"
+#include "../../kernel/lib.h"
+#include "../../kernel/log.h"
+
+#define VNIC_MIN_FRAME 14
+
+void vnic_port_init(struct vnic_port *p, struct vmm_vm *vm, const char *model, const char *name,
+                    const uint8_t mac[6], bool (*rx)(void *dev, const void *frame, size_t len),
+                    void *dev)
+{
+    const struct vmm_host *h = vmm_host();
+    int rc;
+
+    p->vm = vm;
+    p->model = model;
+    str_copy(p->name, name, sizeof(p->name));
+    memcpy(p->mac, mac, 6);
+    p->backend = NULL;
+    if (h->nic_attach == NULL) {
+        LOG_VM(VMM, LOG_LVL_INFO, vmm_vm_name(vm), "%s %s: no network backend, link down", model,
+               p->name);
+        return;
+    }
+    rc = h->nic_attach(vm, p->name, p->mac, rx, dev, &p->backend);
+    if (rc < 0) {
+        p->backend = NULL;
+        LOG_VM(VMM, LOG_LVL_WARN, vmm_vm_name(vm),
+               "%s %s: attach to the network failed (%d), link down", model, p->name, rc);
+    }
+}
+
+void vnic_port_detach(struct vnic_port *p)
+{
+    if (p->backend != NULL && vmm_host()->nic_detach != NULL) {
+        vmm_host()->nic_detach(p->backend);
+    }
+    p->backend = NULL;
+}
+
+void vnic_send(struct vnic_port *p, const void *frame, size_t len)
+{
+    const struct vmm_host *h = vmm_host();
+
+    if (p->backend == NULL || h->nic_send == NULL || len < VNIC_MIN_FRAME ||
+        len > VMM_NIC_FRAME_MAX) {
+        p->stats.tx_dropped++;
+        return;
+    }
+    if (h->nic_send(p->backend, frame, len) < 0) {
+        p->stats.tx_dropped++;
+        return;
+    }
+    p->stats.tx_frames++;
+    p->stats.tx_bytes += len;
+}
+
+bool vnic_rx_drop(struct vnic_port *p)
+{
+    p->stats.rx_dropped++;
+    return false;
+}
+
+void vnic_rx_count(struct vnic_port *p, size_t len)
+{
+    p->stats.rx_frames++;
+    p->stats.rx_bytes += len;
+}
+
+void vnic_hostile(struct vnic_port *p, const char *fmt, ...)
+{
+    char msg[96];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    p->stats.hostile++;
+    LOG_VM(VMM, LOG_LVL_WARN, vmm_vm_name(p->vm), "%s %s: %s: NIC reset", p->model, p->name, msg);
+}

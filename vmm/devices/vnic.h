@@ -1,0 +1,51 @@
+/* What the guest NIC models (virtio_net.c, rtl8139.c, ne2k.c) share: the connection to the
+ * host's network through struct vmm_host's nic_attach/nic_send/nic_detach (without them, or
+ * when attaching fails, the NIC is unplugged: link down, frames dropped and counted), the
+ * counters, and the one way a model reacts to a hostile guest (vnic_hostile: a log line with
+ * the reason, counted; the model then resets itself). */
+#ifndef PETREL_VMM_DEV_VNIC_H
+#define PETREL_VMM_DEV_VNIC_H
+
+#include "../nic_config.h"
+#include "../vmm_dev.h"
+
+struct vmm_nic_stats {
+    uint64_t tx_frames;
+    uint64_t tx_bytes;
+    uint64_t tx_dropped; /* unplugged, too long or too short, backend refused */
+    uint64_t rx_frames;
+    uint64_t rx_bytes;
+    uint64_t rx_dropped; /* unplugged, receiver off or ring full, frame too long */
+    uint64_t irqs;       /* interrupt line raised */
+    uint64_t kicks;      /* guest doorbell / transmit-start writes */
+    uint64_t hostile;    /* resets after a malformed descriptor, address or length */
+};
+
+struct vnic_port {
+    struct vmm_vm *vm;
+    const char *model; /* "virtio-net", for log lines */
+    char name[VMM_NIC_NAME_MAX];
+    uint8_t mac[6];
+    void *backend; /* NULL: unplugged */
+    struct vmm_nic_stats stats;
+};
+
+/* Fills the port and attaches it to the host's network (failure leaves it unplugged and is
+ * logged; it is not an error for the VM). */
+void vnic_port_init(struct vnic_port *p, struct vmm_vm *vm, const char *model, const char *name,
+                    const uint8_t mac[6], bool (*rx)(void *dev, const void *frame, size_t len),
+                    void *dev);
+void vnic_port_detach(struct vnic_port *p);
+static inline bool vnic_link_up(const struct vnic_port *p)
+{
+    return p->backend != NULL;
+}
+/* Sends a guest frame (counted either way); len 14..VMM_NIC_FRAME_MAX. */
+void vnic_send(struct vnic_port *p, const void *frame, size_t len);
+/* Counts a dropped received frame. Returns false (what rx hooks return for it). */
+bool vnic_rx_drop(struct vnic_port *p);
+void vnic_rx_count(struct vnic_port *p, size_t len);
+/* Logs a hostile guest action (the model resets itself after). */
+void vnic_hostile(struct vnic_port *p, const char *fmt, ...) PRINTF_FMT(2, 3);
+
+#endif

@@ -1,0 +1,49 @@
+/* Guest NIC configuration: the models a VM can have, what each needs (name, MAC, VNET network),
+ * the parser for petrel.conf's `nic = MODEL[,name=eth0][,mac=52:54:00:12:34:56][,net=lab]`
+ * value (pure: no allocation, no globals) and the settings machine.c hands a NIC model. */
+#ifndef PETREL_VMM_NIC_CONFIG_H
+#define PETREL_VMM_NIC_CONFIG_H
+
+#include "../kernel/types.h"
+
+#define VMM_NICS_MAX     4
+#define VMM_NIC_NAME_MAX 16
+#define VMM_NIC_NET_MAX  32
+/* Longest Ethernet frame a model takes from or gives to the guest (no FCS): 1500 bytes of
+ * payload, the header and one VLAN tag. */
+#define VMM_NIC_FRAME_MAX 1518
+
+enum vmm_nic_model {
+    VMM_NIC_VIRTIO = 0,
+    VMM_NIC_RTL8139,
+    VMM_NIC_NE2K,
+};
+
+struct vmm_nic_config {
+    enum vmm_nic_model model;
+    char name[VMM_NIC_NAME_MAX]; /* "eth0": the VNET port is "<vm>.<name>" */
+    uint8_t mac[6];
+    bool mac_set;              /* false: machine.c derives 52:54:00:50:<vm id>:<index> */
+    char net[VMM_NIC_NET_MAX]; /* VNET network; "" for the host's default */
+};
+
+/* Parses one `nic =` value for the VM's index-th NIC (its default name is "eth<index>").
+ * 0 on success; -EINVAL with a one-line reason in err (if err is not NULL) for an unknown
+ * model or key, a bad MAC (also a multicast one), or a name or network too long. */
+int vmm_nic_parse(const char *spec, unsigned index, struct vmm_nic_config *out, char *err,
+                  size_t errlen);
+const char *vmm_nic_model_name(enum vmm_nic_model model);
+/* The default MAC of a VM's index-th NIC: 52:54:00:50:<vm id & 0xFF>:<index>. */
+void vmm_nic_default_mac(unsigned vm_id, unsigned index, uint8_t mac[6]);
+
+/* What machine.c gives a NIC model: where it sits on the VM's PCI bus and what it drives. */
+struct vmm_nic_dev_config {
+    const char *name; /* "eth0" (copied) */
+    uint8_t mac[6];
+    unsigned slot;      /* PCI device number on bus 0 */
+    uint8_t irq;        /* ISA/GSI line of its INTA# (also the interrupt line register) */
+    uint16_t io_base;   /* its IO BAR (size fixed per model) */
+    uint64_t mmio_base; /* its memory BAR where the model has one (virtio modern) */
+};
+
+#endif
