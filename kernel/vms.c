@@ -181,6 +181,18 @@ static int section_to_vmm(const struct config_vm *s, const struct bootinfo *bi,
     /* A Linux kernel gets the platform it expects: local APIC and IOAPIC (ACPI describes them).
      * Other guests keep the 8259-only PC the test guests are written for. */
     cfg->apic = vmm_linux_is_bzimage(cfg->image, cfg->image_len);
+    /* Guest NICs: each `nic =` line becomes a model on the VM's PCI bus (vmm/nic_config.h);
+     * line i is NIC "eth<i>" (the VNET port "<vm>.eth<i>"), also when an earlier one is bad. */
+    for (size_t i = 0; i < s->nnics && i < VMM_NICS_MAX; i++) {
+        char err[96];
+
+        if (vmm_nic_parse(s->nic[i], (unsigned)i, &cfg->nics[cfg->nnics], err, sizeof(err)) != 0) {
+            LOG_ERROR(BOOT, "config: %s:%u: [vm %s] nic '%s' skipped: %s", VMS_CONFIG_MODULE,
+                      s->line, s->name, s->nic[i], err);
+            continue;
+        }
+        cfg->nnics++;
+    }
     return 0;
 }
 
@@ -188,7 +200,9 @@ static int section_to_vmm(const struct config_vm *s, const struct bootinfo *bi,
 static void note_kept(const struct config_vm *s, const struct bootinfo *bi)
 {
     if (s->nnics > 0) {
-        LOG_WARN(BOOT, "config: %s:%u: [vm %s] %zu nic line%s kept for VNET, not attached yet",
+        LOG_INFO(BOOT,
+                 "config: %s:%u: [vm %s] %zu nic line%s kept for VNET: guest NICs on PCI from "
+                 "slot 3",
                  VMS_CONFIG_MODULE, s->line, s->name, s->nnics, s->nnics == 1 ? "" : "s");
     }
 }

@@ -11,6 +11,7 @@
 #include "../drivers/nic.h"
 #include "../netstack/link.h"
 #include "../netstack/vxlan_udp.h"
+#include "../vmm/nic_config.h"
 #include "../vmm/vmm.h"
 #include "../vmm/vmm_dev.h"
 #include "../vnet/vnet.h"
@@ -18,8 +19,8 @@
 #define TICK_NS        1000000000ULL /* vnet_tick: MAC aging */
 #define CAPTURE_PORT   5555
 #define DETACH_PENDING 16 /* vnic ports whose deletion waits for the switch to be idle */
-#define NIC_WORDS_MAX  16
 #define EDGE_TXQ_LEN   64
+#define POLL_ROUNDS    4 /* feeding lwIP may queue more for it: bounded rounds per pass */
 #define EDGE_FRAME_MAX (NIC_FRAME_MAX + 4) /* a VLAN-tagged frame from a guest */
 
 /* A guest NIC's backend: its vnic port and how to hand frames to the device model. */
@@ -133,7 +134,7 @@ static int edge_promisc(struct vnet_port *port, bool on)
 static void edge_rx(void *ctx, const void *frame, size_t len)
 {
     (void)vnet_input(ctx, frame, len); /* drops are counted by the switch */
-    net_link_vnet_poll();              /* lwIP gets its frame in this main-loop pass */
+    (void)net_link_vnet_poll();        /* lwIP gets its frame in this main-loop pass */
 }
 
 /* ---- guest NIC backends (struct vmm_host) ------------------------------------------------ */
@@ -148,44 +149,39 @@ static int vnic_tx(struct vnet_port *port, const void *frame, size_t len)
     return v->rx(v->dev, frame, len) ? 0 : -EAGAIN;
 }
 
-/* The network of NIC `nic_name` ("ethN") of VM `vm`: "network N" in its petrel.conf nic line
- * (MODEL [mac MAC] [network N]); 0 without one. */
+/* A VNET network from the `net=` of a nic line: "" or "default" is network 0, a decimal number
+ * is that network, and a name maps to a fixed number (FNV-1a hash with the top bit set, so it
+ * never meets a small number), logged so a VXLAN link can name it (`network N`). */
+static uint32_t network_of(const char *vm, const char *nic_name, const char *net)
+{
+    uint64_t n;
+    uint32_t h = 2166136261u;
+
+    if (net[0] == '\0' || strcmp(net, "default") == 0) {
+        return 0;
+    }
+    if (net[0] >= '0' && net[0] <= '9' && str_to_u64(net, &n) == 0 && n <= 0xffffffffULL) {
+        return (uint32_t)n;
+    }
+    for (const char *c = net; *c != '\0'; c++) {
+        h = (h ^ (uint8_t)*c) * 16777619u;
+    }
+    h |= 0x80000000u;
+    LOG_INFO(VNET, "vm %s: %s: network '%s' is VNET network %u", vm, nic_name, net, h);
+    return h;
+}
+
+/* The network of NIC `nic_name` of VM `vm`, from its petrel.conf nic line (`net=`); 0 when the
+ * VM has no section or the NIC no line. */
 static uint32_t vnic_network(const char *vm, const char *nic_name)
 {
     const struct config_vm *s = vms_config(vm);
-    char line[CONFIG_NIC_MAX];
-    char *words[NIC_WORDS_MAX];
-    size_t n = 0;
-    uint64_t idx;
-    uint64_t net;
-    char *p;
+    struct vmm_nic_config nc;
 
-    if (s == NULL || strncmp(nic_name, "eth", 3) != 0 || str_to_u64(nic_name + 3, &idx) != 0 ||
-        idx >= s->nnics) {
-        return 0;
-    }
-    str_copy(line, s->nic[idx], sizeof(line));
-    p = line;
-    while (*p != '\0' && n < NIC_WORDS_MAX) {
-        while (*p == ' ' || *p == '\t') {
-            *p++ = '\0';
-        }
-        if (*p == '\0') {
-            break;
-        }
-        words[n++] = p;
-        while (*p != '\0' && *p != ' ' && *p != '\t') {
-            p++;
-        }
-    }
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (strcmp(words[i], "network") == 0) {
-            if (str_to_u64(words[i + 1], &net) != 0 || net > 0xffffffffULL) {
-                LOG_WARN(VNET, "vm %s: %s: bad network '%s': using network 0", vm, nic_name,
-                         words[i + 1]);
-                return 0;
-            }
-            return (uint32_t)net;
+    for (size_t i = 0; s != NULL && i < s->nnics && i < CONFIG_NICS_MAX; i++) {
+        if (vmm_nic_parse(s->nic[i], (unsigned)i, &nc, NULL, 0) == 0 &&
+            strcmp(nc.name, nic_name) == 0) {
+            return network_of(vm, nic_name, nc.net);
         }
     }
     return 0;
@@ -435,8 +431,16 @@ static void vnet_poll(void *ctx)
 {
     (void)ctx;
     edgeq_flush();
-    net_link_vnet_poll();
-    net_vxlan_poll();
+    /* A few rounds: feeding lwIP may queue more for it (VXLAN decapsulated inside lwIP's
+     * input), and the main loop sleeps when no interrupt work is pending. */
+    for (int i = 0; i < POLL_ROUNDS; i++) {
+        bool more = net_link_vnet_poll() > 0;
+
+        net_vxlan_poll();
+        if (!more) {
+            break;
+        }
+    }
     con_capture_poll();
     pending_del_run();
 }
@@ -465,6 +469,7 @@ int vnet_glue_init(struct nic *nic)
         g_sw = NULL;
         return rc;
     }
+    g_nic = nic;
     memset(&pc, 0, sizeof(pc));
     pc.name = "edge";
     pc.kind = VNET_PORT_EDGE;
@@ -478,7 +483,6 @@ int vnet_glue_init(struct nic *nic)
         g_sw = NULL;
         return rc;
     }
-    g_nic = nic;
     nic_set_rx(nic, edge_rx, g_edge);
     vnet_set_default(g_sw);
     timer_start(&g_tick, TICK_NS, TICK_NS, tick, NULL, "vnet");

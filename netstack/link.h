@@ -39,8 +39,9 @@ void net_link_from_nic(struct nic *nic, struct net_link *out);
 /* The VNET switch's `local` port as a link (link_vnet.c): adds the port to the default switch
  * with the NIC's MAC. -ENODEV when there is no switch (then use net_link_from_nic). */
 int net_link_from_vnet(struct nic *nic, struct net_link *out);
-/* Feeds frames the local port queued to lwIP (main loop, never from inside lwIP). */
-void net_link_vnet_poll(void);
+/* Feeds frames the local port queued to lwIP (main loop, never from inside lwIP). Returns how
+ * many are still queued (queued while it ran). */
+size_t net_link_vnet_poll(void);
 /* Whether lwIP is on the call stack now (inside its input, or inside linkoutput): then
  * nothing may call into lwIP, and frames and datagrams for it are queued. */
 bool net_lwip_busy(void);

@@ -3,12 +3,17 @@
  *
  * lwIP is not re-entrant, and the switch may hand the local port a frame while lwIP is on the
  * stack (lwIP's own output flooded back, a VXLAN datagram decapsulated inside lwIP's UDP input).
- * Frames for lwIP are therefore always copied into a small queue and fed to lwIP from the main
- * loop (net_link_vnet_poll), outside the switch: lwIP's input, and whatever console command it
+ * Frames for lwIP are therefore always copied into pool pbufs (the one copy the direct path makes
+ * too, in netif.c) on a small queue, fed to lwIP's input from the main loop (net_link_vnet_poll)
+ * outside the switch: lwIP's input, and whatever console command it
  * runs, never executes while a frame is in flight in the switch (which refuses port changes
  * then). The edge's receive callback calls the poll right after vnet_input, so a frame from the
  * wire reaches lwIP in the same main-loop pass. */
 #include "link.h"
+#include "netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/stats.h"
+
 #include "../drivers/nic.h"
 #include "../kernel/lib.h"
 #include "../kernel/log.h"
@@ -17,17 +22,13 @@
 #define RXQ_LEN       64
 #define RXQ_FRAME_MAX (NET_LINK_FRAME_MAX + 4) /* room for one VLAN tag */
 
-struct rxq_slot {
-    uint16_t len;
-    uint8_t frame[RXQ_FRAME_MAX];
-};
-
 static struct vnet_port *g_local;
 static struct nic *g_nic;
-static net_link_rx_fn g_rx_fn;
-static void *g_rx_arg;
+/* The netif (netif.c) that set_rx named: its receive function is bypassed so the frame is
+ * copied once, into the pbuf queued here; its counters are kept the same way. */
+static struct net_netif *g_nif;
 static unsigned g_lwip_depth; /* > 0: lwIP is on the stack */
-static struct rxq_slot g_rxq[RXQ_LEN];
+static struct pbuf *g_rxq[RXQ_LEN];
 static size_t g_rxq_head;
 static size_t g_rxq_count;
 
@@ -36,44 +37,71 @@ bool net_lwip_busy(void)
     return g_lwip_depth > 0;
 }
 
-/* The local port's tx: a frame for lwIP. Queued (see above); -EAGAIN when the queue is full. */
+/* The local port's tx: a frame for lwIP, copied into a pool pbuf and queued (see above).
+ * -EAGAIN when the queue is full or the pool is empty (the switch counts tx_busy). */
 static int local_tx(struct vnet_port *port, const void *frame, size_t len)
 {
-    struct rxq_slot *s;
+    struct pbuf *p;
 
     (void)port;
-    if (len > RXQ_FRAME_MAX) {
+    if (g_nif == NULL) {
+        return -ENODEV;
+    }
+    if (len == 0 || len > RXQ_FRAME_MAX) {
+        g_nif->stats.rx_bad_len++;
         return -EMSGSIZE;
     }
     if (g_rxq_count == RXQ_LEN) {
         return -EAGAIN;
     }
-    s = &g_rxq[(g_rxq_head + g_rxq_count) % RXQ_LEN];
-    memcpy(s->frame, frame, len);
-    s->len = (uint16_t)len;
+    /* pbuf_alloc is safe while lwIP is on the stack: lwIP allocates from inside its own input
+     * and output paths too; only its input and timers must not be re-entered. */
+    p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+    if (p == NULL) {
+        g_nif->stats.rx_nomem++;
+        LINK_STATS_INC(link.memerr);
+        return -EAGAIN;
+    }
+    if (pbuf_take(p, frame, (u16_t)len) != ERR_OK) {
+        pbuf_free(p);
+        g_nif->stats.rx_nomem++;
+        return -EAGAIN;
+    }
+    g_rxq[(g_rxq_head + g_rxq_count) % RXQ_LEN] = p;
     g_rxq_count++;
     return 0;
 }
 
-void net_link_vnet_poll(void)
+size_t net_link_vnet_poll(void)
 {
-    /* Bounded: at most the frames queued now (lwIP's answers do not come back here). */
+    /* Bounded: at most the frames queued now; frames queued meanwhile (a VXLAN datagram
+     * decapsulated inside lwIP's input) wait for the next call. */
     size_t n = g_rxq_count;
 
     if (g_lwip_depth > 0) {
-        return;
+        return g_rxq_count;
     }
     while (n-- > 0 && g_rxq_count > 0) {
-        struct rxq_slot *s = &g_rxq[g_rxq_head];
+        struct pbuf *p = g_rxq[g_rxq_head];
 
-        if (g_rx_fn != NULL) {
-            g_lwip_depth++;
-            g_rx_fn(g_rx_arg, s->frame, s->len);
-            g_lwip_depth--;
-        }
+        g_rxq[g_rxq_head] = NULL;
         g_rxq_head = (g_rxq_head + 1) % RXQ_LEN;
         g_rxq_count--;
+        if (g_nif == NULL) {
+            pbuf_free(p); /* the receiver went away */
+            continue;
+        }
+        g_nif->stats.rx_frames++;
+        g_nif->stats.rx_bytes += p->tot_len;
+        LINK_STATS_INC(link.recv);
+        g_lwip_depth++;
+        if (g_nif->lwip.input(p, &g_nif->lwip) != ERR_OK) {
+            pbuf_free(p);
+            LINK_STATS_INC(link.drop);
+        }
+        g_lwip_depth--;
     }
+    return g_rxq_count;
 }
 
 /* lwIP's linkoutput, through netif.c: the frame enters the switch from the local port. */
@@ -93,8 +121,9 @@ static int vnet_link_send(void *ctx, const void *frame, size_t len)
 static void vnet_link_set_rx(void *ctx, net_link_rx_fn fn, void *arg)
 {
     (void)ctx;
-    g_rx_fn = fn;
-    g_rx_arg = arg;
+    /* Only netif.c sets a receiver (net_netif_add, arg = its struct net_netif); NULL stops
+     * delivery. */
+    g_nif = fn != NULL ? arg : NULL;
 }
 
 static bool vnet_link_up(void *ctx)

@@ -26,11 +26,13 @@
 #include "devices/ioapic.h"
 #include "devices/kbd.h"
 #include "devices/lapic.h"
+#include "devices/ne2k.h"
 #include "devices/pci_host.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/rtc.h"
 #include "devices/testdev.h"
+#include "devices/rtl8139.h"
 #include "devices/uart.h"
 #include "devices/virtio_net.h"
 #include "../kernel/lib.h"
@@ -137,6 +139,12 @@ static int create_nics(struct vmm_vm *vm)
         switch (nc->model) {
         case VMM_NIC_VIRTIO:
             rc = vmm_dev_virtio_net_create(vm, vm->pci_host, &dc, NULL);
+            break;
+        case VMM_NIC_RTL8139:
+            rc = vmm_dev_rtl8139_create(vm, vm->pci_host, &dc, NULL);
+            break;
+        case VMM_NIC_NE2K:
+            rc = vmm_dev_ne2k_create(vm, vm->pci_host, &dc, NULL);
             break;
         default:
             LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "vm %s: NIC %s: model %s not available yet",

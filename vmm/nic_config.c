@@ -89,27 +89,11 @@ static bool plain_name(const char *s, size_t len)
     return true;
 }
 
-static int parse_key(const char *tok, size_t len, struct vmm_nic_config *out, char *err,
-                     size_t errlen)
+/* One setting: key (klen bytes) and its value. */
+static int parse_setting(const char *key, size_t klen, const char *v, size_t vlen,
+                         struct vmm_nic_config *out, char *err, size_t errlen)
 {
-    const char *eq = NULL;
-    size_t klen;
-    const char *v;
-    size_t vlen;
-
-    for (size_t i = 0; i < len; i++) {
-        if (tok[i] == '=') {
-            eq = &tok[i];
-            break;
-        }
-    }
-    if (eq == NULL) {
-        return fail(err, errlen, "expected key=value, got", tok, len);
-    }
-    klen = (size_t)(eq - tok);
-    v = eq + 1;
-    vlen = len - klen - 1;
-    if (token_is(tok, klen, "mac")) {
+    if (token_is(key, klen, "mac")) {
         if (!parse_mac(v, vlen, out->mac)) {
             return fail(err, errlen, "bad MAC (want xx:xx:xx:xx:xx:xx)", v, vlen);
         }
@@ -119,7 +103,7 @@ static int parse_key(const char *tok, size_t len, struct vmm_nic_config *out, ch
         out->mac_set = true;
         return 0;
     }
-    if (token_is(tok, klen, "net")) {
+    if (token_is(key, klen, "net") || token_is(key, klen, "network")) {
         if (vlen >= VMM_NIC_NET_MAX || !plain_name(v, vlen)) {
             return fail(err, errlen, "bad network name", v, vlen);
         }
@@ -127,7 +111,7 @@ static int parse_key(const char *tok, size_t len, struct vmm_nic_config *out, ch
         out->net[vlen] = '\0';
         return 0;
     }
-    if (token_is(tok, klen, "name")) {
+    if (token_is(key, klen, "name")) {
         if (vlen >= VMM_NIC_NAME_MAX || !plain_name(v, vlen)) {
             return fail(err, errlen, "bad NIC name", v, vlen);
         }
@@ -135,14 +119,49 @@ static int parse_key(const char *tok, size_t len, struct vmm_nic_config *out, ch
         out->name[vlen] = '\0';
         return 0;
     }
-    return fail(err, errlen, "unknown key (mac, net, name)", tok, klen);
+    return fail(err, errlen, "unknown key (mac, net, network, name)", key, klen);
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The next token of s at *pos: blanks skipped, ended by ',', a blank or the end. A ',' right
+ * after it (blanks allowed) is consumed and *comma set, so "a,,b" and "a," can be refused. */
+static bool next_token(const char *s, size_t *pos, const char **tok, size_t *len, bool *comma)
+{
+    size_t p = *pos;
+    size_t start;
+
+    while (is_blank(s[p])) {
+        p++;
+    }
+    start = p;
+    while (s[p] != '\0' && s[p] != ',' && !is_blank(s[p])) {
+        p++;
+    }
+    *tok = &s[start];
+    *len = p - start;
+    while (is_blank(s[p])) {
+        p++;
+    }
+    *comma = s[p] == ',';
+    if (*comma) {
+        p++;
+    }
+    *pos = p;
+    return *len > 0;
 }
 
 int vmm_nic_parse(const char *spec, unsigned index, struct vmm_nic_config *out, char *err,
                   size_t errlen)
 {
-    const char *p = spec;
-    bool first = true;
+    size_t pos = 0;
+    const char *tok;
+    size_t len;
+    bool comma;
+    bool found = false;
 
     if (err != NULL && errlen > 0) {
         err[0] = '\0';
@@ -152,42 +171,50 @@ int vmm_nic_parse(const char *spec, unsigned index, struct vmm_nic_config *out, 
     }
     memset(out, 0, sizeof(*out));
     snprintf(out->name, sizeof(out->name), "eth%u", index);
+    if (!next_token(spec, &pos, &tok, &len, &comma)) {
+        return fail(err, errlen, "no NIC model (virtio, rtl8139, ne2k)", spec, 0);
+    }
+    for (unsigned m = 0; m < sizeof(model_names) / sizeof(model_names[0]); m++) {
+        if (token_is(tok, len, model_names[m])) {
+            out->model = (enum vmm_nic_model)m;
+            found = true;
+        }
+    }
+    if (!found) {
+        return fail(err, errlen, "unknown NIC model (virtio, rtl8139, ne2k)", tok, len);
+    }
+    /* Settings: "key=value" or "key value", separated by commas or blanks. */
     for (;;) {
-        const char *end = strchr(p, ',');
-        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        const char *eq;
+        bool had_comma = comma;
         int rc;
 
-        /* Spaces around a token are allowed. */
-        while (len > 0 && (*p == ' ' || *p == '\t')) {
-            p++;
-            len--;
-        }
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
-            len--;
-        }
-        if (first) {
-            bool found = false;
-
-            for (unsigned m = 0; m < sizeof(model_names) / sizeof(model_names[0]); m++) {
-                if (token_is(p, len, model_names[m])) {
-                    out->model = (enum vmm_nic_model)m;
-                    found = true;
-                }
+        if (!next_token(spec, &pos, &tok, &len, &comma)) {
+            if (had_comma || spec[pos] != '\0') {
+                return fail(err, errlen, "empty setting after", spec, pos);
             }
-            if (!found) {
-                return fail(err, errlen, "unknown NIC model (virtio, rtl8139, ne2k)", p, len);
-            }
-            first = false;
+            return 0;
+        }
+        eq = NULL;
+        for (size_t i = 0; i < len && eq == NULL; i++) {
+            eq = tok[i] == '=' ? &tok[i] : NULL;
+        }
+        if (eq != NULL) {
+            rc = parse_setting(tok, (size_t)(eq - tok), eq + 1, len - (size_t)(eq - tok) - 1, out,
+                               err, errlen);
         } else {
-            rc = parse_key(p, len, out, err, errlen);
-            if (rc < 0) {
-                return rc;
+            const char *v;
+            size_t vlen;
+            bool c2;
+
+            if (comma || !next_token(spec, &pos, &v, &vlen, &c2)) {
+                return fail(err, errlen, "expected key=value or key value, got", tok, len);
             }
+            comma = c2;
+            rc = parse_setting(tok, len, v, vlen, out, err, errlen);
         }
-        if (end == NULL) {
-            break;
+        if (rc < 0) {
+            return rc;
         }
-        p = end + 1;
     }
-    return 0;
 }

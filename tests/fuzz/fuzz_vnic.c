@@ -1,5 +1,6 @@
-/* libFuzzer target for the guest NIC models (vmm/devices/virtio_net.c and its virtqueue): one
- * fake VM with the PCI host and one NIC attached to the fake backend, driven by random register
+/* libFuzzer target for the guest NIC models (vmm/devices/virtio_net.c with its virtqueue,
+ * rtl8139.c, ne2k.c; the first byte picks one): one fake VM with the PCI host and one NIC
+ * attached to the fake backend (or none), driven by random register
  * writes and reads (IO and MMIO, every size), random bytes and structured descriptors written
  * into fake guest memory (the rings the NIC walks), a correct driver bring-up now and then (so
  * the rings are live), frames delivered from the host, polls, PCI command/BAR writes and
@@ -50,12 +51,22 @@
 #define vmm_dev_virtio_net_create fz_vmm_dev_virtio_net_create
 #define vmm_virtio_net_rx         fz_vmm_virtio_net_rx
 #define vmm_virtio_net_stats      fz_vmm_virtio_net_stats
+#define vmm_dev_rtl8139_create    fz_vmm_dev_rtl8139_create
+#define vmm_rtl8139_rx            fz_vmm_rtl8139_rx
+#define vmm_rtl8139_stats         fz_vmm_rtl8139_stats
+#define vmm_dev_ne2k_create       fz_vmm_dev_ne2k_create
+#define vmm_ne2k_rx               fz_vmm_ne2k_rx
+#define vmm_ne2k_stats            fz_vmm_ne2k_stats
+#define vnic_mcast_hash           fz_vnic_mcast_hash
+#define vnic_accept               fz_vnic_accept
 
 #include "../unit/fake_vmm.c"
 #include "../../vmm/devices/pci_host.c"
 #include "../../vmm/devices/vnic.c"
 #include "../../vmm/devices/virtq.c"
 #include "../../vmm/devices/virtio_net.c"
+#include "../../vmm/devices/rtl8139.c"
+#include "../../vmm/devices/ne2k.c"
 
 #define FZ_IO   0xC000
 #define FZ_MMIO 0xFE000000ull
@@ -105,9 +116,14 @@ static void cfg_out(struct vmm_vm *vm, unsigned reg, unsigned size, uint32_t val
     fake_out(vm, (uint16_t)(0xCFC + (reg & 3)), size, val);
 }
 
+/* The model under test: 0 virtio-net, 1 rtl8139, 2 ne2k. */
+static unsigned g_model;
+
+static const unsigned io_span[3] = {40, 256, 40};
+
 static void do_io(struct vmm_vm *vm, struct input *in, bool write)
 {
-    uint16_t port = (uint16_t)(FZ_IO + (take8(in) % 40));
+    uint16_t port = (uint16_t)(FZ_IO + (take(in, 2) % io_span[g_model]));
     unsigned size = pick_size(in, false);
     uint32_t val = write ? (uint32_t)take(in, 4) : 0xA5A5A5A5u;
 
@@ -122,14 +138,77 @@ static void do_io(struct vmm_vm *vm, struct input *in, bool write)
 static void do_mmio(struct vmm_vm *vm, struct input *in, bool write)
 {
     static const uint64_t regions[4] = {0x0000, 0x1000, 0x2000, 0x3000};
-    uint64_t off = regions[take8(in) & 3] + (take8(in) % 0x40);
+    uint64_t off = regions[take8(in) & 3];
     unsigned size = pick_size(in, true);
     uint64_t val = write ? take(in, 8) : 0xA5A5A5A5A5A5A5A5ull;
+
+    if (g_model == 2) {
+        return; /* the NE2000 has no memory BAR */
+    }
+    off = g_model == 1 ? take8(in) : off + take8(in) % 0x40;
 
     if (fake_mmio(vm, FZ_MMIO + off, size, write, &val) != VMM_HANDLED) {
         __builtin_trap();
     }
     if (!write && size < 8 && (val >> (8 * size)) != 0) {
+        __builtin_trap();
+    }
+}
+
+/* rtl8139: 8139too's hw_start with the ring and buffers at random (often valid) places. */
+static void rtl_bringup(struct vmm_vm *vm, struct input *in)
+{
+    fake_outb(vm, FZ_IO + 0x37, 0x10);
+    fake_outb(vm, FZ_IO + 0x50, 0xC0);
+    fake_outb(vm, FZ_IO + 0x37, 0x0C);
+    fake_out(vm, FZ_IO + 0x44, 4, (take8(in) & 1) ? 0x8A : (uint32_t)take(in, 4));
+    fake_out(vm, FZ_IO + 0x30, 4,
+             (take8(in) & 1) ? (take8(in) % 16u) << 12 : (uint32_t)take(in, 4));
+    fake_outb(vm, FZ_IO + 0x50, 0x00);
+    for (unsigned i = 0; i < 4; i++) {
+        fake_out(vm, FZ_IO + 0x20 + 4 * i, 4, (uint32_t)take(in, 2));
+    }
+    fake_out(vm, FZ_IO + 0x3C, 2, 0xE07F);
+}
+
+/* ne2k: NS8390_init with ring pages that are mostly sane. */
+static void ne_bringup(struct vmm_vm *vm, struct input *in)
+{
+    bool sane = take8(in) & 1;
+    uint8_t pstart = sane ? 0x4C : take8(in);
+    uint8_t pstop = sane ? 0x80 : take8(in);
+
+    fake_outb(vm, FZ_IO + 0x00, 0x21);
+    fake_outb(vm, FZ_IO + 0x0E, 0x49);
+    fake_outb(vm, FZ_IO + 0x04, 0x40);
+    fake_outb(vm, FZ_IO + 0x01, pstart);
+    fake_outb(vm, FZ_IO + 0x03, (uint8_t)(pstop - 1));
+    fake_outb(vm, FZ_IO + 0x02, pstop);
+    fake_outb(vm, FZ_IO + 0x00, 0x61);
+    fake_outb(vm, FZ_IO + 0x07, sane ? pstart : take8(in));
+    fake_outb(vm, FZ_IO + 0x00, 0x22);
+    fake_outb(vm, FZ_IO + 0x07, 0xFF);
+    fake_outb(vm, FZ_IO + 0x0F, 0x3F);
+    fake_outb(vm, FZ_IO + 0x0C, take8(in) & 0x3C);
+}
+
+/* ne2k: a remote DMA burst through the data port (string IO, as insl/outsl). */
+static void ne_dma(struct vmm_vm *vm, struct input *in)
+{
+    uint8_t buf[256];
+    unsigned size = (take8(in) & 1) ? 4 : 2;
+    uint32_t count = take8(in) % (sizeof(buf) / size + 1);
+    bool write = take8(in) & 1;
+
+    fake_outb(vm, FZ_IO + 0x0A, take8(in));
+    fake_outb(vm, FZ_IO + 0x0B, take8(in));
+    fake_outb(vm, FZ_IO + 0x08, take8(in));
+    fake_outb(vm, FZ_IO + 0x09, take8(in));
+    fake_outb(vm, FZ_IO + 0x00, write ? 0x12 : 0x0A);
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        buf[i] = take8(in);
+    }
+    if (fake_io_string(vm, FZ_IO + 0x10, size, write, buf, count) != VMM_HANDLED) {
         __builtin_trap();
     }
 }
@@ -140,6 +219,14 @@ static void do_bringup(struct vmm_vm *vm, struct input *in)
     uint8_t how = take8(in);
 
     cfg_out(vm, 0x04, 2, 0x0007);
+    if (g_model == 1) {
+        rtl_bringup(vm, in);
+        return;
+    }
+    if (g_model == 2) {
+        ne_bringup(vm, in);
+        return;
+    }
     if (how & 1) {
         fake_outb(vm, FZ_IO + 0x12, 0);
         fake_outb(vm, FZ_IO + 0x12, 3);
@@ -278,12 +365,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fake_reset_devices(vm);
             break;
         default:
-            /* Kick a queue through both transports. */
-            fake_out(vm, FZ_IO + 0x10, 2, take8(&in) & 3);
-            {
+            if (g_model == 0) {
+                /* Kick a queue through both transports. */
                 uint64_t v = 1;
 
+                fake_out(vm, FZ_IO + 0x10, 2, take8(&in) & 3);
                 (void)fake_mmio(vm, FZ_MMIO + 0x3000 + 4 * (take8(&in) & 3), 2, true, &v);
+            } else if (g_model == 1) {
+                /* Send from a descriptor. */
+                fake_out(vm, FZ_IO + 0x10 + 4 * (take8(&in) & 3), 4, (uint32_t)take(&in, 2));
+            } else {
+                ne_dma(vm, &in);
             }
             break;
         }

@@ -229,6 +229,18 @@ class Lab:
         self.ip(self.name, "link", "set", "dev", self.tap, "mtu", mtu)
         self.ip(self.name, "link", "set", "dev", "petrelbr0", "mtu", mtu)
 
+    def wait_answer(self, host, target, timeout=15.0 * TIMEOUT_SCALE):
+        """Pings once a second until target answers; returns the seconds it took (bounded)."""
+        start = time.monotonic()
+        while True:
+            r = self.run_in(self.host_ns(host), ["ping", "-n", "-c", "1", "-W", "1", target],
+                            timeout=10, check=False)
+            if r.returncode == 0:
+                return time.monotonic() - start
+            if time.monotonic() - start > timeout:
+                raise LabError(f"{target} did not answer ping from {self.host_ns(host)} within "
+                               f"{timeout:.0f} s")
+
     def ping(self, host, target, count=20, interval=0.2, timeout=None):
         """Pings target from lab host `host` (iputils ping); returns (sent, received, output)."""
         deadline = 1 + 2 * count * max(interval, 0.2) + 5
@@ -290,20 +302,28 @@ def iperf_to(host, port, seconds, prefix=(), timeout=None):
     return rows[-1]["bytes"], rows[-1]["bps"], r.stdout + r.stderr
 
 
-def iperf_from(host, port, listen_port, seconds, prefix=(), timeout=None):
+def iperf_from(host, port, listen_port, seconds, prefix=(), timeout=None, attempts=1):
     """Appliance -> host: `iperf -c -d -L listen_port`. lwiperf answers the dual test by
     connecting back to listen_port and sending for the same time; that reverse stream is what
     this measures. The forward half of -d may be cut short by lwiperf 2.1.3, which does not
     understand iperf 2.1's longer header (see test_net.py); its result is ignored here.
+    With attempts > 1, a run whose reverse stream never connected ("expected reverse connect
+    did not occur": the header or the SYN was lost on a lossy link) is repeated.
     Returns (bytes, bps, output) of the reverse stream as the host received it."""
     cmd = list(prefix) + ["iperf", "-c", host, "-p", str(port), "-t", str(seconds), "-d",
                           "-L", str(listen_port), "-y", "C"]
-    r = run(cmd, timeout=timeout or seconds + 30 * TIMEOUT_SCALE, check=False)
-    rows = [x for x in iperf_csv(r.stdout) if x["dport"] == listen_port]
-    if not rows:
-        raise LabError(f"{' '.join(cmd)} ({r.returncode}): no reverse stream\n"
-                       f"{r.stdout}{r.stderr}")
-    return rows[-1]["bytes"], rows[-1]["bps"], r.stdout + r.stderr
+    log = ""
+    for attempt in range(1, attempts + 1):
+        r = run(cmd, timeout=timeout or seconds + 30 * TIMEOUT_SCALE, check=False)
+        log += f"--- attempt {attempt} ({r.returncode})\n{r.stdout}{r.stderr}"
+        rows = [x for x in iperf_csv(r.stdout) if x["dport"] == listen_port]
+        if rows:
+            if attempt > 1:
+                print(f"iperf_from: reverse stream only on attempt {attempt}:\n{log}",
+                      file=sys.stderr)
+            return rows[-1]["bytes"], rows[-1]["bps"], log
+        time.sleep(1)
+    raise LabError(f"{' '.join(cmd)}: no reverse stream in {attempts} attempt(s)\n{log}")
 
 
 # ---- the appliance's telnet console -----------------------------------------------------------

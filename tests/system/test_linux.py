@@ -1,19 +1,21 @@
 """System tests of the Linux guest: Debian's kernel and a busybox initramfs (tools/mkguest-linux)
 booted under Petrel in QEMU from a petrel.conf [vm] section (kernel, initrd, cmdline).
 
-One boot runs four Linux guests at once (so two at once is covered too):
-  linux  no interrupt-controller flags: the local APIC and IOAPIC when the VM has them, else
-         the 8259 and PIT; prints PETREL-SELFTEST facts, then stays up with its shell on the
-         serial console
-  off    nolapic noapic (8259 and PIT only): PETREL-SELFTEST facts, then powers off through
-         ACPI (PM1a_CNT, S5): only that VM ends, with code 0
+One boot runs four Linux guests at once (so two at once is covered too), three of 128 MiB and
+one of 1 GiB:
+  linux  no interrupt-controller flags: its local APIC and IOAPIC (a Linux VM has them; a
+         kernel without the models gives the 8259 and PIT); prints PETREL-SELFTEST facts, then
+         stays up with its shell on the serial console
+  off    1 GiB, nolapic noapic (8259 and PIT only): PETREL-SELFTEST facts, then powers off
+         through ACPI (PM1a_CNT, S5): only that VM ends, with code 0
   rb     reboots once through the FADT reset register (0xCF9): only that VM restarts, boots
          again and stays up
   crash  panics (sysrq): pvpanic fails only that VM stop, with a register dump
 Their console lines are read from the serial log ("[vm] vm NAME: text").
 
-Typing commands on a guest's console (uname -a, cat /proc/interrupts, poweroff from the
-shell) needs the telnet console's `console NAME`; those tests come with it.
+A second boot types on a guest's console over telnet (`console linux`, the appliance on QEMU
+user networking): uname -a, /proc/cpuinfo, /proc/interrupts, then `poweroff` in the guest's
+shell ends only that VM.
 
 PETREL_KERNEL points the tests at another kernel build (default build/petrel.elf);
 PETREL_LINUX_GUEST at another guest directory (default: built here with tools/mkguest-linux,
@@ -27,6 +29,7 @@ from pathlib import Path
 import pytest
 
 import qemu as qm
+import test_console as tc  # the telnet console helpers (Appliance, login, ports)
 
 REPO = qm.REPO
 KERNEL = Path(os.environ.get("PETREL_KERNEL", REPO / "build" / "petrel.elf"))
@@ -41,7 +44,7 @@ VMS = {
     "rb": PIC_CMDLINE + " quiet petrel.then=reboot-once",
     "crash": PIC_CMDLINE + " quiet petrel.then=panic",
 }
-MEM = "128M"
+MEM = {"linux": 128, "off": 1024, "rb": 128, "crash": 128}  # MiB
 
 
 def vm_line(vm, text):
@@ -82,7 +85,7 @@ def four(guest, module_boot, tmp_path_factory):
     work = tmp_path_factory.mktemp("linux")
     conf = work / "petrel.conf"
     conf.write_text("".join(
-        f"[vm {vm}]\nmemory = {MEM}\nkernel = vmlinuz\ninitrd = initrd.img\n"
+        f"[vm {vm}]\nmemory = {MEM[vm]}M\nkernel = vmlinuz\ninitrd = initrd.img\n"
         f"cmdline = {cmdline}\n\n" for vm, cmdline in VMS.items()))
     iso = work / "linux.iso"
     r = subprocess.run([str(REPO / "tools" / "mkiso"), "--kernel", str(KERNEL), "-c", str(conf),
@@ -90,14 +93,13 @@ def four(guest, module_boot, tmp_path_factory):
                         "-o", str(iso)], cwd=REPO, stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"mkiso failed:\n{r.stdout}{r.stderr}"
-    q = module_boot(iso=iso, mem=1024, name="linux4")
+    q = module_boot(iso=iso, mem=2048, name="linux4")
     q.wait_ready()
     out = q.output()
-    if not re.search(vm_line("linux", "linux boot protocol"), out, re.MULTILINE):
-        if re.search(r"initrd '.*' is kept for Linux guests, not loaded", out) or \
-                not re.search(r"\[linux\] vm linux", out):
-            pytest.skip("this kernel does not start petrel.conf [vm] sections with an initrd "
-                        "yet (kernel/vms.c)")
+    if re.search(r"initrd '.*' is kept for Linux guests, not loaded", out):
+        pytest.skip("this kernel does not load a petrel.conf [vm] section's initrd yet "
+                    "(kernel/vms.c)")
+    assert re.search(vm_line("linux", "linux boot protocol"), out, re.MULTILINE), q.describe()
     q.wait_for(vm_line("off", "exited with code"), timeout=BOOT_TIMEOUT)
     q.wait_for(vm_line("crash", "fail stop"), timeout=BOOT_TIMEOUT)
     q.wait_for(vm_line("rb", "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
@@ -119,7 +121,7 @@ def test_loaded_by_the_boot_protocol(four):
                                      r"initrd \d+ KiB at 0x[0-9a-f]+"), out, re.MULTILINE), vm
         assert vm_lines(out, vm, "linux command line: " + re.escape(cmdline) +
                         r" tsc_early_khz=\d+$"), vm
-        assert vm_lines(out, vm, r"created: 128 MiB RAM"), vm
+        assert vm_lines(out, vm, rf"created: {MEM[vm]} MiB RAM"), vm
 
 
 def test_ready_marker_and_shell(four):
@@ -148,6 +150,9 @@ def test_selftest_facts(four):
         assert vm_lines(out, vm, r"PETREL-SELFTEST cpus: 1$")
         assert vm_lines(out, vm, r"PETREL-SELFTEST clocksource: tsc(-early)?$")
         assert vm_lines(out, vm, "PETREL-SELFTEST done")
+        # What the kernel has of the VM's RAM (less its own image and reservations).
+        total = vm_lines(out, vm, r"PETREL-SELFTEST memory: MemTotal: (\d+) kB")
+        assert total and MEM[vm] * 1024 // 2 < int(total[0]) < MEM[vm] * 1024, total
 
 
 def test_pic_and_pit_with_nolapic(four):
@@ -184,8 +189,8 @@ def test_acpi_poweroff_stops_only_that_vm(four):
     assert vm_lines(out, "off", r"exited with code 0$")
     assert vm_lines(out, "off", r"\d+ exits, \d+ us in guest, \d+ us in vmm:.* ioio \d+")
     # The others went on: both reached their shells after (or while) `off` ended.
-    assert not vm_lines(out, "linux", "exited with code|stopped|fail stop")
-    assert not vm_lines(out, "rb", "exited with code|stopped|fail stop")
+    assert not vm_lines(out, "linux", "(exited with code|stopped|fail stop)")
+    assert not vm_lines(out, "rb", "(exited with code|stopped|fail stop)")
     assert q.alive()
 
 
@@ -210,3 +215,58 @@ def test_panic_fails_stop_only_that_vm(four):
     assert len(re.findall(r"fail stop", out)) == 1, "another VM failed too"
     assert "KERNEL FAULT" not in out
     assert q.alive()
+
+
+SHELL_PROMPT = r"petrel-guest:~# "
+
+
+def test_typed_commands_on_the_console(guest, boot, tmp_path):
+    """console linux over telnet: the guest's shell answers typed commands; its poweroff ends
+    only that VM."""
+    if not KERNEL.is_file():
+        pytest.skip(f"kernel {KERNEL} does not exist: run 'make' first")
+    conf = tmp_path / "petrel.conf"
+    conf.write_text("[vm linux]\nmemory = 128M\nkernel = vmlinuz\ninitrd = initrd.img\n"
+                    "cmdline = console=ttyS0 tsc=reliable quiet\n")
+    iso = tmp_path / "console.iso"
+    r = subprocess.run([str(REPO / "tools" / "mkiso"), "--kernel", str(KERNEL), "-c", str(conf),
+                        "--cmdline", f"console.password={tc.SECRET}",
+                        "-m", str(guest / "vmlinuz"), "-m", str(guest / "initrd.img"),
+                        "-o", str(iso)], cwd=REPO, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"mkiso failed:\n{r.stdout}{r.stderr}"
+    tport = tc.free_port()
+    netdev = f"user,id=n0,hostfwd=tcp:127.0.0.1:{tport}-:23"
+    q = boot(iso=iso, mem=1024, name="linuxcon",
+             extra_args=["-netdev", netdev, "-device", "rtl8139,netdev=n0"])
+    q.wait_ready()
+    if "lwIP" not in q.output():
+        pytest.skip("this kernel has no network stack (no telnet console)")
+    q.wait_for(r" net +info  address ", timeout=tc.NET_TIMEOUT)
+    q.wait_for(vm_line("linux", "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
+    a = tc.Appliance(q, tport, None)
+    try:
+        t = a.telnet()
+        t.timeout = 60 * qm.TIMEOUT_SCALE  # a guest command under nested TCG
+        t.send("console linux\r")
+        t.expect(r"attached to linux's console")
+        t.send("\r")
+        t.expect(SHELL_PROMPT)
+        t.send("uname -a\r")
+        t.expect(r"Linux petrel-guest 6\.\d+\.\d+\S* #1 SMP .* x86_64 GNU/Linux")
+        t.expect(SHELL_PROMPT)
+        t.send("cat /proc/cpuinfo\r")
+        t.expect(r"vendor_id\s*: \S+")
+        t.expect(r"flags\s*: .*\bapic\b.*\bhypervisor\b")
+        t.expect(SHELL_PROMPT)
+        t.send("cat /proc/interrupts\r")
+        t.expect(r"\s4:\s+\d+\s+IO-APIC\s+4-edge\s+ttyS0")
+        t.expect(r"LOC:\s+[1-9]\d*\s+Local timer interrupts")
+        t.expect(SHELL_PROMPT)
+        t.send("poweroff\r")
+        t.expect(r"\[VM linux exited")
+        q.wait_for(vm_line("linux", r"exited with code 0"), timeout=tc.T)
+        assert q.alive()
+        assert "fail stop" not in q.output()
+    finally:
+        a.close_all()

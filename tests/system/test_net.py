@@ -187,16 +187,16 @@ def test_user_dhcp_address(user_boot, request):
 
 
 def appliance_iperf_line(q, what, peer_port=None, timeout=LOG_TIMEOUT, after=0):
-    """Waits for lwiperf's report ('received'/'sent' N bytes) that appears after `after`
-    characters of output; returns the byte count."""
+    """Waits for lwiperf's report ('received'/'sent' N bytes) after `after` characters of
+    output; returns the byte count (the largest, if retries left several reports)."""
     port = rf":{peer_port}" if peer_port else r":\d+"
     pat = re.compile(rf"net     info  iperf: {what} (\d+) bytes in \d+ ms \(\d+ kbit/s\) "
                      rf"with [\d.]+{port}$", re.MULTILINE)
     deadline = time.monotonic() + timeout
     while True:
-        m = pat.search(q.output(), after)
-        if m:
-            return int(m.group(1))
+        found = [int(m.group(1)) for m in pat.finditer(q.output(), after)]
+        if found:
+            return max(found)
         if time.monotonic() > deadline or not q.alive():
             raise qm.QemuError(f"no 'iperf: {what}' line\n{q.describe()}")
         time.sleep(0.1)

@@ -133,8 +133,10 @@ def test_lab_iperf_both_ways(lab_boot, lab):
     print(f"host -> appliance: {received} bytes, {bps / 1e6:.1f} Mbit/s", file=sys.stderr)
     assert LAB_MIN_BYTES < received <= sent, (received, sent, out)
     mark = len(lab_boot.output())
+    # The NE2000 loses frames under two-way load (see LAB_MIN_BYTES), sometimes the header or
+    # the connect-back itself: allow a second and third try.
     got, bps, out = netlab.iperf_from(lab.appliance_ip, 5001, LISTEN_PORT, IPERF_SECONDS,
-                                      prefix=prefix)
+                                      prefix=prefix, attempts=3)
     sent = appliance_iperf_line(lab_boot, "sent", peer_port=LISTEN_PORT, after=mark)
     print(f"appliance -> host: {got} bytes, {bps / 1e6:.1f} Mbit/s", file=sys.stderr)
     assert LAB_MIN_BYTES < got <= sent, (got, sent, out)
@@ -148,7 +150,8 @@ def drop_total(counters):
 
 def test_lab_flood(lab_boot, lab, request):
     """Host 2 sends 50,000 malformed frames (runts, giants, junk, bad IP/L4 headers, fragments,
-    bad ARP); afterwards host 1's 20 pings all come back and nothing crashed."""
+    bad ARP); afterwards the appliance answers again within 15 s, then host 1's 20 pings all
+    come back, and nothing crashed."""
     q = lab_boot
     have_console = bool(console_ready(q))
     before = netlab.parse_counters(console_cmd(lab, q, "ifconfig")) if have_console else None
@@ -163,6 +166,10 @@ def test_lab_flood(lab_boot, lab, request):
     assert report["sent"] == FLOOD_FRAMES, report
     assert report["mtu"] == FLOOD_MTU, report
 
+    # Frames still queued in the TAP and in QEMU when the sender stops are worked off first
+    # (the NE2000 takes a moment); then every ping must come back.
+    settle = lab.wait_answer(1, lab.appliance_ip)
+    print(f"first answer {settle:.1f} s after the flood", file=sys.stderr)
     sent, received, out = lab.ping(1, lab.appliance_ip, count=PINGS, interval=0.2)
     assert (sent, received) == (PINGS, PINGS), out
     assert_no_fatal(q)
@@ -198,19 +205,24 @@ def test_lab_iperf_refused_connect_back(lab, tmp_path, iso_factory, petrel_kerne
     q.start()
     q.wait_ready()
     q.wait_for(ADDRESS_RE, ADDRESS_TIMEOUT)
-    # An iperf 2.0 header asking for a dual test whose connect-back port (5099) is closed.
+    # An iperf 2.0 header asking for a dual test whose connect-back port (5099) is closed; then
+    # dual tests, whose two new pcbs may be the one freed twice. A few rounds, since what the
+    # pool hands out next also depends on earlier connections.
     script = ("import socket, struct, time\n"
               f"s = socket.create_connection(('{ip}', 5001), timeout=5)\n"
               "s.send(struct.pack('!IIIIIi', 0x80000001, 1, 5099, 0, 0, -100))\n"
               "time.sleep(1)\n"
               "s.close()\n")
-    lab.run_in(lab.host_ns(1), [netlab.PYTHON, "-c", script])
-    q.wait_for(r"iperf: aborted by the peer 0 bytes .* with [\d.]+:5099$", 10 * qm.TIMEOUT_SCALE)
     prefix = lab.ns_cmd(lab.host_ns(1), [])
-    for _ in range(3):
-        netlab.run(prefix + ["iperf", "-c", ip, "-t", "1", "-d", "-L", LISTEN_PORT],
-                   timeout=10 * qm.TIMEOUT_SCALE, check=False)
-        assert_no_fatal(q)
+    for _ in range(4):
+        mark = len(q.output())
+        lab.run_in(lab.host_ns(1), [netlab.PYTHON, "-c", script])
+        assert re.compile(r"iperf: aborted by the peer 0 bytes .* with [\d.]+:5099$",
+                          re.MULTILINE).search(q.output(), mark), q.describe()
+        for _ in range(2):
+            netlab.run(prefix + ["iperf", "-c", ip, "-t", "1", "-d", "-L", LISTEN_PORT],
+                       timeout=10 * qm.TIMEOUT_SCALE, check=False)
+            assert_no_fatal(q)
     sent, received, out = lab.ping(1, ip, count=3, interval=0.2)
     assert received == sent, f"{out}\n{q.describe()}"
     assert_no_fatal(q)

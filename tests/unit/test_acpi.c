@@ -270,6 +270,7 @@ static void test_dsdt(void **state)
     static const uint8_t kbd_hid[] = {'_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x03, 0x03};
     static const uint8_t link_hid[] = {'_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0C, 0x0F};
     static const uint8_t prt[] = {0x08, '_', 'P', 'R', 'T', 0x12};
+    static const uint8_t pvpanic_io[] = {0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01};
     size_t off;
     size_t nb;
     size_t plen;
@@ -296,12 +297,18 @@ static void test_dsdt(void **state)
     assert_int_equal(off + 1 + plen, len);
     assert_memory_equal(d + off + 1 + nb, "\\_SB_", 5);
     walk_scope(d, off + 1 + nb + 5, len, 0);
-    /* The devices Linux binds: the PCI root, four interrupt links, the keyboard, a CPU. */
+    /* The devices Linux binds: the PCI root, four interrupt links, the keyboard, a CPU,
+     * pvpanic. */
     assert_int_not_equal(find(d, len, pci_hid, sizeof(pci_hid)), SIZE_MAX);
     assert_int_not_equal(find(d, len, kbd_hid, sizeof(kbd_hid)), SIZE_MAX);
     assert_int_not_equal(find(d, len, link_hid, sizeof(link_hid)), SIZE_MAX);
     assert_int_not_equal(find(d, len, "LNKD", 4), SIZE_MAX);
     assert_int_not_equal(find(d, len, "ACPI0007", 9), SIZE_MAX);
+    /* pvpanic: _HID "QEMU0001" and IO(Decode16, 0x505, 0x505, 1, 1). */
+    assert_int_not_equal(find(d, len, "QEMU0001", 9), SIZE_MAX);
+    assert_int_not_equal(find(d, len, pvpanic_io, sizeof(pvpanic_io)), SIZE_MAX);
+    /* The PCI root has a _HID and no _ADR (one or the other, says the spec). */
+    assert_int_equal(find(d, len, "_ADR", 4), SIZE_MAX);
     /* _PRT: 31 slots x 4 pins; its first entry is slot 1 INTA -> link B (the swizzle). */
     off = find(d, len, prt, sizeof(prt));
     assert_int_not_equal(off, SIZE_MAX);

@@ -1,7 +1,8 @@
 /* Unit tests for the Linux boot protocol loader (vmm/linux.c) with synthetic bzImages: header
  * checks, placement of kernel and initrd, boot_params (setup header, loader fields, e820,
  * command line, RSDP), the GDT and the 32-bit entry state, a reset reloading it all, and the
- * ACPI PM registers the loader adds (poweroff through PM1a_CNT, the PM timer). */
+ * devices the loader adds: the ACPI PM registers (poweroff through PM1a_CNT, the PM timer)
+ * and pvpanic. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -459,6 +460,26 @@ static void test_pm_poweroff_bytewise(void **state)
     destroy(vm);
 }
 
+/* pvpanic: reads say which events it takes; "crash kernel loaded" is only logged, "panicked"
+ * fails the VM stop (with the dump). */
+static void test_pvpanic(void **state)
+{
+    int rc;
+    struct vmm_vm *vm = make_vm(MiB(32), NULL, 0, "", &rc);
+
+    (void)state;
+    assert_int_equal(rc, 0);
+    assert_int_equal(vmm_vm_start(vm), 0);
+    assert_int_equal(pm_in(vm, VMM_PVPANIC_PORT, 1), 3);
+    pm_out(vm, VMM_PVPANIC_PORT, 1, 2);
+    assert_int_equal(vm->state, VMM_VM_RUNNING);
+    assert_true(log_count_with("crash kernel runs") > 0);
+    pm_out(vm, VMM_PVPANIC_PORT, 1, 1);
+    assert_int_equal(vm->state, VMM_VM_FAILED);
+    assert_string_equal(vm->reason, "guest kernel panic (pvpanic)");
+    destroy(vm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +494,7 @@ int main(void)
         cmocka_unit_test_setup(test_reset_reloads, setup),
         cmocka_unit_test_setup(test_pm_registers, setup),
         cmocka_unit_test_setup(test_pm_poweroff_bytewise, setup),
+        cmocka_unit_test_setup(test_pvpanic, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,6 +47,14 @@ static void test_keys(void **state)
     assert_string_equal(c.net, "lab-2");
     assert_int_equal(c.mac[3], 0xAB);
     assert_int_equal(c.mac[5], 0xEF);
+    /* The blank-separated form docs/vnet.md shows: MODEL [mac MAC] [network N]. */
+    assert_int_equal(vmm_nic_parse("ne2k mac 52:54:00:12:34:56 network 2", 3, &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(c.model, VMM_NIC_NE2K);
+    assert_memory_equal(c.mac, want, 6);
+    assert_string_equal(c.net, "2");
+    assert_string_equal(c.name, "eth3");
+    assert_int_equal(vmm_nic_parse("virtio\tnet=lab, name = x", 0, &c, err, sizeof(err)), -EINVAL);
 }
 
 static void test_errors(void **state)
@@ -67,6 +75,10 @@ static void test_errors(void **state)
         "virtio,name=abcdefghijklmnopq",
         "virtio,speed=10",
         "virtio,,net=lab",
+        "virtio,net=lab,",
+        "virtio mac",
+        "virtio mac, 52:54:00:12:34:56",
+        ",virtio",
         "VIRTIO",
     };
     struct vmm_nic_config c;

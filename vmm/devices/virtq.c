@@ -174,9 +174,19 @@ bool virtq_should_interrupt(struct vmm_vm *vm, struct virtq *q, int *err)
 
 int virtq_want_kick(struct vmm_vm *vm, struct virtq *q, bool want)
 {
+    uint32_t word;
+
     if (q->size == 0) {
         return 0;
     }
+    /* Written only when it changes: the device asks at every poll. */
+    word = 0x10000u | (q->event_idx ? 0x20000u : 0) |
+           (q->event_idx ? (want ? q->last_avail : (uint16_t)(q->last_avail - 1))
+                         : (want ? 0u : VQ_USED_F_NO_NOTIFY));
+    if (word == q->kick_word) {
+        return 0;
+    }
+    q->kick_word = word;
     if (q->event_idx) {
         /* The driver kicks when its avail index passes avail_event. */
         return vq_wr16(vm, q->used + 4 + 8ull * q->size,

@@ -79,3 +79,42 @@ void vnic_hostile(struct vnic_port *p, const char *fmt, ...)
     p->stats.hostile++;
     LOG_VM(VMM, LOG_LVL_WARN, vmm_vm_name(p->vm), "%s %s: %s: NIC reset", p->model, p->name, msg);
 }
+
+unsigned vnic_mcast_hash(const uint8_t dst[6])
+{
+    uint32_t crc = 0xFFFFFFFFu;
+
+    for (unsigned i = 0; i < 6; i++) {
+        uint8_t b = dst[i];
+
+        for (unsigned bit = 0; bit < 8; bit++, b >>= 1) {
+            crc = ((crc >> 31) ^ (b & 1)) ? (crc << 1) ^ 0x04C11DB7u : crc << 1;
+        }
+    }
+    return crc >> 26;
+}
+
+bool vnic_accept(const uint8_t mac[6], const uint8_t dst[6], bool promisc, bool broadcast,
+                 bool multicast, const uint8_t *mar)
+{
+    static const uint8_t bcast[6] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    unsigned h;
+
+    if (promisc) {
+        return true;
+    }
+    if (memcmp(dst, bcast, 6) == 0) {
+        return broadcast;
+    }
+    if (dst[0] & 1) {
+        if (!multicast) {
+            return false;
+        }
+        if (mar == NULL) {
+            return true;
+        }
+        h = vnic_mcast_hash(dst);
+        return (mar[h >> 3] >> (h & 7)) & 1;
+    }
+    return memcmp(dst, mac, 6) == 0;
+}

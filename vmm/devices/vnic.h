@@ -45,6 +45,13 @@ void vnic_send(struct vnic_port *p, const void *frame, size_t len);
 /* Counts a dropped received frame. Returns false (what rx hooks return for it). */
 bool vnic_rx_drop(struct vnic_port *p);
 void vnic_rx_count(struct vnic_port *p, size_t len);
+/* The 6-bit multicast hash index both the RTL8139 and the DP8390 use: the top six bits of the
+ * big-endian Ethernet CRC of the destination address (bit n of the 8-byte MAR filter). */
+unsigned vnic_mcast_hash(const uint8_t dst[6]);
+/* Whether a frame for dst passes a station filter: own address, broadcast, multicast through
+ * the 8-byte hash filter `mar` (NULL: all multicast), or everything (promiscuous). */
+bool vnic_accept(const uint8_t mac[6], const uint8_t dst[6], bool promisc, bool broadcast,
+                 bool multicast, const uint8_t *mar);
 /* Logs a hostile guest action (the model resets itself after). */
 void vnic_hostile(struct vnic_port *p, const char *fmt, ...) PRINTF_FMT(2, 3);
 
