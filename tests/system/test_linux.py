@@ -6,8 +6,9 @@ one of 1 GiB:
   linux  no interrupt-controller flags: its local APIC and IOAPIC (a Linux VM has them; a
          kernel without the models gives the 8259 and PIT); prints PETREL-SELFTEST facts, then
          stays up with its shell on the serial console
-  off    1 GiB, nolapic noapic (8259 and PIT only): PETREL-SELFTEST facts, then powers off
-         through ACPI (PM1a_CNT, S5): only that VM ends, with code 0
+  off    1 GiB, nolapic noapic (8259 and PIT only), three NICs (virtio, rtl8139, ne2k, a
+         static address on eth0): PETREL-SELFTEST facts, then powers off through ACPI
+         (PM1a_CNT, S5): only that VM ends, with code 0
   rb     reboots once through the FADT reset register (0xCF9): only that VM restarts, boots
          again and stays up
   crash  panics (sysrq): pvpanic fails only that VM stop, with a register dump
@@ -40,11 +41,14 @@ PIC_CMDLINE = "console=ttyS0 nolapic noapic tsc=reliable"
 
 VMS = {
     "linux": "console=ttyS0 tsc=reliable petrel.selftest=1",
-    "off": PIC_CMDLINE + " quiet petrel.selftest=1 petrel.then=poweroff",
+    "off": PIC_CMDLINE + " quiet petrel.ip=10.9.0.2/24 petrel.selftest=1 petrel.then=poweroff",
     "rb": PIC_CMDLINE + " quiet petrel.then=reboot-once",
     "crash": PIC_CMDLINE + " quiet petrel.then=panic",
 }
 MEM = {"linux": 128, "off": 1024, "rb": 128, "crash": 128}  # MiB
+# Guest NICs (petrel.conf nic lines; no host NIC in the tests, so they stay unplugged).
+NICS = {"off": ["virtio", "rtl8139", "ne2k"]}
+NIC_DRIVERS = {"virtio": "virtio_net", "rtl8139": "8139too", "ne2k": "ne2k-pci"}
 
 
 def vm_line(vm, text):
@@ -86,7 +90,8 @@ def four(guest, module_boot, tmp_path_factory):
     conf = work / "petrel.conf"
     conf.write_text("".join(
         f"[vm {vm}]\nmemory = {MEM[vm]}M\nkernel = vmlinuz\ninitrd = initrd.img\n"
-        f"cmdline = {cmdline}\n\n" for vm, cmdline in VMS.items()))
+        + "".join(f"nic = {n}\n" for n in NICS.get(vm, []))
+        + f"cmdline = {cmdline}\n\n" for vm, cmdline in VMS.items()))
     iso = work / "linux.iso"
     r = subprocess.run([str(REPO / "tools" / "mkiso"), "--kernel", str(KERNEL), "-c", str(conf),
                         "-m", str(guest / "vmlinuz"), "-m", str(guest / "initrd.img"),
@@ -153,6 +158,20 @@ def test_selftest_facts(four):
         # What the kernel has of the VM's RAM (less its own image and reservations).
         total = vm_lines(out, vm, r"PETREL-SELFTEST memory: MemTotal: (\d+) kB")
         assert total and MEM[vm] * 1024 // 2 < int(total[0]) < MEM[vm] * 1024, total
+
+
+def test_nics_in_pci_order(four):
+    """The guest's drivers bind Petrel's NIC models; eth0, eth1, ... are the VM's nic lines in
+    order (PCI order), with the VM's MACs; the static address went on eth0."""
+    _, out = four
+    assert vm_lines(out, "off", MARKER + r" kernel=\S+ eth0=10\.9\.0\.2/24 ")
+    nics = vm_lines(out, "off", r"PETREL-SELFTEST nic: (eth\d) (\S+) (\S+) ([0-9a-f:]{17})$")
+    assert [n[0] for n in nics] == [f"eth{i}" for i in range(len(NICS["off"]))], nics
+    assert [n[2] for n in nics] == [NIC_DRIVERS[k] for k in NICS["off"]], nics
+    assert [n[1] for n in nics] == sorted(n[1] for n in nics), nics
+    for i, (name, _, _, mac) in enumerate(nics):
+        m = re.search(rf"\[off\] \S+ {name}: \S+ io 0x[0-9a-f]+ .*mac {mac}", out)
+        assert m, f"{name} {mac} is not the VM's NIC {i}"
 
 
 def test_pic_and_pit_with_nolapic(four):
