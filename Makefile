@@ -65,6 +65,8 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 include vmm/zydis.mk
 include tests/guests/guests.mk
 
+
+.PHONY: linux-guest
 .PHONY: all kernel iso deps run test test-unit test-system bench fuzz clean distclean \
         format format-check FORCE
 
@@ -99,9 +101,21 @@ $(ISO): $(KERNEL) tools/mkiso boot/grub.cfg.in
 deps:
 	@tools/deps.sh --build-dir $(BUILD)
 
+# The default guest of `make run`: Debian's Linux kernel and a busybox initramfs, built from
+# Debian packages by tools/mkguest-linux (cached), on an ISO with its petrel.conf.
+LINUX_GUEST := $(BUILD)/guests/linux
+RUN_ISO     := $(BUILD)/petrel-linux.iso
+
+linux-guest:
+	tools/mkguest-linux --out $(LINUX_GUEST)
+
+$(RUN_ISO): $(KERNEL) tools/mkiso boot/grub.cfg.in linux-guest
+	tools/mkiso --kernel $(KERNEL) --cmdline '$(CMDLINE)' -c $(LINUX_GUEST)/linux.conf \
+	    -m $(LINUX_GUEST)/vmlinuz -m $(LINUX_GUEST)/initrd.img -o $@
+
 run: deps
-	@$(MAKE) --no-print-directory all
-	tools/run --iso $(ISO) $(if $(NET),--net $(NET)) $(if $(NIC),--nic $(NIC)) \
+	@$(MAKE) --no-print-directory all $(RUN_ISO)
+	tools/run --iso $(RUN_ISO) $(if $(NET),--net $(NET)) $(if $(NIC),--nic $(NIC)) \
 	    $(if $(CAPTURE),--capture $(CAPTURE))
 
 # ---- tests ------------------------------------------------------------------------------
