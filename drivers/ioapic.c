@@ -3,14 +3,14 @@
 #include "lapic.h"
 #include "../kernel/log.h"
 
-#define REG_SEL     0x00
-#define REG_WIN     0x10
-#define IOAPICID    0x00
-#define IOAPICVER   0x01
-#define REDTBL(n)   (0x10 + 2 * (n))
-#define RTE_MASKED  (1u << 16)
-#define RTE_LEVEL   (1u << 15)
-#define RTE_LOW     (1u << 13)
+#define REG_SEL    0x00
+#define REG_WIN    0x10
+#define IOAPICID   0x00
+#define IOAPICVER  0x01
+#define REDTBL(n)  (0x10 + 2 * (n))
+#define RTE_MASKED (1u << 16)
+#define RTE_LEVEL  (1u << 15)
+#define RTE_LOW    (1u << 13)
 
 static volatile uint32_t *g_ioapic;
 static unsigned g_pins;

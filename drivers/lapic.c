@@ -4,23 +4,23 @@
 #include "../kernel/cpu.h"
 #include "../kernel/log.h"
 
-#define MSR_APIC_BASE       0x1B
-#define APIC_BASE_ENABLE    (1u << 11)
-#define REG_ID              0x020
-#define REG_VERSION         0x030
-#define REG_TPR             0x080
-#define REG_EOI             0x0B0
-#define REG_SVR             0x0F0
-#define REG_LVT_TIMER       0x320
-#define REG_LVT_LINT0       0x350
-#define REG_LVT_LINT1       0x360
-#define REG_LVT_ERROR       0x370
-#define REG_TIMER_INIT      0x380
-#define REG_TIMER_CUR       0x390
-#define REG_TIMER_DIV       0x3E0
-#define LVT_MASKED          (1u << 16)
-#define TIMER_DIV_16        0x3
-#define CALIBRATE_US        10000
+#define MSR_APIC_BASE    0x1B
+#define APIC_BASE_ENABLE (1u << 11)
+#define REG_ID           0x020
+#define REG_VERSION      0x030
+#define REG_TPR          0x080
+#define REG_EOI          0x0B0
+#define REG_SVR          0x0F0
+#define REG_LVT_TIMER    0x320
+#define REG_LVT_LINT0    0x350
+#define REG_LVT_LINT1    0x360
+#define REG_LVT_ERROR    0x370
+#define REG_TIMER_INIT   0x380
+#define REG_TIMER_CUR    0x390
+#define REG_TIMER_DIV    0x3E0
+#define LVT_MASKED       (1u << 16)
+#define TIMER_DIV_16     0x3
+#define CALIBRATE_US     10000
 
 static volatile uint32_t *g_lapic;
 static uint64_t g_lapic_phys;
@@ -56,7 +56,8 @@ int drv_lapic_init(uint8_t spurious_vector)
     base = rdmsr(MSR_APIC_BASE);
     g_lapic_phys = base & 0xFFFFFF000ULL;
     if (g_lapic_phys >= GiB(4)) {
-        LOG_ERROR(APIC, "LAPIC at %#llx is outside the identity map", (unsigned long long)g_lapic_phys);
+        LOG_ERROR(APIC, "LAPIC at %#llx is outside the identity map",
+                  (unsigned long long)g_lapic_phys);
         return -ENODEV;
     }
     wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
@@ -68,8 +69,8 @@ int drv_lapic_init(uint8_t spurious_vector)
     wr(REG_LVT_LINT1, LVT_MASKED);
     wr(REG_LVT_ERROR, LVT_MASKED);
     wr(REG_SVR, 0x100u | spurious_vector); /* software enable */
-    LOG_INFO(APIC, "local APIC id %u version %#x at 0x%llx", drv_lapic_id(),
-             rd(REG_VERSION) & 0xFF, (unsigned long long)g_lapic_phys);
+    LOG_INFO(APIC, "local APIC id %u version %#x at 0x%llx", drv_lapic_id(), rd(REG_VERSION) & 0xFF,
+             (unsigned long long)g_lapic_phys);
     return 0;
 }
 
@@ -112,4 +113,3 @@ void drv_lapic_timer_arm(uint32_t count)
 {
     wr(REG_TIMER_INIT, count != 0 ? count : 1);
 }
-

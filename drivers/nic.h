@@ -9,24 +9,24 @@
 
 #include "../kernel/types.h"
 
-#define NIC_MAC_LEN       6
-#define NIC_MTU           1500
-#define NIC_FRAME_MIN     60   /* without FCS; shorter frames are padded on send */
-#define NIC_FRAME_MAX     1514 /* without FCS and without VLAN tag */
-#define NIC_NAME_MAX      16
+#define NIC_MAC_LEN   6
+#define NIC_MTU       1500
+#define NIC_FRAME_MIN 60   /* without FCS; shorter frames are padded on send */
+#define NIC_FRAME_MAX 1514 /* without FCS and without VLAN tag */
+#define NIC_NAME_MAX  16
 
 struct nic;
 
 struct nic_stats {
     uint64_t rx_packets;
     uint64_t rx_bytes;
-    uint64_t rx_dropped;   /* frames the driver or the receiver could not take */
-    uint64_t rx_errors;    /* bad frames reported by the card (CRC, alignment, runt, long) */
+    uint64_t rx_dropped; /* frames the driver or the receiver could not take */
+    uint64_t rx_errors;  /* bad frames reported by the card (CRC, alignment, runt, long) */
     uint64_t rx_crc_errors;
     uint64_t rx_fifo_overruns;
     uint64_t tx_packets;
     uint64_t tx_bytes;
-    uint64_t tx_dropped;   /* frames refused: too long, no descriptor free */
+    uint64_t tx_dropped; /* frames refused: too long, no descriptor free */
     uint64_t tx_errors;
     uint64_t interrupts;
 };

@@ -200,7 +200,8 @@ void drv_pci_enable(const struct pci_device *d)
 {
     uint16_t cmd = drv_pci_read16(d->bus, d->dev, d->fn, OFF_COMMAND);
 
-    drv_pci_write16(d->bus, d->dev, d->fn, OFF_COMMAND, (uint16_t)(cmd | CMD_IO | CMD_MEM | CMD_MASTER));
+    drv_pci_write16(d->bus, d->dev, d->fn, OFF_COMMAND,
+                    (uint16_t)(cmd | CMD_IO | CMD_MEM | CMD_MASTER));
 }
 
 const char *drv_pci_class_name(uint8_t class_code, uint8_t subclass)
@@ -247,8 +248,7 @@ int drv_pci_describe(const struct pci_device *d, char *buf, size_t len)
                      drv_pci_class_name(d->class_code, d->subclass));
 
     if (d->irq_pin != 0 && d->irq_line != 0xFF) {
-        n += snprintf(buf + MIN((size_t)n, len), len - MIN((size_t)n, len), " irq %u",
-                      d->irq_line);
+        n += snprintf(buf + MIN((size_t)n, len), len - MIN((size_t)n, len), " irq %u", d->irq_line);
     }
     for (int i = 0; i < PCI_NUM_BARS; i++) {
         const struct pci_bar *b = &d->bars[i];

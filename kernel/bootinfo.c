@@ -2,13 +2,13 @@
 #include "bootinfo.h"
 #include "lib.h"
 
-#define TAG_END         0
-#define TAG_CMDLINE     1
-#define TAG_LOADER      2
-#define TAG_MODULE      3
-#define TAG_MMAP        6
-#define TAG_ACPI_OLD    14
-#define TAG_ACPI_NEW    15
+#define TAG_END      0
+#define TAG_CMDLINE  1
+#define TAG_LOADER   2
+#define TAG_MODULE   3
+#define TAG_MMAP     6
+#define TAG_ACPI_OLD 14
+#define TAG_ACPI_NEW 15
 
 static uint32_t rd32(const uint8_t *p)
 {

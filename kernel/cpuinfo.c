@@ -3,8 +3,8 @@
 #include "cpu.h"
 #include "lib.h"
 
-#define MSR_VM_CR       0xC0010114
-#define VM_CR_SVMDIS    (1u << 4)
+#define MSR_VM_CR    0xC0010114
+#define VM_CR_SVMDIS (1u << 4)
 
 void cpuinfo_read(struct cpuinfo *ci)
 {

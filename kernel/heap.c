@@ -21,7 +21,7 @@ struct used_tag {
     struct heap_block *block;
 };
 
-#define HDR_SIZE ALIGN_UP(sizeof(struct heap_block), HEAP_ALIGN)
+#define HDR_SIZE  ALIGN_UP(sizeof(struct heap_block), HEAP_ALIGN)
 #define MIN_BLOCK (HDR_SIZE + 32)
 
 void heap_init(struct heap *h)
@@ -50,8 +50,8 @@ static void insert_free(struct heap *h, struct heap_block *b)
         b->next = b->next->next;
     }
     if (pp != &h->free_list) {
-        struct heap_block *prev = (struct heap_block *)((uint8_t *)pp -
-                                                        offsetof(struct heap_block, next));
+        struct heap_block *prev =
+            (struct heap_block *)((uint8_t *)pp - offsetof(struct heap_block, next));
         if ((uint8_t *)prev + prev->size == (uint8_t *)b) {
             prev->size += b->size;
             prev->next = b->next;

@@ -301,7 +301,6 @@ int log_format(const struct log_record *rec, char *buf, size_t len)
                             log_level_name((enum log_level)rec->level), rec->vm, rec->text);
     }
     return fmt_snprintf(buf, len, "%5llu.%06llu %-7s %-5s %s", (unsigned long long)(us / 1000000),
-                        (unsigned long long)(us % 1000000),
-                        log_comp_name((enum log_comp)rec->comp),
+                        (unsigned long long)(us % 1000000), log_comp_name((enum log_comp)rec->comp),
                         log_level_name((enum log_level)rec->level), rec->text);
 }

@@ -43,11 +43,12 @@ static void print_banner_cpu(void)
         LOG_WARN(BOOT, "cpu: SVM not supported: guests cannot run (boot QEMU with -cpu ...,+svm)");
         return;
     }
-    LOG_INFO(BOOT, "cpu: SVM %s (revision %u, %u ASIDs), NPT %s, NRIPS %s, decode assists %s, "
+    LOG_INFO(BOOT,
+             "cpu: SVM %s (revision %u, %u ASIDs), NPT %s, NRIPS %s, decode assists %s, "
              "VGIF %s",
-             ci.svm_disabled ? "disabled by firmware (VM_CR.SVMDIS)" : "yes", ci.svm_rev,
-             ci.asids, ci.npt ? "yes" : "no", ci.nrips ? "yes" : "no",
-             ci.decode_assists ? "yes" : "no", ci.vgif ? "yes" : "no");
+             ci.svm_disabled ? "disabled by firmware (VM_CR.SVMDIS)" : "yes", ci.svm_rev, ci.asids,
+             ci.npt ? "yes" : "no", ci.nrips ? "yes" : "no", ci.decode_assists ? "yes" : "no",
+             ci.vgif ? "yes" : "no");
 }
 
 static void print_pci(void)
@@ -153,8 +154,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
     log_init();
     console_out_init();
     console_out_raw("\n");
-    LOG_INFO(BOOT, "Petrel %s (%s), x86-64 virtualization appliance", PETREL_VERSION,
-             PETREL_GIT);
+    LOG_INFO(BOOT, "Petrel %s (%s), x86-64 virtualization appliance", PETREL_VERSION, PETREL_GIT);
 
     if (magic != MB2_BOOTLOADER_MAGIC) {
         panic("not booted by a multiboot2 loader (magic %#x)", magic);

@@ -97,7 +97,7 @@ int memory_init(const struct bootinfo *bi)
                  bi->truncated);
     }
 
-    LOG_INFO(BOOT, "memory: %llu MiB usable, kernel %llu KiB at %#llx", 
+    LOG_INFO(BOOT, "memory: %llu MiB usable, kernel %llu KiB at %#llx",
              (unsigned long long)(bootinfo_usable_bytes(bi) >> 20),
              (unsigned long long)((uint64_t)(_kernel_end - _kernel_start) >> 10),
              (unsigned long long)(uintptr_t)_kernel_start);

@@ -6,8 +6,8 @@
 
 #include "types.h"
 
-#define TIMER_HZ       100     /* the longest the CPU sleeps or a guest runs unasked */
-#define TIMER_MIN_NS   20000ULL /* closest wake-up armed: no interrupt storms */
+#define TIMER_HZ     100      /* the longest the CPU sleeps or a guest runs unasked */
+#define TIMER_MIN_NS 20000ULL /* closest wake-up armed: no interrupt storms */
 
 struct timer {
     uint64_t deadline_ns;

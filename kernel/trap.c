@@ -26,15 +26,38 @@ struct idt_ptr {
 extern const uint64_t isr_table[256];
 static struct idt_entry g_idt[256];
 
-static const char *const exc_names[32] = {
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-    "#BR bound range", "#UD invalid opcode", "#NM device not available", "#DF double fault",
-    "coprocessor overrun", "#TS invalid TSS", "#NP segment not present", "#SS stack fault",
-    "#GP general protection", "#PF page fault", "reserved 15", "#MF x87 error",
-    "#AC alignment check", "#MC machine check", "#XM SIMD error", "#VE virtualization",
-    "#CP control protection", "reserved 22", "reserved 23", "reserved 24", "reserved 25",
-    "reserved 26", "reserved 27", "#HV hypervisor injection", "#VC VMM communication",
-    "#SX security", "reserved 31"};
+static const char *const exc_names[32] = {"#DE divide error",
+                                          "#DB debug",
+                                          "NMI",
+                                          "#BP breakpoint",
+                                          "#OF overflow",
+                                          "#BR bound range",
+                                          "#UD invalid opcode",
+                                          "#NM device not available",
+                                          "#DF double fault",
+                                          "coprocessor overrun",
+                                          "#TS invalid TSS",
+                                          "#NP segment not present",
+                                          "#SS stack fault",
+                                          "#GP general protection",
+                                          "#PF page fault",
+                                          "reserved 15",
+                                          "#MF x87 error",
+                                          "#AC alignment check",
+                                          "#MC machine check",
+                                          "#XM SIMD error",
+                                          "#VE virtualization",
+                                          "#CP control protection",
+                                          "reserved 22",
+                                          "reserved 23",
+                                          "reserved 24",
+                                          "reserved 25",
+                                          "reserved 26",
+                                          "reserved 27",
+                                          "#HV hypervisor injection",
+                                          "#VC VMM communication",
+                                          "#SX security",
+                                          "reserved 31"};
 
 const char *trap_name(uint64_t vector)
 {
@@ -114,14 +137,13 @@ NORETURN void trap_fatal(const struct trapframe *tf, const char *why)
     dump_line("RSI=%016llx RDI=%016llx RBP=%016llx", (unsigned long long)tf->rsi,
               (unsigned long long)tf->rdi, (unsigned long long)tf->rbp);
     dump_line("R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx", (unsigned long long)tf->r8,
-              (unsigned long long)tf->r9, (unsigned long long)tf->r10,
-              (unsigned long long)tf->r11);
+              (unsigned long long)tf->r9, (unsigned long long)tf->r10, (unsigned long long)tf->r11);
     dump_line("R12=%016llx R13=%016llx R14=%016llx R15=%016llx", (unsigned long long)tf->r12,
               (unsigned long long)tf->r13, (unsigned long long)tf->r14,
               (unsigned long long)tf->r15);
-    dump_line("CR0=%016llx CR2=%016llx CR3=%016llx CR4=%016llx",
-              (unsigned long long)read_cr0(), (unsigned long long)read_cr2(),
-              (unsigned long long)read_cr3(), (unsigned long long)read_cr4());
+    dump_line("CR0=%016llx CR2=%016llx CR3=%016llx CR4=%016llx", (unsigned long long)read_cr0(),
+              (unsigned long long)read_cr2(), (unsigned long long)read_cr3(),
+              (unsigned long long)read_cr4());
     dump_line("EFER=%016llx", (unsigned long long)rdmsr(0xC0000080));
     /* A few words of the faulting stack, when it looks like kernel memory. */
     sp = (const uint64_t *)(uintptr_t)tf->rsp;

@@ -11,11 +11,11 @@ struct trapframe {
     uint64_t rip, cs, rflags, rsp, ss;
 };
 
-#define VEC_IRQ_BASE  32  /* IOAPIC pins land at 32 + pin */
-#define VEC_PIC_BASE  0xE0 /* the masked 8259's spurious vectors */
-#define VEC_TIMER     0xF0
-#define VEC_SPURIOUS  0xFF
-#define TRAP_PANIC    0xFFFF /* trapframe.vector of a panic() dump: no CPU exception */
+#define VEC_IRQ_BASE 32   /* IOAPIC pins land at 32 + pin */
+#define VEC_PIC_BASE 0xE0 /* the masked 8259's spurious vectors */
+#define VEC_TIMER    0xF0
+#define VEC_SPURIOUS 0xFF
+#define TRAP_PANIC   0xFFFF /* trapframe.vector of a panic() dump: no CPU exception */
 
 /* Loads the GDT (with a TSS whose IST stack catches double faults) and the IDT. */
 void trap_init(void);

@@ -6,8 +6,22 @@
 
 /* General registers in x86 encoding order, so a ModRM/REX register number indexes gpr[]. */
 enum vmm_gpr {
-    VMM_RAX, VMM_RCX, VMM_RDX, VMM_RBX, VMM_RSP, VMM_RBP, VMM_RSI, VMM_RDI,
-    VMM_R8, VMM_R9, VMM_R10, VMM_R11, VMM_R12, VMM_R13, VMM_R14, VMM_R15,
+    VMM_RAX,
+    VMM_RCX,
+    VMM_RDX,
+    VMM_RBX,
+    VMM_RSP,
+    VMM_RBP,
+    VMM_RSI,
+    VMM_RDI,
+    VMM_R8,
+    VMM_R9,
+    VMM_R10,
+    VMM_R11,
+    VMM_R12,
+    VMM_R13,
+    VMM_R14,
+    VMM_R15,
     VMM_NGPR
 };
 

@@ -215,8 +215,8 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
                 if (sp.alt && u != 0 && (*fmt == 'x' || *fmt == 'X')) {
                     prefix = *fmt == 'x' ? "0x" : "0X";
                 }
-                put_num(&o, &sp, u, false, *fmt == 'u' ? 10 : (*fmt == 'o' ? 8 : 16),
-                        *fmt == 'X', prefix);
+                put_num(&o, &sp, u, false, *fmt == 'u' ? 10 : (*fmt == 'o' ? 8 : 16), *fmt == 'X',
+                        prefix);
             }
             break;
         case 'p':
