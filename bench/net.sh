@@ -5,9 +5,11 @@
 # The measurement: the appliance on a TAP inside a namespace lab (tap-setup/lab-netns), iperf from
 # the lab host h1 (10.77.0.11) to the appliance (10.77.0.2):
 #   host -> appliance   iperf -c 10.77.0.2 -t SECONDS            (the client's figure)
-#   appliance -> host   iperf -c 10.77.0.2 -t SECONDS -d -L 5002  (the reverse stream lwiperf opens
-#                       back to the client; lwiperf 2.1.3 cannot serve iperf 2.1's -r/-R, and the
-#                       forward half of -d is not counted)
+#   appliance -> host   iperf -c 10.77.0.2 -t SECONDS -d -L 5002 --txdelay-time 1 (the reverse
+#                       stream lwiperf opens back to the client; the one-second hold lets it
+#                       connect before lwiperf 2.1.3 can trip over iperf 2.1's header; -r/-R
+#                       are not served by lwiperf, and the forward half of -d is not counted,
+#                       though it runs at the same time: tx is measured under two-way load)
 # The same-run reference: the same two measurements over QEMU user networking (slirp) through
 # tools/run's host forwards, same NIC model, same machine, same minute. Its ratio TAP/slirp says
 # how the lab path compares with QEMU's built-in path, which is comparable across machines.
@@ -140,7 +142,7 @@ iperf_mbps() {
         awk -F, -v p="$port" '$5 == p && $8 > 0 { v = $9 } END { if (v != "") printf "%.1f\n", v / 1e6 }' <<<"$out"
     else
         out=$(timeout $((SECS + IPERF_SLACK)) "$@" iperf -c "$host" -p "$port" -t "$SECS" -d \
-            -L "$listen" -y C 2>/dev/null) || true
+            -L "$listen" --txdelay-time 1 -y C 2>/dev/null) || true
         awk -F, -v p="$listen" '$5 == p && $8 > 0 { v = $9 } END { if (v != "") printf "%.1f\n", v / 1e6 }' <<<"$out"
     fi
 }

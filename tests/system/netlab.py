@@ -303,15 +303,17 @@ def iperf_to(host, port, seconds, prefix=(), timeout=None):
 
 
 def iperf_from(host, port, listen_port, seconds, prefix=(), timeout=None, attempts=1):
-    """Appliance -> host: `iperf -c -d -L listen_port`. lwiperf answers the dual test by
-    connecting back to listen_port and sending for the same time; that reverse stream is what
-    this measures. The forward half of -d may be cut short by lwiperf 2.1.3, which does not
-    understand iperf 2.1's longer header (see test_net.py); its result is ignored here.
-    With attempts > 1, a run whose reverse stream never connected ("expected reverse connect
-    did not occur": the header or the SYN was lost on a lossy link) is repeated.
+    """Appliance -> host: `iperf -c -d -L listen_port --txdelay-time 1`. lwiperf answers the
+    dual test by connecting back to listen_port and sending for `seconds`; that reverse stream
+    is what this measures. --txdelay-time 1 makes the client send its header, then wait a
+    second before its own data: the reverse connection is up before the forward half can fail
+    (lwiperf 2.1.3 misreads iperf 2.1's longer header when it shares a segment with data and
+    resets the forward connection, after which the client stops waiting for the reverse one).
+    The forward half is not looked at. With attempts > 1, a run without a reverse stream (a
+    lost header on a lossy link) is repeated.
     Returns (bytes, bps, output) of the reverse stream as the host received it."""
     cmd = list(prefix) + ["iperf", "-c", host, "-p", str(port), "-t", str(seconds), "-d",
-                          "-L", str(listen_port), "-y", "C"]
+                          "-L", str(listen_port), "--txdelay-time", "1", "-y", "C"]
     log = ""
     for attempt in range(1, attempts + 1):
         r = run(cmd, timeout=timeout or seconds + 30 * TIMEOUT_SCALE, check=False)

@@ -5,13 +5,17 @@ are in test_net_lab.py.
 
 iperf. The appliance runs lwIP 2.1.3's lwiperf, which speaks the iperf 2.0 protocol; the host has
 iperf 2.1.8. A plain `iperf -c` (host -> appliance) works. For appliance -> host we use
-`iperf -c -d -L PORT`: lwiperf reads the first 24 bytes of the client's header, sees the
-dual-test flag and connects back to PORT, sending for the same time; that reverse stream is
-reliable. The forward half of -d (and all of -r) depends on how TCP happens to cut the stream:
-iperf 2.1 sends a 60-byte header on its own and then repeats it at the start of every 128 KiB
-buffer, while lwiperf expects a 24-byte header at offsets 24 + k * 128 KiB and aborts with "data
-error" otherwise. Over slirp it always fails, over a TAP it usually works. `iperf -C` (2.0
-compatibility) sends no header at all, so it cannot ask for a reverse test either.
+`iperf -c -d -L PORT --txdelay-time 1`: lwiperf reads the first 24 bytes of the client's header,
+sees the dual-test flag and connects back to PORT, sending for the same time; that reverse stream
+is what we measure. Without --txdelay-time the run is racy: iperf 2.1 sends a 60-byte header on
+its own, then data whose 128 KiB buffers each start with the header again, while lwiperf expects
+a 24-byte header at offsets 24 + k * 128 KiB. When the first segment carries more than the
+header (always over slirp, which coalesces), lwiperf resets the forward half ("aborted (data
+error)"), and the client then often gives up on the reverse connection before it arrives. With
+the one-second hold the reverse connection is up first (and the forward half usually works as
+well, since the header then arrives alone, but that is not relied on). `-r` and iperf 2.1's
+`-R`/`--full-duplex` are not served by lwiperf 2.1.3; `-C` (2.0 compatibility) sends no header,
+so it cannot ask for a reverse test.
 
 Set PETREL_TEST_KERNEL=path/to/petrel.elf to test a kernel other than build/petrel.elf.
 """
@@ -220,7 +224,8 @@ def test_user_iperf_appliance_to_host(user_boot):
     q, offset, _ = user_boot
     mark = len(q.output())
     listen = offset + IPERF_LISTEN
-    got, bps, out = netlab.iperf_from("127.0.0.1", offset + FWD["iperf"], listen, IPERF_SECONDS)
+    got, bps, out = netlab.iperf_from("127.0.0.1", offset + FWD["iperf"], listen, IPERF_SECONDS,
+                                      attempts=2)
     sent = appliance_iperf_line(q, "sent", peer_port=listen, after=mark)
     assert MIN_BYTES < got <= sent, (got, sent, out)
     assert_no_fatal(q)
