@@ -1,5 +1,6 @@
 /* Multiboot2 information parsing (see bootinfo.h and the Multiboot2 specification, section 3.6). */
 #include "bootinfo.h"
+#include "bytes.h"
 #include "lib.h"
 
 #define TAG_END      0
@@ -9,22 +10,6 @@
 #define TAG_MMAP     6
 #define TAG_ACPI_OLD 14
 #define TAG_ACPI_NEW 15
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 static void copy_str(char *dst, size_t dstlen, const uint8_t *src, size_t srclen)
 {

@@ -1,5 +1,6 @@
 /* Linux bzImage loader (linux.h): header checks, placement, boot_params, 32-bit entry. */
 #include "linux.h"
+#include "../kernel/bytes.h"
 #include "acpi.h"
 #include "e820.h"
 #include "host.h"
@@ -10,48 +11,9 @@
 #define SECTOR        512u
 #define BDA_BASE_MEMK 0x413u
 
-static uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
 static void wr8(uint8_t *p, uint8_t v)
 {
     *p = v;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    memcpy(p, &v, sizeof(v));
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, sizeof(v));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, sizeof(v));
 }
 
 bool vmm_linux_is_bzimage(const uint8_t *img, size_t len)

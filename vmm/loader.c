@@ -1,6 +1,7 @@
 /* Guest image loaders (loader.h). Every header field is checked against the image size and
  * every load range against guest RAM and the boot data area before anything is copied. */
 #include "loader.h"
+#include "../kernel/bytes.h"
 #include "e820.h"
 #include "linux.h"
 #include "vm.h"
@@ -23,30 +24,6 @@ struct load_plan {
     size_t nseg;
     uint64_t entry;
 };
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 int vmm_mb1_find(const uint8_t *img, size_t len, struct mb1_header *hdr)
 {

@@ -1,5 +1,6 @@
 /* PCI host bridge with configuration mechanism #1 and a bus-0 function table (pci_host.h). */
 #include "pci_host.h"
+#include "../../kernel/bytes.h"
 #include "devio.h"
 #include "../host.h"
 #include "../../kernel/log.h"
@@ -50,23 +51,6 @@ struct vmm_pci_host {
 };
 
 #define PCI_LOG(h, lvl, ...) LOG_VM(PCI, lvl, vmm_vm_name((h)->vm), __VA_ARGS__)
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)v);
-    wr16(p + 2, (uint16_t)(v >> 16));
-}
 
 static bool is_pow2(uint64_t v)
 {
