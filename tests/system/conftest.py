@@ -2,9 +2,11 @@
 
 Nothing here builds the kernel: the tests boot build/petrel.iso (and variant ISOs made from
 build/petrel.elf with tools/mkiso) and are skipped with a clear reason when `make` has not run.
+PETREL_BUILD names another build directory (`make BUILD=...`); PETREL_KERNEL another kernel.
 Every QEMU a fixture starts is stopped by a finalizer, whatever the test's outcome.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import qemu as qemu_mod  # noqa: E402
 
 REPO = qemu_mod.REPO
-BUILD = REPO / "build"
+BUILD = Path(os.environ.get("PETREL_BUILD", REPO / "build")).resolve()
 
 
 def _need(path, what):
@@ -32,8 +34,8 @@ def petrel_iso():
 
 @pytest.fixture(scope="session")
 def petrel_kernel():
-    """build/petrel.elf, the kernel that variant ISOs are made from."""
-    return _need(BUILD / "petrel.elf", "kernel")
+    """build/petrel.elf (or PETREL_KERNEL), the kernel that variant ISOs are made from."""
+    return _need(Path(os.environ.get("PETREL_KERNEL", BUILD / "petrel.elf")), "kernel")
 
 
 @pytest.fixture(scope="session")

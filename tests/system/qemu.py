@@ -72,8 +72,9 @@ def log_lines(text):
 
 
 def make_iso(out, cmdline="", kernel=None, modules=(), timeout=120):
-    """Builds an ISO with tools/mkiso (kernel defaults to build/petrel.elf); returns its path."""
-    kernel = Path(kernel) if kernel else REPO / "build" / "petrel.elf"
+    """Builds an ISO with tools/mkiso (kernel defaults to PETREL_KERNEL or build/petrel.elf);
+    returns its path."""
+    kernel = Path(kernel or os.environ.get("PETREL_KERNEL", REPO / "build" / "petrel.elf"))
     cmd = [str(REPO / "tools" / "mkiso"), "--kernel", str(kernel), "--cmdline", cmdline,
            "-o", str(out)]
     for m in modules:

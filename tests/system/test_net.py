@@ -17,7 +17,7 @@ well, since the header then arrives alone, but that is not relied on). `-r` and 
 `-R`/`--full-duplex` are not served by lwiperf 2.1.3; `-C` (2.0 compatibility) sends no header,
 so it cannot ask for a reverse test.
 
-Set PETREL_TEST_KERNEL=path/to/petrel.elf to test a kernel other than build/petrel.elf.
+Set PETREL_KERNEL=path/to/petrel.elf to test a kernel other than build/petrel.elf.
 """
 
 import os
@@ -55,8 +55,8 @@ FATAL_RE = re.compile(r"KERNEL (FAULT|PANIC)|PANIC:|petrel: kernel halted")
 
 
 def kernel_for_tests(petrel_kernel):
-    """The kernel the ISOs are made from: PETREL_TEST_KERNEL or build/petrel.elf."""
-    return os.environ.get("PETREL_TEST_KERNEL") or petrel_kernel
+    """The kernel the ISOs are made from: PETREL_KERNEL or build/petrel.elf (the fixture)."""
+    return petrel_kernel
 
 
 def assert_no_fatal(q):
