@@ -25,9 +25,10 @@
  * rather than starving guest allocations.
  *
  * MEM_SIZE 1 MiB: the heap holds outgoing TCP data (with LWIP_NETIF_TX_SINGLE_PBUF every TCP
- * segment is one PBUF_RAM), UDP/ICMP/ARP/DHCP packets and small lwiperf state. The worst case
- * that matters is every console, log-stream and VM-console connection with a full send buffer
- * while its reader stalls: 32 PCBs x TCP_SND_BUF (23 KiB) = 730 KiB, which still fits. */
+ * segment is one PBUF_RAM) and UDP/ICMP/ARP/DHCP packets (the iperf server keeps its state in
+ * its own static table, netstack/iperf.c). The worst case that matters is every console,
+ * log-stream and VM-console connection with a full send buffer while its reader stalls:
+ * 32 PCBs x TCP_SND_BUF (23 KiB) = 730 KiB, which still fits. */
 #define MEM_LIBC_MALLOC  0
 #define MEMP_MEM_MALLOC  0
 #define MEM_ALIGNMENT    8 /* pointers and u64 on x86-64 */
@@ -80,11 +81,12 @@
 
 /* ---- PCBs ------------------------------------------------------------------------------------
  * TCP: 8+ console sessions, log-stream readers, capture streams, one console port per VM,
- * lwiperf (the control connection plus the one it opens back for -r/-d), and PCBs in TIME-WAIT
- * after sessions close (lwIP reuses the oldest TIME-WAIT PCB when the pool runs out). */
+ * iperf tests (up to IPERF_MAX_SESSIONS, each the client's connection plus the one opened back
+ * for -r/-d: 8 PCBs at most), and PCBs in TIME-WAIT after sessions close (lwIP reuses the
+ * oldest TIME-WAIT PCB when the pool runs out). */
 #define MEMP_NUM_TCP_PCB        32
-#define MEMP_NUM_TCP_PCB_LISTEN 16 /* telnet, log stream, capture, lwiperf, VM consoles */
-#define MEMP_NUM_UDP_PCB        8  /* DHCP, VXLAN links */
+#define MEMP_NUM_TCP_PCB_LISTEN 16 /* telnet, log stream, capture, iperf, VM consoles */
+#define MEMP_NUM_UDP_PCB        8  /* DHCP, VXLAN links, iperf's UDP notice */
 #define MEMP_NUM_RAW_PCB        4
 /* lwIP's own timers plus ours (the DHCP wait warning) and room for the console's. */
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
@@ -106,8 +108,8 @@
 #define TCP_OOSEQ_MAX_PBUFS                                                                        \
     16 /* one window per connection: a single lossy peer cannot take the pool */
 /* Listen backlogs: a listener admits only as many half-open connections as its owner allows, so
- * a SYN flood on one port cannot take every PCB. (lwiperf asks for a backlog of 1: with
- * `iperf -P N` the extra SYNs are dropped and retried by the client a second or more later.) */
+ * a SYN flood on one port cannot take every PCB. (The iperf server asks for a backlog of
+ * IPERF_MAX_SESSIONS; with `iperf -P N` beyond that, extra SYNs wait for the client's retry.) */
 #define TCP_LISTEN_BACKLOG         1
 #define TCP_DEFAULT_LISTEN_BACKLOG 8
 /* Keepalive lets the console notice telnet clients that vanished without a FIN. */

@@ -1,11 +1,11 @@
 /* Network stack bring-up: lwIP on the host NIC, DHCP or static addresses, the main-loop hook,
- * the iperf server, and a snapshot of the state for the console. */
+ * the iperf server (netstack/iperf.c), and a snapshot of the state for the console. */
 #include "net.h"
+#include "iperf.h"
 #include "link.h"
 #include "netaddr.h"
 #include "netif.h"
 
-#include "lwip/apps/lwiperf.h"
 #include "lwip/dhcp.h"
 #include "lwip/init.h"
 #include "lwip/stats.h"
@@ -16,8 +16,6 @@
 #include "../kernel/mainloop.h"
 
 #define DHCP_WARN_MS 15000 /* say so when DHCP has not answered by then */
-
-_Static_assert(NET_LWIPERF_PORT == LWIPERF_TCP_PORT_DEFAULT, "lwiperf's default port changed");
 
 static struct net_netif g_nif;
 static struct poll_hook g_poll;
@@ -91,52 +89,12 @@ static void dhcp_wait_check(void *arg)
     }
 }
 
-static const char *lwiperf_result_name(enum lwiperf_report_type t)
-{
-    switch (t) {
-    case LWIPERF_TCP_DONE_SERVER:
-        return "received";
-    case LWIPERF_TCP_DONE_CLIENT:
-        return "sent";
-    case LWIPERF_TCP_ABORTED_LOCAL:
-        return "aborted locally";
-    case LWIPERF_TCP_ABORTED_LOCAL_DATAERROR:
-        return "aborted (data error)";
-    case LWIPERF_TCP_ABORTED_LOCAL_TXERROR:
-        return "aborted (send error)";
-    case LWIPERF_TCP_ABORTED_REMOTE:
-        return "aborted by the peer";
-    }
-    return "ended";
-}
-
-/* lwiperf's report: one log line per finished test. */
-static void lwiperf_report(void *arg, enum lwiperf_report_type type, const ip_addr_t *local_addr,
-                           u16_t local_port, const ip_addr_t *remote_addr, u16_t remote_port,
-                           u32_t bytes, u32_t ms, u32_t kbit_s)
-{
-    char peer[NETADDR_STR_MAX];
-
-    (void)arg;
-    (void)local_addr;
-    (void)local_port;
-    fmt_ip(ip_2_ip4(remote_addr), peer, sizeof(peer));
-    LOG_INFO(NET, "iperf: %s %u bytes in %u ms (%u kbit/s) with %s:%u", lwiperf_result_name(type),
-             bytes, ms, kbit_s, peer, remote_port);
-}
-
 int net_iperf_client(uint32_t ip, uint16_t port)
 {
-    ip_addr_t remote;
-
     if (!g_started || !g_bound) {
         return -ENODEV;
     }
-    ip_addr_set_ip4_u32_val(remote, lwip_htonl(ip));
-    if (lwiperf_start_tcp_client(&remote, port, LWIPERF_CLIENT, lwiperf_report, NULL) == NULL) {
-        return -ENOMEM;
-    }
-    return 0;
+    return net_iperf_connect(ip, port, NET_IPERF_CLIENT_MS);
 }
 
 /* The main-loop hook: queued frames, carrier changes, then lwIP's timers (ARP, TCP, DHCP...). */
@@ -247,10 +205,11 @@ int net_init(struct nic *nic, const struct net_boot_config *cfg)
             sys_timeout(DHCP_WARN_MS, dhcp_wait_check, NULL);
         }
     }
-    if (lwiperf_start_tcp_server_default(lwiperf_report, NULL) == NULL) {
-        LOG_WARN(NET, "iperf server on port %u not started (out of memory)", NET_LWIPERF_PORT);
+    rc = net_iperf_start();
+    if (rc != 0) {
+        LOG_WARN(NET, "iperf server on port %u not started (%d)", NET_IPERF_PORT, rc);
     } else {
-        LOG_INFO(NET, "iperf 2 server listening on TCP port %u", NET_LWIPERF_PORT);
+        LOG_INFO(NET, "iperf 2 server listening on TCP port %u", NET_IPERF_PORT);
     }
     return 0;
 }

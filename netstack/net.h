@@ -20,12 +20,14 @@ struct net_boot_config {
  * -EINVAL for NULL arguments or -EIO if lwIP refuses the interface. */
 int net_init(struct nic *nic, const struct net_boot_config *cfg);
 
-#define NET_LWIPERF_PORT 5001 /* iperf 2 server (lwiperf) */
+#define NET_IPERF_PORT      5001  /* iperf 2 server (netstack/iperf.c) */
+#define NET_IPERF_CLIENT_MS 10000 /* length of a console client run */
 
-/* Starts an iperf 2 client test towards ip:port (host byte order): lwiperf sends TCP data for
- * 10 seconds to an `iperf -s` there and the result is logged. This measures the appliance's
- * send direction; lwiperf 2.1.3 cannot answer iperf 2.1's -r/-d (their header changed).
- * Returns 0, -ENODEV when the stack has no address yet, -ENOMEM when lwIP is out of PCBs. */
+/* Starts an iperf 2 client test towards ip:port (host byte order): sends iperf's pattern for
+ * NET_IPERF_CLIENT_MS to an `iperf -s` there and logs the result ("iperf: sent N bytes ...").
+ * This measures the appliance's send direction. Returns 0, -ENODEV when the stack has no address
+ * yet, -EBUSY when IPERF_MAX_SESSIONS tests run, -ENOMEM when lwIP is out of PCBs, -EIO when
+ * lwIP refuses the connect. */
 int net_iperf_client(uint32_t ip, uint16_t port);
 
 /* A snapshot for the console (ifconfig, netstat). Addresses are in host byte order. */

@@ -9,13 +9,14 @@
 LWIP_DIR      := $(THIRD_PARTY)/lwip
 LWIP_PROOF    := $(LWIP_DIR)/src/include/lwip/init.h
 
-# The lwIP files Petrel needs: core, IPv4 (ARP, DHCP, ICMP, fragments), Ethernet, lwiperf.
+# The lwIP files Petrel needs: core, IPv4 (ARP, DHCP, ICMP, fragments), Ethernet. (No lwIP apps:
+# the iperf server is Petrel's own netstack/iperf.c.)
 LWIP_SRC      := core/init.c core/def.c core/mem.c core/memp.c core/pbuf.c core/netif.c \
                  core/raw.c core/stats.c core/sys.c core/tcp.c core/tcp_in.c core/tcp_out.c \
                  core/udp.c core/timeouts.c core/inet_chksum.c core/ip.c \
                  core/ipv4/etharp.c core/ipv4/dhcp.c core/ipv4/icmp.c core/ipv4/ip4.c \
                  core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c \
-                 netif/ethernet.c apps/lwiperf/lwiperf.c
+                 netif/ethernet.c
 LWIP_OBJ      := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_SRC))
 
 NETSTACK_C    := $(wildcard netstack/*.c netstack/arch/*.c)

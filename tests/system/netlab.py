@@ -292,8 +292,8 @@ def iperf_csv(text):
 
 
 def iperf_to(host, port, seconds, prefix=(), timeout=None):
-    """Host -> appliance: a plain `iperf -c` (works with lwiperf 2.1.3). Returns (bytes, bps,
-    output) as the client reports them."""
+    """Host -> appliance: a plain `iperf -c`. Returns (bytes, bps, output) as the client
+    reports them."""
     cmd = list(prefix) + ["iperf", "-c", host, "-p", str(port), "-t", str(seconds), "-y", "C"]
     r = run(cmd, timeout=timeout or seconds + 30 * TIMEOUT_SCALE, check=False)
     rows = [x for x in iperf_csv(r.stdout) if x["dport"] == port]
@@ -302,30 +302,43 @@ def iperf_to(host, port, seconds, prefix=(), timeout=None):
     return rows[-1]["bytes"], rows[-1]["bps"], r.stdout + r.stderr
 
 
-def iperf_from(host, port, listen_port, seconds, prefix=(), timeout=None, attempts=1):
-    """Appliance -> host: `iperf -c -d -L listen_port --txdelay-time 1`. lwiperf answers the
-    dual test by connecting back to listen_port and sending for `seconds`; that reverse stream
-    is what this measures. --txdelay-time 1 makes the client send its header, then wait a
-    second before its own data: the reverse connection is up before the forward half can fail
-    (lwiperf 2.1.3 misreads iperf 2.1's longer header when it shares a segment with data and
-    resets the forward connection, after which the client stops waiting for the reverse one).
-    The forward half is not looked at. With attempts > 1, a run without a reverse stream (a
-    lost header on a lossy link) is repeated.
-    Returns (bytes, bps, output) of the reverse stream as the host received it."""
-    cmd = list(prefix) + ["iperf", "-c", host, "-p", str(port), "-t", str(seconds), "-d",
-                          "-L", str(listen_port), "--txdelay-time", "1", "-y", "C"]
+def iperf_two_way(host, port, listen_port, seconds, mode="-d", prefix=(), timeout=None,
+                  attempts=1, need_forward=True):
+    """`iperf -c HOST -d|-r -L listen_port`: the appliance's server (netstack/iperf.c) reads
+    the client's header and connects back to listen_port, at once for -d, after the client's
+    own run for -r, and sends for `seconds`. Returns (forward bytes as the client sent them,
+    reverse bytes as the host received them, output). With attempts > 1, a run without the
+    reverse stream (or, with need_forward, without the forward one) is repeated: on a lossy
+    link a lost SYN or header can cost a run."""
+    assert mode in ("-d", "-r"), mode
+    cmd = list(prefix) + ["iperf", "-c", host, "-p", str(port), "-t", str(seconds), mode,
+                          "-L", str(listen_port), "-y", "C"]
+    # -r runs the two directions one after the other.
+    budget = timeout or (2 if mode == "-r" else 1) * seconds + 30 * TIMEOUT_SCALE
     log = ""
     for attempt in range(1, attempts + 1):
-        r = run(cmd, timeout=timeout or seconds + 30 * TIMEOUT_SCALE, check=False)
+        r = run(cmd, timeout=budget, check=False)
         log += f"--- attempt {attempt} ({r.returncode})\n{r.stdout}{r.stderr}"
-        rows = [x for x in iperf_csv(r.stdout) if x["dport"] == listen_port]
-        if rows:
+        rows = iperf_csv(r.stdout)
+        fwd = [x for x in rows if x["dport"] == port]
+        rev = [x for x in rows if x["dport"] == listen_port]
+        if rev and (fwd or not need_forward):
             if attempt > 1:
-                print(f"iperf_from: reverse stream only on attempt {attempt}:\n{log}",
+                print(f"iperf_two_way: both streams only on attempt {attempt}:\n{log}",
                       file=sys.stderr)
-            return rows[-1]["bytes"], rows[-1]["bps"], log
+            return (fwd[-1]["bytes"] if fwd else 0), rev[-1]["bytes"], log
         time.sleep(1)
-    raise LabError(f"{' '.join(cmd)}: no reverse stream in {attempts} attempt(s)\n{log}")
+    raise LabError(f"{' '.join(cmd)}: no {'two-way' if need_forward else 'reverse'} run in "
+                   f"{attempts} attempt(s)\n{log}")
+
+
+def iperf_from(host, port, listen_port, seconds, prefix=(), timeout=None, attempts=1):
+    """Appliance -> host: the reverse stream of `iperf -c -d -L listen_port` (see
+    iperf_two_way; the forward half is not looked at). Returns (bytes, bps, output) of the
+    reverse stream as the host received it; bps is derived from the bytes and `seconds`."""
+    _, got, log = iperf_two_way(host, port, listen_port, seconds, "-d", prefix=prefix,
+                                timeout=timeout, attempts=attempts, need_forward=False)
+    return got, got * 8 / seconds, log
 
 
 # ---- the appliance's telnet console -----------------------------------------------------------

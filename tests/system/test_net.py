@@ -3,19 +3,14 @@ tools/run for each NIC model: DHCP, iperf both ways through the host forwards, t
 log-stream forwards, and the pcap that --capture (QEMU's filter-dump) writes. The TAP lab tests
 are in test_net_lab.py.
 
-iperf. The appliance runs lwIP 2.1.3's lwiperf, which speaks the iperf 2.0 protocol; the host has
-iperf 2.1.8. A plain `iperf -c` (host -> appliance) works. For appliance -> host we use
-`iperf -c -d -L PORT --txdelay-time 1`: lwiperf reads the first 24 bytes of the client's header,
-sees the dual-test flag and connects back to PORT, sending for the same time; that reverse stream
-is what we measure. Without --txdelay-time the run is racy: iperf 2.1 sends a 60-byte header on
-its own, then data whose 128 KiB buffers each start with the header again, while lwiperf expects
-a 24-byte header at offsets 24 + k * 128 KiB. When the first segment carries more than the
-header (always over slirp, which coalesces), lwiperf resets the forward half ("aborted (data
-error)"), and the client then often gives up on the reverse connection before it arrives. With
-the one-second hold the reverse connection is up first (and the forward half usually works as
-well, since the header then arrives alone, but that is not relied on). `-r` and iperf 2.1's
-`-R`/`--full-duplex` are not served by lwiperf 2.1.3; `-C` (2.0 compatibility) sends no header,
-so it cannot ask for a reverse test.
+iperf. The appliance runs its own iperf 2 server (netstack/iperf.c); the host has iperf 2.1.8.
+The server reads the client's header (iperf 2.0's 24 bytes or 2.1's longer one), counts every
+byte of the connection (headers included, as the client does), and for `-r` (after the client's
+run) or `-d` (at once) connects back to the client's -L port and sends iperf's pattern for the
+client's -t or -n. So the host's `iperf -c`, `-c -r -L PORT` and `-c -d -L PORT` all move data
+both ways, with no workaround. Tests whose client waits for a reply on its own connection (`-R`,
+`--full-duplex`, `-X`, `--bounceback`) are refused with a log line and a clean close; UDP (`-u`)
+is not served.
 
 Set PETREL_KERNEL=path/to/petrel.elf to test a kernel other than build/petrel.elf.
 """
@@ -26,6 +21,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -192,8 +188,9 @@ def test_user_dhcp_address(user_boot, request):
 
 
 def appliance_iperf_line(q, what, peer_port=None, timeout=LOG_TIMEOUT, after=0):
-    """Waits for lwiperf's report ('received'/'sent' N bytes) after `after` characters of
-    output; returns the byte count (the largest, if retries left several reports)."""
+    """Waits for the iperf server's report ('received'/'sent' N bytes) after `after`
+    characters of output; returns the byte count (the largest, if retries left several
+    reports)."""
     port = rf":{peer_port}" if peer_port else r":\d+"
     pat = re.compile(rf"net     info  iperf: {what} (\d+) bytes in \d+ ms \(\d+ kbit/s\) "
                      rf"with [\d.]+{port}$", re.MULTILINE)
@@ -214,20 +211,65 @@ def test_user_iperf_host_to_appliance(user_boot):
     sent, bps, out = netlab.iperf_to("127.0.0.1", offset + FWD["iperf"], IPERF_SECONDS)
     assert sent > MIN_BYTES, out
     received = appliance_iperf_line(q, "received", after=mark)
-    # lwiperf does not count the iperf headers it skips, so allow a little less.
-    assert MIN_BYTES < received <= sent, (received, sent, out)
+    # The server counts every byte, header included, like the client: all must arrive.
+    assert MIN_BYTES < received == sent, (received, sent, out)
     assert_no_fatal(q)
 
 
-def test_user_iperf_appliance_to_host(user_boot):
+def wait_log(q, regex, after=0, timeout=LOG_TIMEOUT):
+    """Waits for regex in the serial output after `after` characters; returns the match."""
+    pat = re.compile(regex, re.MULTILINE)
+    deadline = time.monotonic() + timeout
+    while True:
+        m = pat.search(q.output(), after)
+        if m:
+            return m
+        if time.monotonic() > deadline or not q.alive():
+            raise qm.QemuError(f"no /{regex}/ in the log\n{q.describe()}")
+        time.sleep(0.1)
+
+
+def check_two_way(q, mode, fwd_sent, rev_got, listen, mark, out, min_bytes=MIN_BYTES):
+    """The appliance's two reports of an `iperf -c -r|-d -L listen` run match what the host
+    saw: it received all the client sent, and sent at least what the host received."""
+    received = appliance_iperf_line(q, "received", after=mark)
+    sent = appliance_iperf_line(q, "sent", peer_port=listen, after=mark)
+    print(f"{mode}: host -> appliance {received} bytes, appliance -> host {rev_got} bytes",
+          file=sys.stderr)
+    assert min_bytes < received == fwd_sent, (mode, received, fwd_sent, out)
+    assert min_bytes < rev_got <= sent, (mode, rev_got, sent, out)
+    wait_log(q, rf"iperf: {re.escape(mode)} test from [\d.]+:\d+: sending back to port {listen} "
+                rf"for {IPERF_SECONDS * 1000} ms", after=mark)
+
+
+@pytest.mark.parametrize("mode", ["-r", "-d"])
+def test_user_iperf_both_ways(user_boot, mode):
+    """`iperf -c -r` (one direction after the other) and `-d` (both at once) with the host's
+    iperf 2.1.8: data moves both ways, and each direction is reported on both ends."""
     need("iperf")
     q, offset, _ = user_boot
     mark = len(q.output())
     listen = offset + IPERF_LISTEN
-    got, bps, out = netlab.iperf_from("127.0.0.1", offset + FWD["iperf"], listen, IPERF_SECONDS,
-                                      attempts=2)
-    sent = appliance_iperf_line(q, "sent", peer_port=listen, after=mark)
-    assert MIN_BYTES < got <= sent, (got, sent, out)
+    fwd, rev, out = netlab.iperf_two_way("127.0.0.1", offset + FWD["iperf"], listen,
+                                         IPERF_SECONDS, mode, attempts=2)
+    check_two_way(q, mode, fwd, rev, listen, mark, out)
+    assert_no_fatal(q)
+
+
+def test_user_iperf_refuses_unsupported(user_boot):
+    """-R and --full-duplex want the server to send on the client's own connection: refused with
+    a log line and a clean close; the server goes on serving."""
+    need("iperf")
+    q, offset, _ = user_boot
+    port = offset + FWD["iperf"]
+    for opt, why in (("-R", "-R (reverse"), ("--full-duplex", "--full-duplex is not served")):
+        mark = len(q.output())
+        netlab.run(["iperf", "-c", "127.0.0.1", "-p", str(port), "-t", "1", opt],
+                   timeout=20 * qm.TIMEOUT_SCALE, check=False)
+        wait_log(q, r"iperf: refusing the test from [\d.]+:\d+: " + re.escape(why), after=mark)
+    mark = len(q.output())
+    sent, _, out = netlab.iperf_to("127.0.0.1", port, 1)
+    assert appliance_iperf_line(q, "received", after=mark) == sent, out
     assert_no_fatal(q)
 
 
