@@ -4,9 +4,17 @@
  *
  * Locking: the DP8390 pages its registers and has one remote-DMA engine, so every register
  * sequence in the main loop runs with interrupts off and leaves the card on page 0 with no
- * remote DMA running. The interrupt handler relies on that: it only reads and acknowledges
- * ISR and masks IMR (both page 0), then defers ne_work(). The work drains a bounded number of
- * frames, re-queues itself while the ring is not empty and unmasks the card when done. */
+ * remote DMA running; all remote DMA goes through ne_rdma_read() / ne_rdma_write(). The
+ * interrupt handler relies on that: it only reads and acknowledges ISR and masks IMR (both
+ * page 0), then defers ne_work(). The work drains a bounded number of frames, re-queues itself
+ * while the ring is not empty and unmasks the card when done.
+ *
+ * The guard page: the page BNRY names always carries a 4-byte stamp the card never writes as
+ * a header. A DP8390 never stores into the BNRY page, but QEMU's model takes CURR == BNRY for
+ * an empty ring: once a frame fills the ring exactly, the next one is written at BNRY and on
+ * over the frames we have not read yet. Every frame therefore counts only once the stamp is
+ * found intact after its bytes were read; a broken stamp is a ring overrun, not a bad header,
+ * and the driver resynchronises instead of trusting what it read. */
 #include "nic.h"
 #include "nic_ring.h"
 #include "ioapic.h"
@@ -19,8 +27,8 @@
 #include "../kernel/log.h"
 #include "../kernel/timer.h"
 
-#define NE_RX_BUDGET     16   /* frames per pass of the main loop */
-#define NE_RX_DRAIN_ALL  64   /* more than the 58-page ring can hold */
+#define NE_RX_BUDGET     32   /* frames per pass of the main loop */
+#define NE_RX_DRAIN_ALL  128  /* more than the largest ring (122 pages) can hold */
 #define NE_RESET_POLLS   2000 /* x 10 us */
 #define NE_RDC_POLLS     10000
 #define NE_TX_WAIT_POLLS 1000 /* x 10 us: a 1514-byte frame takes 1.2 ms at 10 Mbit/s */
@@ -28,8 +36,34 @@
 #define NE_TX_TIMEOUT_NS 1000000000ULL
 #define NE_WATCHDOG_NS   1000000000ULL
 #define NE_POLL_NS       10000000ULL
+#define NE_SAY_NS        1000000000ULL /* at most one line per kind of trouble per second */
 #define PCI_CMD_OFF      0x04
 #define PCI_CMD_INTX_OFF 0x0400
+
+/* Interrupts the driver takes. Transmit completion is not among them: the frame is accounted
+ * when the next one is sent (QEMU finishes it before TXP reads back), by the watchdog otherwise. */
+#define NE_IMR_RX (NE_ISR_PRX | NE_ISR_RXE | NE_ISR_OVW | NE_ISR_CNT)
+
+/* A card with 32 KiB of buffer (QEMU's, some clones) has pages 0x40..0xbf; a classic NE2000
+ * has 16 KiB (0x40..0x7f). ne_probe_memory() tells them apart. */
+#define NE_STOP_32K  0xc0
+#define NE_GUARD_LEN 4u
+/* Receive buffer: the largest frame plus what rounding to a 32-bit transfer can add. */
+#define NE_FRAME_BUF (NE_RX_LEN_MAX + 4u)
+
+/* Status 0 (no PRX) and a next page no ring has: never a header the card writes. */
+static const uint8_t g_ne_guard[NE_GUARD_LEN] = {0x00, 0xee, 0xa5, 0x5a};
+
+/* Rate-limited logging of one kind of trouble: the first occurrence is logged, then at most
+ * one summary a second (from the event or the watchdog). */
+struct ne_say {
+    uint64_t said_ns;
+    uint32_t quiet; /* occurrences since the last line */
+    bool said;
+    uint8_t hdr[NE_RX_HDR_LEN];
+    uint8_t page;
+    uint32_t pages; /* overruns: ring pages of unread frames lost since the last line */
+};
 
 struct ne2k {
     struct nic nic;
@@ -38,8 +72,10 @@ struct ne2k {
     bool have_irq;
     bool dead;
     bool dead_said;
+    bool io32; /* the data port moves 32 bits per access (tested at attach) */
     struct ne_ring ring;
     uint8_t next_pkt; /* page of the next packet to read */
+    uint8_t bnry;     /* what BNRY holds; that page carries the guard stamp */
     bool promisc;
     bool allmulti;
     bool recovering; /* in the overflow sequence: the NIC is in loopback, no transmits */
@@ -49,21 +85,26 @@ struct ne2k {
     volatile uint8_t pending;
     volatile bool scheduled;
     struct timer watchdog;
-    uint8_t frame[NE_RX_LEN_MAX];
+    struct ne_say say_corrupt; /* headers that cannot be trusted: ring reset */
+    struct ne_say say_overrun; /* the card wrote over unread frames: resynchronised */
+    uint8_t frame[NE_FRAME_BUF];
 };
 
 struct ne_pci_id {
     uint16_t vendor;
     uint16_t device;
     const char *name;
+    bool io32; /* may move 32 bits per data-port access (still tested before use) */
 };
 
-/* NE2000-compatible PCI chips (DP8390 core behind the classic NE2000 IO layout). */
+/* NE2000-compatible PCI chips (DP8390 core behind the classic NE2000 IO layout). The VIA and
+ * the Holtek HT80232 take 16-bit accesses only. */
 static const struct ne_pci_id g_ne_pci_ids[] = {
-    {0x10ec, 0x8029, "RTL8029"},  {0x1050, 0x0940, "W89C940"}, {0x1050, 0x5a5a, "W89C940F"},
-    {0x11f6, 0x1401, "RL2000"},   {0x8e2e, 0x3000, "ET32P2"},  {0x4a14, 0x5000, "NV5000SC"},
-    {0x1106, 0x0926, "VT86C926"}, {0x10bd, 0x0e34, "NE34"},    {0x12c3, 0x0058, "HT80232"},
-    {0x12c3, 0x5598, "HT80229"},
+    {0x10ec, 0x8029, "RTL8029", true},   {0x1050, 0x0940, "W89C940", true},
+    {0x1050, 0x5a5a, "W89C940F", true},  {0x11f6, 0x1401, "RL2000", true},
+    {0x8e2e, 0x3000, "ET32P2", true},    {0x4a14, 0x5000, "NV5000SC", true},
+    {0x1106, 0x0926, "VT86C926", false}, {0x10bd, 0x0e34, "NE34", true},
+    {0x12c3, 0x0058, "HT80232", false},  {0x12c3, 0x5598, "HT80229", true},
 };
 
 static void ne_work(void *arg);
@@ -78,46 +119,101 @@ static void ne_out(const struct ne2k *n, uint8_t reg, uint8_t v)
     outb((uint16_t)(n->io + reg), v);
 }
 
-/* Card memory -> buf, word-wide. Interrupts off, card on page 0. */
-static void ne_dma_read(struct ne2k *n, uint16_t addr, uint8_t *buf, size_t len)
+static void ne_insw(uint16_t port, void *buf, size_t count)
 {
-    size_t words = (len + 1) / 2;
-
-    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_STA | NE_CR_PAGE0);
-    ne_out(n, NE_P0_RBCR0, (uint8_t)((words * 2) & 0xff));
-    ne_out(n, NE_P0_RBCR1, (uint8_t)((words * 2) >> 8));
-    ne_out(n, NE_P0_RSAR0, (uint8_t)(addr & 0xff));
-    ne_out(n, NE_P0_RSAR1, (uint8_t)(addr >> 8));
-    ne_out(n, NE_CR, NE_CR_RREAD | NE_CR_STA);
-    for (size_t i = 0; i < words; i++) {
-        uint16_t w = inw((uint16_t)(n->io + NE_DATA));
-
-        buf[2 * i] = (uint8_t)w;
-        if (2 * i + 1 < len) {
-            buf[2 * i + 1] = (uint8_t)(w >> 8);
-        }
-    }
-    ne_out(n, NE_P0_ISR, NE_ISR_RDC);
+    __asm__ volatile("rep insw" : "+D"(buf), "+c"(count) : "d"(port) : "memory");
 }
 
-/* frame (zero-padded to `wire` bytes) -> the transmit area. Interrupts off, page 0.
- * 0 or -ETIMEDOUT when the card never reports the remote DMA complete. */
-static int ne_dma_write_tx(struct ne2k *n, const uint8_t *frame, size_t len, size_t wire)
+static void ne_insl(uint16_t port, void *buf, size_t count)
 {
-    size_t even = (wire + 1) & ~(size_t)1;
+    __asm__ volatile("rep insl" : "+D"(buf), "+c"(count) : "d"(port) : "memory");
+}
 
-    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_STA | NE_CR_PAGE0);
+static void ne_outsw(uint16_t port, const void *buf, size_t count)
+{
+    __asm__ volatile("rep outsw" : "+S"(buf), "+c"(count) : "d"(port) : "memory");
+}
+
+static void ne_outsl(uint16_t port, const void *buf, size_t count)
+{
+    __asm__ volatile("rep outsl" : "+S"(buf), "+c"(count) : "d"(port) : "memory");
+}
+
+/* Bytes one data-port access moves. */
+static size_t ne_unit(const struct ne2k *n)
+{
+    return n->io32 ? 4 : 2;
+}
+
+/* `len` rounded up to whole data-port accesses: what a transfer of `len` bytes really moves. */
+static size_t ne_xfer_len(const struct ne2k *n, size_t len)
+{
+    size_t unit = ne_unit(n);
+
+    return (len + unit - 1) & ~(unit - 1);
+}
+
+/* Programs a remote DMA of `count` bytes at card address `addr` and starts it with `cmd`
+ * (RREAD or RWRITE). Interrupts off; the card is left on page 0. */
+static void ne_rdma_start(struct ne2k *n, uint16_t addr, size_t count, uint8_t cmd)
+{
+    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
     ne_out(n, NE_P0_ISR, NE_ISR_RDC);
-    ne_out(n, NE_P0_RBCR0, (uint8_t)(even & 0xff));
-    ne_out(n, NE_P0_RBCR1, (uint8_t)(even >> 8));
-    ne_out(n, NE_P0_RSAR0, 0);
-    ne_out(n, NE_P0_RSAR1, NE_TX_PAGE);
-    ne_out(n, NE_CR, NE_CR_RWRITE | NE_CR_STA);
-    for (size_t i = 0; i < even; i += 2) {
-        uint16_t lo = i < len ? frame[i] : 0;
-        uint16_t hi = i + 1 < len ? frame[i + 1] : 0;
+    ne_out(n, NE_P0_RBCR0, (uint8_t)(count & 0xff));
+    ne_out(n, NE_P0_RBCR1, (uint8_t)(count >> 8));
+    ne_out(n, NE_P0_RSAR0, (uint8_t)(addr & 0xff));
+    ne_out(n, NE_P0_RSAR1, (uint8_t)(addr >> 8));
+    ne_out(n, NE_CR, (uint8_t)(cmd | NE_CR_PAGE0 | NE_CR_STA));
+}
 
-        outw((uint16_t)(n->io + NE_DATA), (uint16_t)(lo | (hi << 8)));
+/* Card memory at `addr` -> buf. `buf` must hold ne_xfer_len(n, len) bytes: the transfer moves
+ * whole accesses so that the remote DMA ends exactly with it. Interrupts off. */
+static void ne_rdma_read(struct ne2k *n, uint16_t addr, void *buf, size_t len)
+{
+    size_t count = ne_xfer_len(n, len);
+
+    if (count == 0) {
+        return;
+    }
+    ne_rdma_start(n, addr, count, NE_CR_RREAD);
+    if (n->io32) {
+        ne_insl((uint16_t)(n->io + NE_DATA), buf, count / 4);
+    } else {
+        ne_insw((uint16_t)(n->io + NE_DATA), buf, count / 2);
+    }
+}
+
+/* data (len bytes), then zeros up to `total` bytes -> card memory at `addr`, and waits for
+ * the card to report the remote DMA complete. Interrupts off. 0, or -ETIMEDOUT (the remote DMA
+ * is then aborted). */
+static int ne_rdma_write(struct ne2k *n, uint16_t addr, const uint8_t *data, size_t len,
+                         size_t total)
+{
+    uint16_t port = (uint16_t)(n->io + NE_DATA);
+    size_t unit = ne_unit(n);
+    size_t count = ne_xfer_len(n, total < len ? len : total);
+    size_t whole = len / unit;
+    size_t done = whole * unit;
+    uint8_t last[4] = {0, 0, 0, 0};
+
+    ne_rdma_start(n, addr, count, NE_CR_RWRITE);
+    if (n->io32) {
+        ne_outsl(port, data, whole);
+    } else {
+        ne_outsw(port, data, whole);
+    }
+    if (done < len) {
+        /* The partial last access comes from a copy: never read past the caller's bytes. */
+        memcpy(last, data + done, len - done);
+    }
+    for (; done < count; done += unit) {
+        if (n->io32) {
+            outl(port, (uint32_t)last[0] | (uint32_t)last[1] << 8 | (uint32_t)last[2] << 16 |
+                           (uint32_t)last[3] << 24);
+        } else {
+            outw(port, (uint16_t)(last[0] | last[1] << 8));
+        }
+        memset(last, 0, sizeof(last));
     }
     for (int i = 0; i < NE_RDC_POLLS; i++) {
         if (ne_in(n, NE_P0_ISR) & NE_ISR_RDC) {
@@ -125,7 +221,117 @@ static int ne_dma_write_tx(struct ne2k *n, const uint8_t *frame, size_t len, siz
             return 0;
         }
     }
+    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
     return -ETIMEDOUT;
+}
+
+/* CURR (a page 1 register). Interrupts off; back on page 0 after. */
+static uint8_t ne_read_curr(struct ne2k *n)
+{
+    uint8_t curr;
+
+    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE1 | NE_CR_STA);
+    curr = ne_in(n, NE_P1_CURR);
+    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
+    return curr;
+}
+
+static uint8_t ne_curr_now(struct ne2k *n)
+{
+    uint64_t flags = irq_save();
+    uint8_t curr = ne_read_curr(n);
+
+    irq_restore(flags);
+    return curr;
+}
+
+static int ne_guard_write(struct ne2k *n, uint8_t page)
+{
+    return ne_rdma_write(n, (uint16_t)(page * NE_PAGE_SIZE), g_ne_guard, NE_GUARD_LEN,
+                         NE_GUARD_LEN);
+}
+
+/* True if the stamp on `page` is still ours. Interrupts off. */
+static bool ne_guard_intact(struct ne2k *n, uint8_t page)
+{
+    uint8_t b[NE_GUARD_LEN];
+
+    ne_rdma_read(n, (uint16_t)(page * NE_PAGE_SIZE), b, sizeof(b));
+    return memcmp(b, g_ne_guard, sizeof(b)) == 0;
+}
+
+/* Restarts reading at `start`: BNRY goes to the page before it, stamped first (that page is
+ * ours until BNRY names it). Interrupts off. */
+static int ne_rx_restart_at(struct ne2k *n, uint8_t start)
+{
+    uint8_t b = ne_ring_bnry(&n->ring, start);
+    int rc = ne_guard_write(n, b);
+
+    ne_out(n, NE_P0_BNRY, b);
+    n->bnry = b;
+    n->next_pkt = start;
+    return rc;
+}
+
+static bool ne_say_due(struct ne_say *s, uint64_t now)
+{
+    s->quiet++;
+    return !s->said || now - s->said_ns >= NE_SAY_NS;
+}
+
+static void ne_said(struct ne_say *s, uint64_t now)
+{
+    s->said = true;
+    s->said_ns = now;
+    s->quiet = 0;
+}
+
+static void ne_say_corrupt(struct ne2k *n, uint64_t now)
+{
+    const struct ne_say *s = &n->say_corrupt;
+
+    if (s->quiet == 1) {
+        LOG_WARN(DRV, "%s: bad ring header %02x %02x %02x %02x at page %#x: receive ring reset",
+                 n->nic.model, s->hdr[0], s->hdr[1], s->hdr[2], s->hdr[3], s->page);
+    } else {
+        LOG_WARN(DRV,
+                 "%s: %u bad ring headers in %llu ms, the last %02x %02x %02x %02x at page "
+                 "%#x: receive ring reset each time",
+                 n->nic.model, s->quiet, (unsigned long long)((now - s->said_ns) / 1000000),
+                 s->hdr[0], s->hdr[1], s->hdr[2], s->hdr[3], s->page);
+    }
+    ne_said(&n->say_corrupt, now);
+}
+
+static void ne_say_overrun(struct ne2k *n, uint64_t now)
+{
+    const struct ne_say *s = &n->say_overrun;
+
+    if (s->quiet == 1) {
+        LOG_WARN(DRV,
+                 "%s: receive ring overrun: the card wrote over %u pages of unread frames; "
+                 "reading again from page %#x (more are summed up once a second)",
+                 n->nic.model, s->pages, s->page);
+    } else {
+        LOG_WARN(
+            DRV, "%s: %u receive ring overruns in %llu ms, %u ring pages of unread frames lost",
+            n->nic.model, s->quiet, (unsigned long long)((now - s->said_ns) / 1000000), s->pages);
+    }
+    ne_said(&n->say_overrun, now);
+    n->say_overrun.pages = 0;
+}
+
+/* The watchdog's share: summaries of what was held back. */
+static void ne_say_pending(struct ne2k *n)
+{
+    uint64_t now = now_ns();
+
+    if (n->say_corrupt.quiet > 0 && now - n->say_corrupt.said_ns >= NE_SAY_NS) {
+        ne_say_corrupt(n, now);
+    }
+    if (n->say_overrun.quiet > 0 && now - n->say_overrun.said_ns >= NE_SAY_NS) {
+        ne_say_overrun(n, now);
+    }
 }
 
 static uint8_t ne_rcr_value(const struct ne2k *n)
@@ -157,8 +363,9 @@ static int ne_reset_pulse(uint16_t io)
     return -ENODEV;
 }
 
-/* The DP8390 initialisation sequence. Interrupts off. Leaves IMR at 0. */
-static void ne_hw_init(struct ne2k *n)
+/* The DP8390 initialisation sequence. Interrupts off. Leaves IMR at 0. 0, or -ETIMEDOUT when
+ * the guard stamp cannot be written (remote DMA never completes). */
+static int ne_hw_init(struct ne2k *n)
 {
     ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STP);
     ne_out(n, NE_P0_DCR, NE_DCR_WORD);
@@ -170,7 +377,8 @@ static void ne_hw_init(struct ne2k *n)
     ne_out(n, NE_P0_PSTART, n->ring.start);
     ne_out(n, NE_P0_PSTOP, n->ring.stop);
     n->next_pkt = n->ring.start;
-    ne_out(n, NE_P0_BNRY, ne_ring_bnry(&n->ring, n->next_pkt));
+    n->bnry = ne_ring_bnry(&n->ring, n->next_pkt);
+    ne_out(n, NE_P0_BNRY, n->bnry);
     ne_out(n, NE_P0_ISR, 0xff);
     ne_out(n, NE_P0_IMR, 0);
     ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE1 | NE_CR_STP);
@@ -183,15 +391,20 @@ static void ne_hw_init(struct ne2k *n)
     ne_out(n, NE_P1_CURR, n->ring.start);
     ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STP);
     ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
+    n->tx_busy = false;
+    /* Stamp the BNRY page before the receiver stores anything (it writes from PSTART). */
+    if (ne_guard_write(n, n->bnry) != 0) {
+        return -ETIMEDOUT;
+    }
     ne_out(n, NE_P0_TCR, NE_TCR_NORMAL);
     ne_out(n, NE_P0_RCR, ne_rcr_value(n));
-    n->tx_busy = false;
+    return 0;
 }
 
 static void ne_unmask(struct ne2k *n)
 {
     if (n->have_irq && !n->dead) {
-        ne_out(n, NE_P0_IMR, NE_INT_MASK);
+        ne_out(n, NE_P0_IMR, NE_IMR_RX);
     }
 }
 
@@ -208,7 +421,10 @@ static void ne_reinit(struct ne2k *n, const char *why)
     flags = irq_save();
     rc = ne_reset_pulse(n->io);
     if (rc == 0) {
-        ne_hw_init(n);
+        rc = ne_hw_init(n);
+    }
+    if (rc == 0) {
+        ne_unmask(n);
     }
     irq_restore(flags);
     if (rc != 0) {
@@ -225,6 +441,7 @@ static void ne_ring_reset(struct ne2k *n, const char *why)
 {
     uint64_t flags = irq_save();
     bool was_tx = (ne_in(n, NE_CR) & NE_CR_TXP) != 0;
+    int rc;
 
     ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STP);
     timer_udelay(NE_STOP_DELAY_US);
@@ -234,11 +451,13 @@ static void ne_ring_reset(struct ne2k *n, const char *why)
     ne_out(n, NE_P0_PSTART, n->ring.start);
     ne_out(n, NE_P0_PSTOP, n->ring.stop);
     n->next_pkt = n->ring.start;
-    ne_out(n, NE_P0_BNRY, ne_ring_bnry(&n->ring, n->next_pkt));
+    n->bnry = ne_ring_bnry(&n->ring, n->next_pkt);
+    ne_out(n, NE_P0_BNRY, n->bnry);
     ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE1 | NE_CR_STP);
     ne_out(n, NE_P1_CURR, n->ring.start);
     ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STP);
     ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
+    rc = ne_guard_write(n, n->bnry);
     ne_out(n, NE_P0_ISR, NE_ISR_OVW | NE_ISR_PRX | NE_ISR_RXE);
     ne_out(n, NE_P0_TCR, NE_TCR_NORMAL);
     irq_restore(flags);
@@ -249,15 +468,20 @@ static void ne_ring_reset(struct ne2k *n, const char *why)
     }
     LOG_DEBUG(DRV, "%s: receive ring reset (%s), pages %#x..%#x", n->nic.model, why, n->ring.start,
               n->ring.stop - 1);
+    if (rc != 0) {
+        ne_reinit(n, "remote DMA write did not complete");
+    }
 }
 
 static void ne_read_tallies(struct ne2k *n)
 {
     /* Clear-on-read 8-bit counters; the CNT interrupt fires before they saturate. */
+    uint64_t flags = irq_save();
     uint8_t fae = ne_in(n, NE_P0_CNTR0);
     uint8_t crc = ne_in(n, NE_P0_CNTR1);
     uint8_t missed = ne_in(n, NE_P0_CNTR2);
 
+    irq_restore(flags);
     if ((fae | crc | missed) == 0) {
         return;
     }
@@ -271,12 +495,20 @@ static void ne_read_tallies(struct ne2k *n)
 /* Accounts the frame in the transmit area once the card is done with it. */
 static void ne_tx_complete(struct ne2k *n)
 {
+    uint64_t flags;
     uint8_t tsr;
 
-    if (!n->tx_busy || (ne_in(n, NE_CR) & NE_CR_TXP) != 0) {
+    if (!n->tx_busy) {
+        return;
+    }
+    flags = irq_save();
+    if ((ne_in(n, NE_CR) & NE_CR_TXP) != 0) {
+        irq_restore(flags);
         return;
     }
     tsr = ne_in(n, NE_P0_TSR);
+    ne_out(n, NE_P0_ISR, NE_ISR_PTX | NE_ISR_TXE);
+    irq_restore(flags);
     n->tx_busy = false;
     if (tsr & NE_TSR_PTX) {
         n->nic.stats.tx_packets++;
@@ -300,61 +532,181 @@ static void ne_count_skip(struct ne2k *n, const struct ne_rx_entry *e)
               e->count);
 }
 
+/* True if the headers from page `from` chain, each one sound, to exactly page `to`: then the
+ * packets between were written by the card in one run and can be read. Interrupts off. */
+static bool ne_chain_reaches(struct ne2k *n, uint8_t from, uint8_t to)
+{
+    unsigned limit = (unsigned)(n->ring.stop - n->ring.start);
+    uint8_t page = from;
+
+    for (unsigned i = 0; i < limit && page != to; i++) {
+        uint8_t hdr[NE_RX_HDR_LEN];
+        struct ne_rx_entry e;
+
+        ne_rdma_read(n, (uint16_t)(page * NE_PAGE_SIZE), hdr, sizeof(hdr));
+        if (ne_rx_check(&n->ring, page, hdr, &e) == NIC_RX_CORRUPT ||
+            ne_ring_distance(&n->ring, page, e.next) > ne_ring_distance(&n->ring, page, to)) {
+            return false;
+        }
+        page = e.next;
+    }
+    return page == to;
+}
+
+/* The guard stamp was gone: the card wrote over frames we had not read. What was read since
+ * the stamp was last seen intact is dropped. When the card runs over it writes its next
+ * packet at the BNRY page, so reading goes on there if the packets from that page chain to
+ * CURR; otherwise the ring is given up up to CURR. Interrupts off. */
+static int ne_rx_overrun(struct ne2k *n)
+{
+    uint8_t curr = ne_read_curr(n);
+    uint8_t from = n->bnry;
+    uint8_t start = curr;
+
+    n->nic.stats.rx_fifo_overruns++;
+    if (!ne_ring_valid(&n->ring, curr)) {
+        start = n->ring.start; /* never trust a CURR outside the ring */
+    } else if (ne_ring_valid(&n->ring, from) && from != curr && ne_chain_reaches(n, from, curr)) {
+        start = from;
+    }
+    LOG_DEBUG(DRV, "%s: overrun: next %#x, BNRY %#x, CURR %#x: reading on at %#x", n->nic.model,
+              n->next_pkt, from, curr, start);
+    /* Unread were the pages from next_pkt up to BNRY; whatever we start at, those before it
+     * are gone. Frames cannot be counted: their headers are what was overwritten. */
+    n->say_overrun.pages += ne_ring_distance(&n->ring, n->next_pkt, start);
+    n->say_overrun.page = start;
+    return ne_rx_restart_at(n, start);
+}
+
+enum ne_rx_outcome {
+    NE_RX_FRAME,   /* n->frame holds a good frame of *len bytes */
+    NE_RX_SKIPPED, /* a bad frame with a sound header: counted and passed over */
+    NE_RX_OVERRUN, /* the card ran over unread frames; reading resynchronised */
+    NE_RX_CORRUPT, /* a header that cannot be trusted with the guard intact: reset the ring */
+    NE_RX_DMA_FAIL /* remote DMA never completed: reset the card */
+};
+
+/* Reads the packet at next_pkt, then proves it with the guard and hands the pages back to the
+ * card: stamp the new BNRY page (still ours), check the old stamp, move BNRY. Any write of
+ * the card over the frames read here crossed the old stamp first, so an intact stamp means
+ * the bytes are good; a write that starts after the check crosses the new stamp before it
+ * reaches unread frames. Interrupts off. */
+static enum ne_rx_outcome ne_rx_one(struct ne2k *n, size_t *len, struct ne_rx_entry *e)
+{
+    uint8_t hdr[NE_RX_HDR_LEN];
+    uint8_t saved[NE_GUARD_LEN];
+    uint8_t page = n->next_pkt;
+    enum nic_rx_verdict v;
+    uint8_t nb;
+    int rc;
+
+    ne_rdma_read(n, (uint16_t)(page * NE_PAGE_SIZE), hdr, sizeof(hdr));
+    v = ne_rx_check(&n->ring, page, hdr, e);
+    if (v == NIC_RX_CORRUPT) {
+        if (!ne_guard_intact(n, n->bnry)) {
+            return ne_rx_overrun(n) == 0 ? NE_RX_OVERRUN : NE_RX_DMA_FAIL;
+        }
+        memcpy(n->say_corrupt.hdr, hdr, sizeof(hdr));
+        n->say_corrupt.page = page;
+        return NE_RX_CORRUPT;
+    }
+    *len = 0;
+    if (v == NIC_RX_OK) {
+        uint32_t addr = (uint32_t)page * NE_PAGE_SIZE + NE_RX_HDR_LEN;
+        size_t first;
+
+        *len = e->frame_len; /* <= NE_RX_LEN_MAX, checked by ne_rx_check */
+        first = ne_ring_first_chunk(&n->ring, addr, *len);
+        /* first is a multiple of 4 (the ring ends on a page), so the second piece lands right
+         * after it and the rounding of either stays inside NE_FRAME_BUF. */
+        ne_rdma_read(n, (uint16_t)addr, n->frame, first);
+        if (*len > first) {
+            ne_rdma_read(n, (uint16_t)(n->ring.start * NE_PAGE_SIZE), n->frame + first,
+                         *len - first);
+        }
+    }
+    nb = ne_ring_bnry(&n->ring, e->next);
+    ne_rdma_read(n, (uint16_t)(nb * NE_PAGE_SIZE), saved, sizeof(saved));
+    rc = ne_guard_write(n, nb);
+    if (rc != 0) {
+        return NE_RX_DMA_FAIL;
+    }
+    if (!ne_guard_intact(n, n->bnry)) {
+        if (v == NIC_RX_OK) {
+            n->nic.stats.rx_dropped++; /* read while the card was writing over it */
+        }
+        /* The card may have put a packet of the run-over under the new stamp: give the page
+         * its bytes back before reading on from there. */
+        if (ne_rdma_write(n, (uint16_t)(nb * NE_PAGE_SIZE), saved, sizeof(saved), sizeof(saved)) !=
+            0) {
+            return NE_RX_DMA_FAIL;
+        }
+        return ne_rx_overrun(n) == 0 ? NE_RX_OVERRUN : NE_RX_DMA_FAIL;
+    }
+    ne_out(n, NE_P0_BNRY, nb);
+    n->bnry = nb;
+    n->next_pkt = e->next;
+    return v == NIC_RX_OK ? NE_RX_FRAME : NE_RX_SKIPPED;
+}
+
 /* Reads up to `budget` packets from the ring. Returns true if packets remain. */
 static bool ne_rx_drain(struct ne2k *n, int budget)
 {
+    uint8_t curr = ne_curr_now(n);
+
     for (int i = 0; i < budget; i++) {
         struct ne_rx_entry e;
-        enum nic_rx_verdict v;
-        uint8_t hdr[NE_RX_HDR_LEN];
-        uint8_t curr;
+        enum ne_rx_outcome out;
         uint8_t page = n->next_pkt;
         size_t len = 0;
-        uint64_t flags = irq_save();
+        uint64_t flags;
 
-        ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE1 | NE_CR_STA);
-        curr = ne_in(n, NE_P1_CURR);
-        ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
         if (curr == page) {
-            irq_restore(flags);
-            return false;
+            /* Caught up with the last look at CURR: look again before stopping. */
+            curr = ne_curr_now(n);
+            if (curr == page) {
+                return false;
+            }
         }
         if (!ne_ring_valid(&n->ring, curr)) {
-            irq_restore(flags);
             LOG_WARN(DRV, "%s: CURR %#x outside the ring", n->nic.model, curr);
             n->nic.stats.rx_errors++;
             ne_ring_reset(n, "bad CURR");
             return false;
         }
-        ne_dma_read(n, (uint16_t)(page * NE_PAGE_SIZE), hdr, sizeof(hdr));
-        v = ne_rx_check(&n->ring, page, hdr, &e);
-        if (v == NIC_RX_CORRUPT) {
-            irq_restore(flags);
-            LOG_WARN(DRV, "%s: bad ring header %02x %02x %02x %02x at page %#x (CURR %#x)",
-                     n->nic.model, hdr[0], hdr[1], hdr[2], hdr[3], page, curr);
+        flags = irq_save();
+        out = ne_rx_one(n, &len, &e);
+        irq_restore(flags);
+
+        switch (out) {
+        case NE_RX_FRAME:
+            break;
+        case NE_RX_SKIPPED:
+            ne_count_skip(n, &e);
+            continue;
+        case NE_RX_OVERRUN: {
+            uint64_t now = now_ns();
+
+            if (ne_say_due(&n->say_overrun, now)) {
+                ne_say_overrun(n, now);
+            }
+            curr = ne_curr_now(n);
+            continue;
+        }
+        case NE_RX_CORRUPT: {
+            uint64_t now = now_ns();
+
             n->nic.stats.rx_errors++;
+            if (ne_say_due(&n->say_corrupt, now)) {
+                ne_say_corrupt(n, now);
+            }
             ne_ring_reset(n, "corrupt packet header");
             return false;
         }
-        if (v == NIC_RX_OK) {
-            uint32_t addr = (uint32_t)page * NE_PAGE_SIZE + NE_RX_HDR_LEN;
-            size_t first;
-
-            len = e.frame_len; /* <= NE_RX_LEN_MAX, checked by ne_rx_check */
-            first = ne_ring_first_chunk(&n->ring, addr, len);
-            ne_dma_read(n, (uint16_t)addr, n->frame, first);
-            if (len > first) {
-                ne_dma_read(n, (uint16_t)(n->ring.start * NE_PAGE_SIZE), n->frame + first,
-                            len - first);
-            }
-        }
-        n->next_pkt = e.next;
-        ne_out(n, NE_P0_BNRY, ne_ring_bnry(&n->ring, e.next));
-        irq_restore(flags);
-
-        if (v == NIC_RX_SKIP) {
-            ne_count_skip(n, &e);
-            continue;
+        case NE_RX_DMA_FAIL:
+        default:
+            ne_reinit(n, "remote DMA write did not complete");
+            return false;
         }
         if (len > NIC_FRAME_MAX) {
             len = NIC_FRAME_MAX; /* the 4 bytes past 1514 can only be a CRC the card kept */
@@ -363,16 +715,7 @@ static bool ne_rx_drain(struct ne2k *n, int budget)
                   n->nic.model, len, page, e.next, e.status, n->frame[12], n->frame[13]);
         nic_deliver(&n->nic, n->frame, len);
     }
-    {
-        uint64_t flags = irq_save();
-        uint8_t curr;
-
-        ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE1 | NE_CR_STA);
-        curr = ne_in(n, NE_P1_CURR);
-        ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
-        irq_restore(flags);
-        return curr != n->next_pkt;
-    }
+    return ne_curr_now(n) != n->next_pkt;
 }
 
 /* Receive ring overflow: the DP8390 data sheet's recovery sequence. `seen` holds ISR bits
@@ -418,9 +761,7 @@ static void ne_service(struct ne2k *n, uint8_t st)
     if (st != 0) {
         LOG_TRACE(DRV, "%s: service ISR %#x", n->nic.model, st);
     }
-    if (st & (NE_ISR_PTX | NE_ISR_TXE)) {
-        ne_tx_complete(n);
-    }
+    ne_tx_complete(n);
     if (st & NE_ISR_RXE) {
         uint8_t rsr = ne_in(n, NE_P0_RSR);
 
@@ -475,7 +816,7 @@ static void ne_isr(void *ctx)
         drv_ioapic_mask(n->irq, true);
         return;
     }
-    st &= NE_INT_MASK;
+    st &= NE_IMR_RX;
     if (st == 0) {
         return; /* not us (shared line) */
     }
@@ -502,6 +843,7 @@ static void ne_watchdog(void *arg)
         }
         return;
     }
+    ne_say_pending(n);
     ne_read_tallies(n);
     if (n->tx_busy && (ne_in(n, NE_CR) & NE_CR_TXP) != 0 &&
         now_ns() - n->tx_start_ns > NE_TX_TIMEOUT_NS) {
@@ -513,7 +855,7 @@ static void ne_watchdog(void *arg)
         irq_restore(flags);
         return;
     }
-    st = ne_in(n, NE_P0_ISR) & NE_INT_MASK;
+    st = ne_in(n, NE_P0_ISR) & NE_IMR_RX;
     if (st != 0) {
         ne_out(n, NE_P0_ISR, st);
     }
@@ -544,7 +886,8 @@ static int ne_send(struct nic *nic, const void *frame, size_t len)
                   len);
         return -EAGAIN;
     }
-    /* One transmit area: wait (bounded) for the previous frame to leave. */
+    /* One transmit area: wait (bounded) for the previous frame to leave before the remote DMA
+     * writes over it. QEMU's card sends on TXP, so this never waits there. */
     for (int i = 0; i < NE_TX_WAIT_POLLS && (ne_in(n, NE_CR) & NE_CR_TXP) != 0; i++) {
         timer_udelay(10);
     }
@@ -556,7 +899,7 @@ static int ne_send(struct nic *nic, const void *frame, size_t len)
     ne_tx_complete(n);
 
     flags = irq_save();
-    rc = ne_dma_write_tx(n, frame, len, wire);
+    rc = ne_rdma_write(n, (uint16_t)(NE_TX_PAGE * NE_PAGE_SIZE), frame, len, wire);
     if (rc == 0) {
         ne_out(n, NE_P0_TPSR, NE_TX_PAGE);
         ne_out(n, NE_P0_TBCR0, (uint8_t)(wire & 0xff));
@@ -573,9 +916,9 @@ static int ne_send(struct nic *nic, const void *frame, size_t len)
     n->tx_len = (uint16_t)wire;
     n->tx_start_ns = now_ns();
     LOG_TRACE(DRV, "%s: tx %zu bytes (%zu on the wire)", nic->model, len, wire);
+    ne_tx_complete(n); /* done already if the card sent it on TXP */
     return 0;
 }
-
 static int ne_set_promisc(struct nic *nic, bool on)
 {
     struct ne2k *n = nic->priv;
@@ -698,7 +1041,85 @@ static int ne_read_prom(uint16_t io, uint8_t mac[NIC_MAC_LEN])
     return 0;
 }
 
-static int ne_attach(uint16_t io, int irq, const struct pci_device *d, struct nic **out)
+/* Puts a freshly reset card where remote DMA can be tried safely: stopped receiver (monitor
+ * mode, loopback, an empty ring QEMU refuses to store into), word-wide, started so that remote
+ * DMA runs. Interrupts off. */
+static void ne_probe_mode(struct ne2k *n)
+{
+    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STP);
+    ne_out(n, NE_P0_DCR, NE_DCR_WORD);
+    ne_out(n, NE_P0_RBCR0, 0);
+    ne_out(n, NE_P0_RBCR1, 0);
+    ne_out(n, NE_P0_IMR, 0);
+    ne_out(n, NE_P0_ISR, 0xff);
+    ne_out(n, NE_P0_RCR, NE_RCR_MON);
+    ne_out(n, NE_P0_TCR, NE_TCR_LOOP1);
+    ne_out(n, NE_P0_PSTART, NE_RX_START);
+    ne_out(n, NE_P0_PSTOP, NE_RX_START);
+    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
+}
+
+/* Writes `len` bytes at `addr` and reads them back; true if they survived. Interrupts off. */
+static bool ne_mem_roundtrip(struct ne2k *n, uint16_t addr, const uint8_t *pat, size_t len)
+{
+    uint8_t back[8];
+
+    if (len > sizeof(back) || ne_rdma_write(n, addr, pat, len, len) != 0) {
+        return false;
+    }
+    ne_rdma_read(n, addr, back, len);
+    return memcmp(back, pat, len) == 0;
+}
+
+/* Ring end for this card: NE_STOP_32K if pages 0x80..0xbf are real memory of their own (not a
+ * mirror of 0x40..0x7f, not open bus), else NE_RX_STOP. 16-bit accesses. Interrupts off. */
+static uint8_t ne_probe_memory(struct ne2k *n)
+{
+    static const uint8_t low[4] = {0x13, 0x57, 0x9b, 0xdf};
+    static const uint8_t high[4] = {0xec, 0xa8, 0x64, 0x20};
+    static const uint8_t top[4] = {0x5a, 0xc3, 0x3c, 0xa5};
+    uint8_t back[4];
+
+    if (!ne_mem_roundtrip(n, NE_TX_PAGE * NE_PAGE_SIZE, low, sizeof(low)) ||
+        !ne_mem_roundtrip(n, 0x80 * NE_PAGE_SIZE, high, sizeof(high)) ||
+        !ne_mem_roundtrip(n, (NE_STOP_32K - 1) * NE_PAGE_SIZE, top, sizeof(top))) {
+        return NE_RX_STOP;
+    }
+    ne_rdma_read(n, NE_TX_PAGE * NE_PAGE_SIZE, back, sizeof(back));
+    return memcmp(back, low, sizeof(low)) == 0 ? NE_STOP_32K : NE_RX_STOP;
+}
+
+/* True if the data port moves 32 bits per access: what one width writes the other must read
+ * back. Leaves n->io32 as found. Interrupts off. */
+static bool ne_probe_io32(struct ne2k *n)
+{
+    static const uint8_t a[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+    static const uint8_t b[8] = {0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
+    uint16_t addr = NE_TX_PAGE * NE_PAGE_SIZE;
+    uint8_t back[8];
+    bool ok;
+
+    n->io32 = false;
+    ok = ne_rdma_write(n, addr, a, sizeof(a), sizeof(a)) == 0;
+    n->io32 = true;
+    if (ok) {
+        ne_rdma_read(n, addr, back, sizeof(back));
+        ok = memcmp(back, a, sizeof(a)) == 0 && (ne_in(n, NE_P0_ISR) & NE_ISR_RDC) != 0;
+    }
+    if (ok) {
+        ok = ne_rdma_write(n, addr, b, sizeof(b), sizeof(b)) == 0;
+    }
+    n->io32 = false;
+    if (ok) {
+        ne_rdma_read(n, addr, back, sizeof(back));
+        ok = memcmp(back, b, sizeof(b)) == 0;
+    }
+    ne_out(n, NE_CR, NE_CR_NODMA | NE_CR_PAGE0 | NE_CR_STA);
+    return ok;
+}
+
+static int ne_attach(uint16_t io, int irq, const struct pci_device *d, bool try_io32,
+                     struct nic **out)
 {
     struct ne2k *n;
     uint8_t mac[NIC_MAC_LEN];
@@ -723,8 +1144,6 @@ static int ne_attach(uint16_t io, int irq, const struct pci_device *d, struct ni
         return -ENOMEM;
     }
     n->io = io;
-    n->ring.start = NE_RX_START;
-    n->ring.stop = NE_RX_STOP;
     memcpy(n->nic.mac, mac, NIC_MAC_LEN);
     str_copy(n->nic.name, "ne2k", sizeof(n->nic.name));
     n->nic.ops = &g_ne_ops;
@@ -740,10 +1159,22 @@ static int ne_attach(uint16_t io, int irq, const struct pci_device *d, struct ni
         snprintf(n->nic.model, sizeof(n->nic.model), "NE2000 ISA %#x", io);
     }
     flags = irq_save();
-    ne_hw_init(n);
+    ne_probe_mode(n);
+    n->ring.start = NE_RX_START;
+    n->ring.stop = ne_probe_memory(n);
+    n->io32 = try_io32 && ne_probe_io32(n);
+    rc = ne_hw_init(n);
     irq_restore(flags);
-    LOG_DEBUG(DRV, "%s: IO %#x, tx pages %#x..%#x, rx ring pages %#x..%#x, RCR %#x", n->nic.model,
-              io, NE_TX_PAGE, NE_TX_PAGE + NE_TX_PAGES - 1, n->ring.start, n->ring.stop - 1,
+    if (rc != 0) {
+        LOG_WARN(DRV, "%s: remote DMA does not complete (%d): card not used", n->nic.model, rc);
+        kfree(n);
+        return -EIO;
+    }
+    LOG_DEBUG(DRV,
+              "%s: IO %#x, %u KiB buffer, tx pages %#x..%#x, rx ring pages %#x..%#x, %u-bit "
+              "data port, RCR %#x",
+              n->nic.model, io, n->ring.stop == NE_STOP_32K ? 32u : 16u, NE_TX_PAGE,
+              NE_TX_PAGE + NE_TX_PAGES - 1, n->ring.start, n->ring.stop - 1, n->io32 ? 32u : 16u,
               ne_rcr_value(n));
 
     if (irq > 0) {
@@ -768,9 +1199,10 @@ static int ne_attach(uint16_t io, int irq, const struct pci_device *d, struct ni
     return 0;
 }
 
-static int ne_attach_pci(const struct pci_device *d, const char *chip, struct nic **out)
+static int ne_attach_pci(const struct pci_device *d, const struct ne_pci_id *id, struct nic **out)
 {
     const struct pci_bar *bar = NULL;
+    const char *chip = id->name;
     uint16_t cmd;
     int irq = -1;
 
@@ -794,7 +1226,7 @@ static int ne_attach_pci(const struct pci_device *d, const char *chip, struct ni
     }
     LOG_DEBUG(DRV, "ne2k %s %02x:%02x.%x: IO %#llx, IRQ line %u", chip, d->bus, d->dev, d->fn,
               (unsigned long long)bar->addr, d->irq_line);
-    return ne_attach((uint16_t)bar->addr, irq, d, out);
+    return ne_attach((uint16_t)bar->addr, irq, d, id->io32, out);
 }
 
 static int probe_pci(const struct nic_sel *s, struct nic **out)
@@ -813,7 +1245,7 @@ static int probe_pci(const struct nic_sel *s, struct nic **out)
             if (!nic_sel_match_pci(s, d->bus, d->dev, d->fn)) {
                 continue;
             }
-            rc = ne_attach_pci(d, g_ne_pci_ids[k].name, out);
+            rc = ne_attach_pci(d, &g_ne_pci_ids[k], out);
             if (rc == 0) {
                 return 0;
             }
@@ -838,7 +1270,7 @@ static int probe(const char *sel, struct nic **out)
         }
     }
     if (s.kind == NIC_SEL_ANY || s.kind == NIC_SEL_ISA) {
-        int isa = ne_attach(NE_ISA_BASE, NE_ISA_IRQ, NULL, out);
+        int isa = ne_attach(NE_ISA_BASE, NE_ISA_IRQ, NULL, false, out);
 
         if (isa == 0 || rc == -ENODEV) {
             rc = isa;
