@@ -95,6 +95,8 @@ static int cmd_ifconfig(struct shell *sh, int argc, char **argv)
         counter_row("nic bytes", s->rx_bytes, s->tx_bytes);
         counter_row("nic dropped", s->rx_dropped, s->tx_dropped);
         counter_row("nic errors", s->rx_errors, s->tx_errors);
+        counter_row("nic crc errors", s->rx_crc_errors, 0);
+        counter_row("nic overruns", s->rx_fifo_overruns, 0);
     }
     if (ni.netif_stats != NULL) {
         const struct net_netif_stats *s = ni.netif_stats;
