@@ -111,8 +111,18 @@ enum nic_rx_verdict rtl_rx_check(uint32_t cur, uint32_t hdr, uint32_t used, stru
     if (cur >= RTL_RX_RING_LEN || (cur & 3u) != 0) {
         return NIC_RX_CORRUPT;
     }
-    if (e->len < 8u || e->len > RTL_RX_LEN_MAX || used > RTL_RX_RING_LEN ||
+    if (e->len < 8u || e->len > RTL_RX_LEN_GIANT_MAX || used > RTL_RX_RING_LEN ||
         RTL_RX_HDR_LEN + (uint32_t)e->len > used) {
+        return NIC_RX_CORRUPT;
+    }
+    /* ROK clear without an error bit to say why is no status the card writes. */
+    if (!(e->status & RTL_RXS_ROK) && (e->status & RTL_RXS_BAD) == 0) {
+        return NIC_RX_CORRUPT;
+    }
+    /* A giant is credible only with a clean status (QEMU stores any size the TAP lets
+     * through and marks it OK; the chip flags frames over 4 KiB with LONG). */
+    if (e->len > RTL_RX_LEN_MAX &&
+        (!(e->status & RTL_RXS_ROK) || (e->status & (RTL_RXS_BAD & ~RTL_RXS_LONG)) != 0)) {
         return NIC_RX_CORRUPT;
     }
     e->next = rtl_rx_next(cur, e->len);

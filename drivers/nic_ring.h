@@ -31,16 +31,20 @@ bool nic_sel_match_pci(const struct nic_sel *s, uint8_t bus, uint8_t dev, uint8_
 
 /* ---- RTL8139 receive ring ---------------------------------------------------------------- */
 
-/* The ring proper is 8 KiB (RCR.RBLEN = 0). With RCR.WRAP = 0 the card continues a frame that
- * reaches the end at offset 0, so the driver copies such a frame in two pieces. The buffer is
- * still allocated with 16 + 1500 spare bytes, as the data sheet asks, so that a card that
- * behaves as if WRAP were set cannot write past our allocation. */
+/* The ring proper is RTL_RX_RING_LEN bytes (RCR.RBLEN). With RCR.WRAP = 0 the card continues
+ * a frame that reaches the end at offset 0, so the driver copies such a frame in two pieces.
+ * The buffer is still allocated with 16 + 1500 spare bytes, as the data sheet asks, so that a
+ * card that behaves as if WRAP were set cannot write past our allocation. */
 #define RTL_RX_RING_LEN  32768u /* 8K lost ~20% of frames under QEMU at full rate; 32K none */
 #define RTL_RX_BUF_LEN   (RTL_RX_RING_LEN + 16u + 1500u)
 #define RTL_RX_HDR_LEN   4u
 #define RTL_RX_EARLY_LEN 0xfff0u /* length while the card is still copying the frame in */
 #define RTL_RX_LEN_MIN   64u     /* 60-byte minimum frame + 4-byte CRC */
-#define RTL_RX_LEN_MAX   1522u   /* 1514 + VLAN tag + CRC: anything longer is corruption */
+#define RTL_RX_LEN_MAX   1522u   /* 1514 + VLAN tag + CRC: the longest frame we might take */
+/* Longer entries are giants (a raised TAP MTU under QEMU, or a jumbo frame): skipped by their
+ * length when the status is clean and the entry fits in the ring; beyond that (QEMU writes a
+ * frame larger than the ring over itself) the length is corruption. */
+#define RTL_RX_LEN_GIANT_MAX (RTL_RX_RING_LEN - RTL_RX_HDR_LEN)
 
 /* Receive header status bits (low 16 bits of the 32-bit header). */
 #define RTL_RXS_ROK  0x0001u /* receive OK */

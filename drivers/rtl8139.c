@@ -1,12 +1,18 @@
-/* RTL8139 driver: reset, MAC, the 8 KiB receive ring, four round-robin transmit descriptors,
+/* RTL8139 driver: reset, MAC, the 32 KiB receive ring, four round-robin transmit descriptors,
  * interrupt-driven receive with the work deferred to the main loop, counters, and the
  * promiscuous / all-multicast filters.
  *
  * Interrupts: the handler masks the card (IMR = 0), acknowledges ISR, remembers the bits and
  * defers rtl_work(). The work drains at most RTL_RX_BUDGET frames, re-queues itself while the
  * ring is not empty and unmasks the card only when it is done, so the level-triggered PCI line
- * stays quiet while frames wait for the main loop. A 1 s watchdog timer (10 ms polling when no
- * IRQ could be routed) catches anything an interrupt did not report. */
+ * stays quiet while frames wait for the main loop. Transmit completions raise no interrupt
+ * unless a sender found all four descriptors busy (see RTL_INT_IDLE). A 1 s watchdog timer
+ * (10 ms polling when no IRQ could be routed) catches anything an interrupt did not report,
+ * reads the missed-frame counter and writes the held-back log summaries.
+ *
+ * Frames longer than 1518 + 4 bytes that the card stored as good (QEMU does whenever the TAP's
+ * MTU lets them through) are skipped by their length and counted as rx errors, with at most
+ * one log line a second; only a header that cannot be trusted restarts the receiver. */
 #include "nic.h"
 #include "nic_ring.h"
 #include "ioapic.h"
@@ -30,13 +36,30 @@
 #define RTL_TX_TIMEOUT_NS   2000000000ULL
 #define RTL_TX_THRESH_START 256u
 #define RTL_TX_THRESH_MAX   1536u
+#define RTL_SAY_INTERVAL_NS 1000000000ULL /* at most one summary line a second per kind */
 #define PCI_CMD_OFF         0x04
 #define PCI_CMD_INTX_OFF    0x0400
+/* Transmit completions interrupt only while a sender waits for a descriptor: QEMU finishes a
+ * descriptor during the TSD write itself, so a TOK interrupt per frame would be pure cost
+ * (an interrupt, the deferred work and its register accesses for every frame sent). Finished
+ * descriptors are reclaimed when send needs one, on every interrupt and by the watchdog. */
+#define RTL_INT_TX   (RTL_INT_TOK | RTL_INT_TER)
+#define RTL_INT_IDLE (RTL_INT_MASK & ~RTL_INT_TX)
 
 _Static_assert(RTL_RX_RING_LEN == 8192u || RTL_RX_RING_LEN == 16384u || RTL_RX_RING_LEN == 32768u,
                "the RTL8139 ring is 8, 16 or 32 KiB (64 KiB has no WRAP=0 behaviour)");
 
 #define DMA_BARRIER() __asm__ volatile("" ::: "memory")
+
+/* A rate-limited warning: the first event is said at once, later ones are summed up in at
+ * most one line per RTL_SAY_INTERVAL_NS, so a stream of bad frames cannot flood the log. */
+struct rtl_say {
+    uint64_t said_ns; /* when the last line went out */
+    bool said;        /* ... and whether one ever did */
+    uint32_t quiet;   /* events since that line */
+    uint32_t last_len;
+    uint32_t last_hdr;
+};
 
 struct rtl {
     struct nic nic;
@@ -60,12 +83,16 @@ struct rtl {
     unsigned tx_head;     /* next descriptor to fill */
     unsigned tx_tail;     /* oldest descriptor the card still has */
     unsigned tx_inflight; /* descriptors between tail and head */
+    bool tx_wait;         /* all four were busy on a send: interrupt on TOK/TER until one is free */
+    bool masked;          /* the interrupt handler set IMR to 0 and the work has not unmasked */
     uint32_t tx_thresh;
     uint64_t tx_progress_ns; /* last time the card finished a descriptor (or the first went out) */
     bool link;
     volatile uint16_t pending; /* ISR bits the handler saw and the work has not handled */
     volatile bool scheduled;   /* rtl_work is queued */
     struct timer watchdog;
+    struct rtl_say giants;  /* frames longer than 1518 + 4 bytes, skipped */
+    struct rtl_say corrupt; /* headers that could not be trusted: receiver restarted */
     struct {
         uint16_t off;
         uint16_t len;
@@ -202,14 +229,22 @@ static void rtl_hw_init(struct rtl *r)
     r->tx_head = 0;
     r->tx_tail = 0;
     r->tx_inflight = 0;
+    r->tx_wait = false;
     r->early_streak = 0;
     r->rcr_dirty = false;
 }
 
+static uint16_t rtl_imr(const struct rtl *r)
+{
+    return r->tx_wait ? RTL_INT_MASK : RTL_INT_IDLE;
+}
+
+/* Called with interrupts off. */
 static void rtl_unmask(struct rtl *r)
 {
+    r->masked = false;
     if (r->have_irq && !r->dead) {
-        outw(r->io + RTL_IMR, RTL_INT_MASK);
+        outw(r->io + RTL_IMR, rtl_imr(r));
     }
 }
 
@@ -274,11 +309,82 @@ static void rtl_tx_reclaim(struct rtl *r)
         r->tx_tail = (i + 1) % RTL_NUM_TX;
         r->tx_inflight--;
         r->tx_progress_ns = now_ns();
+        r->tx_wait = false; /* the next unmask drops the TX sources again */
+    }
+}
+
+/* True when a line about `s` may go out now (the first event, or a second after the last
+ * line); counts the event either way. */
+static bool rtl_say_due(struct rtl_say *s, uint64_t now, uint32_t len, uint32_t hdr)
+{
+    s->quiet++;
+    s->last_len = len;
+    s->last_hdr = hdr;
+    return !s->said || now - s->said_ns >= RTL_SAY_INTERVAL_NS;
+}
+
+static void rtl_said(struct rtl_say *s, uint64_t now)
+{
+    s->said = true;
+    s->said_ns = now;
+    s->quiet = 0;
+}
+
+static void rtl_say_giants(struct rtl *r, uint64_t now)
+{
+    if (!r->giants.said) {
+        LOG_WARN(DRV,
+                 "%s: rx frame of %u bytes (with CRC) is longer than %u: skipped, counted as an rx "
+                 "error (more are summed up once a second)",
+                 r->nic.model, r->giants.last_len, RTL_RX_LEN_MAX);
+    } else {
+        LOG_WARN(DRV, "%s: %u more over-long rx frames skipped in %llu ms (last one %u bytes)",
+                 r->nic.model, r->giants.quiet,
+                 (unsigned long long)((now - r->giants.said_ns) / 1000000), r->giants.last_len);
+    }
+    rtl_said(&r->giants, now);
+}
+
+static void rtl_say_corrupt(struct rtl *r, uint64_t now)
+{
+    if (r->corrupt.quiet == 1) {
+        LOG_WARN(DRV, "%s: bad rx header %#010x (%u bytes written): receiver restarted",
+                 r->nic.model, r->corrupt.last_hdr, r->corrupt.last_len);
+    } else {
+        LOG_WARN(DRV,
+                 "%s: %u bad rx headers in %llu ms, the last %#010x: receiver restarted each time",
+                 r->nic.model, r->corrupt.quiet,
+                 (unsigned long long)((now - r->corrupt.said_ns) / 1000000), r->corrupt.last_hdr);
+    }
+    rtl_said(&r->corrupt, now);
+}
+
+/* The watchdog's share: summaries of what was held back. */
+static void rtl_say_pending(struct rtl *r)
+{
+    uint64_t now = now_ns();
+
+    if (r->giants.quiet > 0 && now - r->giants.said_ns >= RTL_SAY_INTERVAL_NS) {
+        rtl_say_giants(r, now);
+    }
+    if (r->corrupt.quiet > 0 && now - r->corrupt.said_ns >= RTL_SAY_INTERVAL_NS) {
+        rtl_say_corrupt(r, now);
     }
 }
 
 static void rtl_count_skip(struct rtl *r, const struct rtl_rx_entry *e)
 {
+    uint64_t now;
+
+    if (e->len > RTL_RX_LEN_MAX) {
+        /* rtl_rx_check only skips a giant with a clean status: a length error, not damage. */
+        r->nic.stats.rx_errors++;
+        now = now_ns();
+        if (rtl_say_due(&r->giants, now, e->len, 0)) {
+            rtl_say_giants(r, now);
+        }
+        return;
+    }
     if (!(e->status & RTL_RXS_ROK) || (e->status & RTL_RXS_BAD) != 0 || e->len < RTL_RX_LEN_MIN) {
         r->nic.stats.rx_errors++;
         if (e->status & RTL_RXS_CRC) {
@@ -292,20 +398,25 @@ static void rtl_count_skip(struct rtl *r, const struct rtl_rx_entry *e)
 }
 
 /* One receive pass: copies up to `budget` frames out of the ring, gives the space back to
- * the card with a single CAPR write, then delivers them. Copying first frees the ring as fast
- * as possible, and one CAPR write per pass matters under QEMU, which pushes every frame it has
- * queued into the ring on each CAPR write and drops whatever does not fit.
+ * the card with a single CAPR write, then delivers them. Copying first frees the ring before
+ * the receiver's work, which may take a while (lwIP answers, sends, opens its window) while
+ * QEMU keeps filling the ring, and a full ring drops frames. One CAPR write per pass matters
+ * under QEMU too, which pushes every frame it has queued into the ring on each CAPR write and
+ * drops whatever does not fit. The card's write pointer (CBR) is read once, and again only
+ * when the frames it covered are used up, so a busy pass costs few register reads (each a
+ * trip into the emulator).
  * With `restart` set (overflow, filter change) the receiver is stopped first, everything in
  * the ring is taken, and the receive path is restarted before delivery, so a restart loses
  * nothing the card had stored. Returns true if frames remain. */
 static bool rtl_rx_pass(struct rtl *r, int budget, const char *restart)
 {
     uint32_t cur = r->rx_cur;
+    uint32_t used;
     size_t staged = 0;
     size_t stage_used = 0;
     bool more = false;
     bool corrupt = false;
-    int n;
+    int n = 0;
 
     if (restart != NULL) {
         outb(r->io + RTL_CR, RTL_CR_TE); /* the card stops adding frames */
@@ -314,23 +425,31 @@ static bool rtl_rx_pass(struct rtl *r, int budget, const char *restart)
     if (budget > RTL_RX_DRAIN_ALL) {
         budget = RTL_RX_DRAIN_ALL;
     }
-    for (n = 0; n < budget; n++) {
+    used = rtl_rx_used(cur, inw(r->io + RTL_CBR));
+    if (used == 0) {
+        /* Our offset equals the card's: BUFE (CBR against CAPR) tells empty from full. A
+         * frame may land between the two reads, so a clear BUFE needs a second look at CBR
+         * before "full" may be believed: the stale bytes of a whole ring would follow. */
+        if ((inb(r->io + RTL_CR) & RTL_CR_BUFE) != 0) {
+            budget = 0;
+        } else {
+            used = rtl_rx_used(cur, inw(r->io + RTL_CBR));
+            if (used == 0) {
+                used = RTL_RX_RING_LEN;
+            }
+        }
+    }
+    for (; n < budget; n++) {
         struct rtl_rx_entry e;
         enum nic_rx_verdict v;
         uint32_t hdr;
-        uint32_t used;
+        uint32_t step;
 
-        /* BUFE compares the card's write pointer with CAPR, which moves only at the end of
-         * the pass; past the first frame, the card's write pointer (CBR) is what tells. */
-        if (cur == r->rx_cur && (inb(r->io + RTL_CR) & RTL_CR_BUFE) != 0) {
-            break;
-        }
-        used = rtl_rx_used(cur, inw(r->io + RTL_CBR));
         if (used == 0) {
-            if (cur != r->rx_cur) {
+            used = rtl_rx_used(cur, inw(r->io + RTL_CBR));
+            if (used == 0) {
                 break; /* caught up with the card */
             }
-            used = RTL_RX_RING_LEN; /* BUFE is clear, so "nothing between us" means full */
         }
         DMA_BARRIER();
         hdr = *(volatile uint32_t *)(r->rx_ring + cur);
@@ -344,8 +463,13 @@ static bool rtl_rx_pass(struct rtl *r, int budget, const char *restart)
         }
         r->early_streak = 0;
         if (v == NIC_RX_CORRUPT) {
-            LOG_WARN(DRV, "%s: bad rx header %#010x at ring offset %u (%u bytes written)",
-                     r->nic.model, hdr, cur, used);
+            uint64_t now = now_ns();
+
+            LOG_DEBUG(DRV, "%s: bad rx header %#010x at ring offset %u (%u bytes written)",
+                      r->nic.model, hdr, cur, used);
+            if (rtl_say_due(&r->corrupt, now, used, hdr)) {
+                rtl_say_corrupt(r, now);
+            }
             r->nic.stats.rx_errors++;
             corrupt = true;
             break;
@@ -366,6 +490,10 @@ static bool rtl_rx_pass(struct rtl *r, int budget, const char *restart)
             LOG_TRACE(DRV, "%s: rx %u bytes at %u, status %#x", r->nic.model, e.frame_len, cur,
                       e.status);
         }
+        /* rtl_rx_check kept header and frame inside `used`; the padding may not be (a card
+         * whose CBR is not dword aligned): then read CBR again. */
+        step = (e.next - cur) & (RTL_RX_RING_LEN - 1);
+        used = step < used ? used - step : 0;
         cur = e.next;
     }
     if (corrupt || restart != NULL) {
@@ -376,7 +504,7 @@ static bool rtl_rx_pass(struct rtl *r, int budget, const char *restart)
             r->rx_cur = cur;
             outw(r->io + RTL_CAPR, rtl_rx_capr(cur));
         }
-        if (n == budget) {
+        if (n == budget && budget > 0) {
             more = (inb(r->io + RTL_CR) & RTL_CR_BUFE) == 0;
         }
     }
@@ -416,7 +544,7 @@ static void rtl_service(struct rtl *r, uint16_t st)
     if (st & RTL_INT_LINKCHG) {
         rtl_check_link(r);
     }
-    if (st & (RTL_INT_TOK | RTL_INT_TER)) {
+    if ((st & RTL_INT_TX) != 0 || r->tx_wait) {
         rtl_tx_reclaim(r);
     }
     if (st & RTL_INT_FOVW) {
@@ -435,7 +563,9 @@ static void rtl_service(struct rtl *r, uint16_t st)
     } else {
         more = rtl_rx_drain(r, RTL_RX_BUDGET, NULL);
     }
-    rtl_read_tallies(r);
+    if (st & (RTL_INT_RXOVW | RTL_INT_FOVW)) {
+        rtl_read_tallies(r); /* otherwise the watchdog reads MPC once a second */
+    }
 
     flags = irq_save();
     if (more && !r->scheduled && irq_defer(rtl_work, r) == 0) {
@@ -477,6 +607,7 @@ static void rtl_isr(void *ctx)
     }
     outw(r->io + RTL_IMR, 0);
     outw(r->io + RTL_ISR, st);
+    r->masked = true;
     r->pending |= st;
     r->nic.stats.interrupts++;
     if (!r->scheduled && irq_defer(rtl_work, r) == 0) {
@@ -500,6 +631,8 @@ static void rtl_watchdog(void *arg)
         return;
     }
     rtl_check_link(r);
+    rtl_say_pending(r);
+    rtl_read_tallies(r);
     rtl_tx_reclaim(r);
     if (r->tx_inflight > 0 && now_ns() - r->tx_progress_ns > RTL_TX_TIMEOUT_NS) {
         rtl_reinit(r, "transmit timeout");
@@ -538,10 +671,22 @@ static int rtl_send(struct nic *nic, const void *frame, size_t len)
         nic->stats.tx_dropped++;
         return -EIO;
     }
-    rtl_tx_reclaim(r);
     if (r->tx_inflight == RTL_NUM_TX) {
+        rtl_tx_reclaim(r); /* only now: one TSD read per frame sent, not per send call */
+    }
+    if (r->tx_inflight == RTL_NUM_TX) {
+        uint64_t flags = irq_save();
+
+        /* Ask for the TOK interrupt so the main loop wakes up to send the queued frame. */
+        if (!r->tx_wait) {
+            r->tx_wait = true;
+            if (!r->masked && r->have_irq) {
+                outw(r->io + RTL_IMR, rtl_imr(r));
+            }
+        }
+        irq_restore(flags);
         nic->stats.tx_dropped++;
-        LOG_TRACE(DRV, "%s: tx ring full, %zu-byte frame dropped", nic->model, len);
+        LOG_TRACE(DRV, "%s: tx ring full, %zu-byte frame refused", nic->model, len);
         return -EAGAIN;
     }
     i = r->tx_head;
