@@ -40,7 +40,7 @@ static void pm_update_sci(struct vmm_acpi_pm *pm)
 
     if (level != pm->sci) {
         pm->sci = level;
-        (void)vmm_irq_set(pm->vm, VMM_ACPI_SCI_IRQ, level);
+        (void)vmm_dev_irq_set(pm->vm, pm, VMM_ACPI_SCI_IRQ, level);
     }
 }
 

@@ -8,6 +8,9 @@
 
 #define IRQ_LINES 24
 
+/* vmm_dev_reg.irq_high has one bit per line. */
+_Static_assert(IRQ_LINES <= 32, "irq_high holds one bit per line");
+
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
     return a < b + blen && b < a + alen;
@@ -107,23 +110,84 @@ int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg)
                reg->name != NULL ? reg->name : "(unnamed)", rc);
         return rc;
     }
-    vm->devs[vm->ndevs++] = *reg;
+    vm->devs[vm->ndevs] = *reg;
+    vm->devs[vm->ndevs].irq_high = 0; /* asserts nothing until it says so */
+    vm->ndevs++;
     LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "device %s: %zu port ranges, %zu MMIO ranges", reg->name,
            reg->nio, reg->nmmio);
     return 0;
 }
 
+/* Every line controller gets the line's level, in registration order. */
+static void line_out(struct vmm_vm *vm, unsigned line, bool level)
+{
+    for (size_t i = 0; i < vm->nintc_lines; i++) {
+        vm->intc_lines[i].ops->set_line(vm->intc_lines[i].intc, line, level);
+    }
+}
+
+static bool declares(const struct vmm_dev_reg *reg, unsigned line)
+{
+    for (size_t i = 0; i < reg->nirqs; i++) {
+        if (reg->irqs[i] == line) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A line is the OR of its sources (wire-OR, the way PCI INTx lines are shared): a device's
+ * asserted lines are bits in its table entry, so the line's level is one pass over the device
+ * table (at most VMM_MAX_DEVS entries, no allocation), done only when a level is set. */
+int vmm_dev_irq_set(struct vmm_vm *vm, const void *dev, unsigned line, bool level)
+{
+    struct vmm_dev_reg *src = NULL;
+    uint32_t bit;
+    bool others = false;
+
+    if (vm == NULL || line >= IRQ_LINES) {
+        return -EINVAL;
+    }
+    bit = 1u << line;
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        struct vmm_dev_reg *reg = &vm->devs[d];
+
+        if (src == NULL && reg->dev == dev && declares(reg, line)) {
+            src = reg;
+        } else if ((reg->irq_high & bit) != 0) {
+            others = true;
+        }
+    }
+    if (src == NULL) {
+        LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "IRQ %u set by a device not registered on it", line);
+        return -ENOENT;
+    }
+    if (level) {
+        src->irq_high |= bit;
+    } else {
+        src->irq_high &= ~bit;
+    }
+    if (vm->nintc_lines == 0) {
+        return -ENODEV;
+    }
+    line_out(vm, line, level || others);
+    return 0;
+}
+
 int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level)
 {
+    bool held = false;
+
     if (line >= IRQ_LINES) {
         return -EINVAL;
     }
     if (vm->nintc_lines == 0) {
         return -ENODEV;
     }
-    for (size_t i = 0; i < vm->nintc_lines; i++) {
-        vm->intc_lines[i].ops->set_line(vm->intc_lines[i].intc, line, level);
+    for (size_t d = 0; d < vm->ndevs && !held; d++) {
+        held = (vm->devs[d].irq_high & (1u << line)) != 0;
     }
+    line_out(vm, line, level || held);
     return 0;
 }
 

@@ -23,8 +23,10 @@
 
 /* Level-triggered, active-high ISA lines (MADT overrides with those flags, as QEMU's PIIX
  * machine has): the ACPI SCI and the lines PCI INTx are routed to. A model of the IOAPIC
- * treats a line raised with vmm_irq_set(vm, n, true) as asserted (active high); the 8259's
- * ELCR must be set for these by the guest (Linux does, from the tables). */
+ * treats a line raised with vmm_dev_irq_set(vm, dev, n, true) as asserted (active high); the
+ * 8259's ELCR must be set for these by the guest (Linux does, from the tables). Several
+ * devices may share one (links A and B are both IRQ 10, C and D both IRQ 11):
+ * the core ORs their levels (vmm_dev.h), as the wire does. */
 #define VMM_ACPI_SCI_IRQ 9u
 #define VMM_PCI_IRQ_A    10u /* PCI links A and B */
 #define VMM_PCI_IRQ_C    11u /* PCI links C and D */

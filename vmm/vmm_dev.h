@@ -60,8 +60,11 @@ struct vmm_dev_reg {
     size_t nio;
     struct vmm_dev_mmio_range mmio[VMM_DEV_MAX_MMIO];
     size_t nmmio;
-    uint8_t irqs[VMM_DEV_MAX_IRQ]; /* ISA/GSI lines the device drives (for listings and checks) */
+    uint8_t irqs[VMM_DEV_MAX_IRQ]; /* ISA/GSI lines the device drives (vmm_dev_irq_set) */
     size_t nirqs;
+    /* The core's, not the device's (vmm_dev_register clears it): bit n set while the device
+     * holds line n asserted through vmm_dev_irq_set. */
+    uint32_t irq_high;
     /* Called before the vCPU enters the guest and when it sleeps in HLT: bring the device's
      * time-driven state up to `now_ns` (raise IRQs that are due) and return the next deadline
      * in ns (UINT64_MAX for none). Optional. */
@@ -75,12 +78,21 @@ struct vmm_dev_reg {
 int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg);
 
 /* Interrupt lines (ISA IRQ 0-15 and GSIs up to 23): level-triggered semantics, `level` true
- * meaning asserted. An edge-triggered device pulses: vmm_irq_set(vm, line, true) then
- * vmm_irq_set(vm, line, false). Every line controller sees every change (below). */
+ * meaning asserted. A line is a wire-OR of its sources, as shared PCI INTx lines are: it is
+ * asserted while any source holds it, so one device lowering its level does not drop another's
+ * interrupt. Each registered device is a source on the lines its table declares (irqs[]) and
+ * drives them with vmm_dev_irq_set, `dev` being its state as registered (vmm_dev_reg.dev);
+ * -ENOENT (and an error log line) for a device or line that was not registered. An
+ * edge-triggered device pulses: true then false (an edge the controllers see only when no
+ * other source holds the line). Every line controller sees every call, with the line's
+ * resulting level (below); -ENODEV when there is none (the level is still recorded). */
+int vmm_dev_irq_set(struct vmm_vm *vm, const void *dev, unsigned line, bool level);
+/* Drives a line for a caller that is not a registered device (the core's tests): `level` is
+ * ORed with the devices' sources on the line but not remembered as a source of its own. */
 int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level);
 
 /* Interrupt controllers have two sides. Line controllers take the lines devices drive: on a PC
- * both the 8259 pair and the IOAPIC sit on the ISA lines, and each gets every vmm_irq_set in
+ * both the 8259 pair and the IOAPIC sit on the ISA lines, and each gets every line change in
  * the order they registered. The CPU controller is the one the core asks what to inject: the
  * 8259 pair alone, or the local APIC, which reaches the 8259 through LINT0 (ExtINT). */
 struct vmm_intc_ops {

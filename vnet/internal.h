@@ -26,6 +26,14 @@ struct vnet_port {
     uint32_t tap_mask; /* bit i: tap i selects this port */
     struct vnet_port_counters c;
     struct vnet_link *link; /* VNET_PORT_LINK only */
+    /* The frame path's one-entry caches (a stream repeats its addresses): MAC table hints for
+     * the last source learned and the last unicast destination looked up on this port (see
+     * vnet_mactable_learn_hint; they check themselves), and the port that destination
+     * resolved to, valid while sw->port_gen is still dst_gen. */
+    int32_t src_hint;
+    int32_t dst_hint;
+    struct vnet_port *dst_port;
+    uint32_t dst_gen;
 };
 
 struct vnet_route_entry {
@@ -70,8 +78,9 @@ struct vnet_switch {
     struct vnet_mactable macs;
     uint32_t aging_s;
     struct vnet_tap taps[VNET_TAPS_MAX];
-    unsigned depth;  /* nesting of vnet_input */
-    bool in_capture; /* inside a tap callback */
+    uint32_t port_gen; /* changes whenever a port comes or goes: drops cached port pointers */
+    unsigned depth;    /* nesting of vnet_input */
+    bool in_capture;   /* inside a tap callback */
     struct vnet_counters n;
 };
 

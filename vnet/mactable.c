@@ -16,6 +16,14 @@ static uint32_t key_hash(uint32_t domain, const uint8_t *mac)
     return h ^ (h >> 15);
 }
 
+/* Inline and branch-free: the frame path compares MACs for every frame, and the kernel's
+ * memcmp (behind vnet_mac_equal) is a byte loop behind a call. */
+static inline bool same_mac(const uint8_t *a, const uint8_t *b)
+{
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) |
+            (a[5] ^ b[5])) == 0;
+}
+
 static int32_t *bucket_of(const struct vnet_mactable *t, uint32_t domain, const uint8_t *mac)
 {
     return &t->buckets[key_hash(domain, mac) & (t->nbuckets - 1)];
@@ -115,7 +123,7 @@ static int32_t find(const struct vnet_mactable *t, uint32_t domain, const uint8_
     while (i >= 0 && steps++ < t->cap) {
         struct vnet_mac_entry *e = &t->e[i];
 
-        if (e->domain == domain && vnet_mac_equal(e->mac, mac)) {
+        if (e->domain == domain && same_mac(e->mac, mac)) {
             return i;
         }
         i = e->hnext;
@@ -195,11 +203,13 @@ static int32_t insert(struct vnet_mactable *t, uint32_t domain, const uint8_t *m
     return i;
 }
 
-int vnet_mactable_learn(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
-                        uint32_t value, uint64_t now)
+/* The learning step; *where receives the entry that now holds the MAC (-1: none). */
+static int learn(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac, uint32_t value,
+                 uint64_t now, int32_t *where)
 {
     int32_t i;
 
+    *where = -1;
     if (value == 0 || t->e == NULL) {
         return -EINVAL;
     }
@@ -211,6 +221,7 @@ int vnet_mactable_learn(struct vnet_mactable *t, uint32_t domain, const uint8_t 
             if (e->value != value) {
                 t->stats.conflicts++;
             }
+            *where = i;
             return VNET_LEARN_STATIC;
         }
         if (expired(t, e, now)) {
@@ -228,15 +239,66 @@ int vnet_mactable_learn(struct vnet_mactable *t, uint32_t domain, const uint8_t 
             e->seen_ns = now;
             lru_unlink(t, i);
             lru_append(t, i);
+            *where = i;
             return result;
         }
     }
-    if (insert(t, domain, mac, value, false, now) < 0) {
+    i = insert(t, domain, mac, value, false, now);
+    if (i < 0) {
         t->stats.full++;
         return VNET_LEARN_REFUSED;
     }
     t->stats.learned++;
+    *where = i;
     return VNET_LEARN_NEW;
+}
+
+int vnet_mactable_learn(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
+                        uint32_t value, uint64_t now)
+{
+    int32_t where;
+
+    return learn(t, domain, mac, value, now, &where);
+}
+
+/* A hint is only a guess at an entry index: it counts when that entry holds this very key, so
+ * an entry removed (port deleted, aged, flushed, evicted) or reused for another MAC since the
+ * hint was taken simply misses. */
+static bool hint_holds(const struct vnet_mactable *t, int32_t h, uint32_t domain,
+                       const uint8_t *mac)
+{
+    const struct vnet_mac_entry *e;
+
+    if (h < 0 || (uint32_t)h >= t->cap) {
+        return false;
+    }
+    e = &t->e[h];
+    return e->used && e->domain == domain && same_mac(e->mac, mac);
+}
+
+int vnet_mactable_learn_hint(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
+                             uint32_t value, uint64_t now, int32_t *hint)
+{
+    int32_t i = *hint;
+
+    if (value != 0 && hint_holds(t, i, domain, mac)) {
+        struct vnet_mac_entry *e = &t->e[i];
+
+        /* The cases that change nothing but the timestamp; anything else (a move, a conflict,
+         * an expired entry) takes the full path below for its counters. */
+        if (e->is_static && e->value == value) {
+            return VNET_LEARN_STATIC;
+        }
+        if (!e->is_static && e->value == value && !expired(t, e, now)) {
+            e->seen_ns = now;
+            if (t->lru_tail != i) {
+                lru_unlink(t, i);
+                lru_append(t, i);
+            }
+            return VNET_LEARN_REFRESH;
+        }
+    }
+    return learn(t, domain, mac, value, now, hint);
 }
 
 int vnet_mactable_add_static(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
@@ -274,14 +336,27 @@ int vnet_mactable_del(struct vnet_mactable *t, uint32_t domain, const uint8_t *m
 uint32_t vnet_mactable_lookup(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
                               uint64_t now)
 {
-    int32_t i = (t->e != NULL) ? find(t, domain, mac) : -1;
+    int32_t hint = -1;
 
+    return vnet_mactable_lookup_hint(t, domain, mac, now, &hint);
+}
+
+uint32_t vnet_mactable_lookup_hint(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
+                                   uint64_t now, int32_t *hint)
+{
+    int32_t i = *hint;
+
+    if (!hint_holds(t, i, domain, mac)) {
+        i = (t->e != NULL) ? find(t, domain, mac) : -1;
+        *hint = i;
+    }
     if (i < 0) {
         return 0;
     }
     if (expired(t, &t->e[i], now)) {
         remove_entry(t, i);
         t->stats.aged++;
+        *hint = -1;
         return 0;
     }
     return t->e[i].value;

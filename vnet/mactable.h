@@ -6,8 +6,9 @@
  *
  * Entries are static (installed for a port's own MAC; never aged, evicted or moved by
  * learning) or dynamic (learned; they expire `aging_ns` after they were last seen). A full
- * table evicts its least recently seen dynamic entry to make room. Lookups are a hash probe;
- * every operation is bounded by the capacity. Memory comes from the vnet_host given to init. */
+ * table evicts its least recently seen dynamic entry to make room. Lookups are a hash probe,
+ * or one compare with a valid hint (the _hint calls); every operation is bounded by the
+ * capacity. Memory comes from the vnet_host given to init. */
 #ifndef PETREL_VNET_MACTABLE_H
 #define PETREL_VNET_MACTABLE_H
 
@@ -78,6 +79,14 @@ void vnet_mactable_set_aging(struct vnet_mactable *t, uint64_t aging_ns);
  * vnet_learn_result, or -EINVAL for value 0. */
 int vnet_mactable_learn(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
                         uint32_t value, uint64_t now);
+/* The same with a hint the caller keeps per stream (a port's last source, its last
+ * destination): the index of the entry that held the MAC last time, -1 for none. A hint that
+ * still names the entry for (domain, mac) skips the hash probe; any other hint (the entry was
+ * removed, aged, evicted, flushed or reused since) costs only the normal probe, after which
+ * *hint names the entry found (-1: none). Results and counters are exactly those of the calls
+ * without a hint. */
+int vnet_mactable_learn_hint(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
+                             uint32_t value, uint64_t now, int32_t *hint);
 /* Installs a static entry. 0, -EEXIST if the MAC has a static entry already (a dynamic one is
  * replaced), -ENOSPC if every entry is static, -EINVAL for value 0. */
 int vnet_mactable_add_static(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
@@ -87,6 +96,8 @@ int vnet_mactable_del(struct vnet_mactable *t, uint32_t domain, const uint8_t *m
 /* The value for (domain, mac), or 0 when unknown or expired (an expired entry is removed). */
 uint32_t vnet_mactable_lookup(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
                               uint64_t now);
+uint32_t vnet_mactable_lookup_hint(struct vnet_mactable *t, uint32_t domain, const uint8_t *mac,
+                                   uint64_t now, int32_t *hint);
 /* Removes every expired dynamic entry; returns how many. */
 size_t vnet_mactable_age(struct vnet_mactable *t, uint64_t now);
 /* Removes every entry (static too) with this value; returns how many. */

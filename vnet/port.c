@@ -233,12 +233,15 @@ int vnet_port_attach(struct vnet_switch *sw, const struct vnet_port_config *cfg,
         p->has_mac = true;
         memcpy(p->mac, cfg->mac, VNET_MAC_LEN);
     }
+    p->src_hint = -1;
+    p->dst_hint = -1;
     rc = install_own_mac(p);
     if (rc < 0) {
         sw->host->free(p);
         return rc;
     }
     sw->ports[sw->nports++] = p;
+    sw->port_gen++;
     vnet_capture_update_port(sw, p);
     vnet_routes_resolve(sw);
     *out = p;
@@ -289,6 +292,7 @@ int vnet_port_del(struct vnet_port *port)
     }
     sw->nports--;
     sw->ports[sw->nports] = NULL;
+    sw->port_gen++; /* no port's cache may point at this one any more */
     (void)vnet_mactable_flush_value(&sw->macs, port->id);
     if (port->kind == VNET_PORT_EDGE) {
         set_promisc(port, false); /* hand the NIC back in its normal state */
@@ -325,6 +329,7 @@ int vnet_port_set_network(struct vnet_port *port, uint32_t network)
     }
     (void)vnet_mactable_flush_value(&sw->macs, port->id);
     port->network = network;
+    sw->port_gen++;
     rc = install_own_mac(port);
     if (rc < 0) {
         /* Cannot happen after the check above unless the table is full of static entries;

@@ -193,14 +193,28 @@ static int flood(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *fr
     return sent;
 }
 
-static int forward(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *frame, size_t len)
+/* The port a learned destination id names: the port's one-entry cache, else a search. */
+static struct vnet_port *port_of(struct vnet_switch *sw, struct vnet_port *in, uint32_t id)
+{
+    if (in->dst_gen != sw->port_gen || in->dst_port == NULL || in->dst_port->id != id) {
+        in->dst_port = vnet_port_by_id(sw, id);
+        in->dst_gen = sw->port_gen;
+    }
+    return in->dst_port;
+}
+
+static int forward(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *frame, size_t len,
+                   uint64_t now)
 {
     const uint8_t *dst = frame;
     const uint8_t *src = frame + VNET_MAC_LEN;
-    struct vnet_route_entry *route = vnet_route_lookup(sw, in, src, dst);
+    struct vnet_route_entry *route = NULL;
     uint32_t id;
     struct vnet_port *out;
 
+    if (sw->nroutes > 0) {
+        route = vnet_route_lookup(sw, in, src, dst);
+    }
     if (route != NULL) {
         sw->n.routed++;
         route->packets++;
@@ -224,11 +238,11 @@ static int forward(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *
         route->delivered++;
         return 1;
     }
-    if (vnet_mac_class(dst) != VNET_MAC_CLASS_UNICAST) {
+    if ((dst[0] & 1) != 0) { /* group address: broadcast or multicast */
         return flood(sw, in, frame, len);
     }
-    id = vnet_mactable_lookup(&sw->macs, in->network, dst, vnet_now(sw));
-    out = (id != 0) ? vnet_port_by_id(sw, id) : NULL;
+    id = vnet_mactable_lookup_hint(&sw->macs, in->network, dst, now, &in->dst_hint);
+    out = (id != 0) ? port_of(sw, in, id) : NULL;
     if (out == NULL) {
         sw->n.unknown_unicast++;
         return flood(sw, in, frame, len);
@@ -241,9 +255,9 @@ static int forward(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *
     return deliver(sw, out, frame, len) ? 1 : 0;
 }
 
-static void learn(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *src)
+static void learn(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *src, uint64_t now)
 {
-    int r = vnet_mactable_learn(&sw->macs, in->network, src, in->id, vnet_now(sw));
+    int r = vnet_mactable_learn_hint(&sw->macs, in->network, src, in->id, now, &in->src_hint);
 
     if (r == VNET_LEARN_NEW || r == VNET_LEARN_MOVED) {
         if (log_enabled(LOG_COMP_VNET, LOG_LVL_DEBUG)) {
@@ -256,10 +270,21 @@ static void learn(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *s
     }
 }
 
+/* vnet_mac_is_group || vnet_mac_is_zero, inline: it runs for every frame. */
+static inline bool bad_source(const uint8_t *s)
+{
+    return (s[0] & 1) != 0 || (s[0] | s[1] | s[2] | s[3] | s[4] | s[5]) == 0;
+}
+
+/* The per-frame path. Kept lean (it runs for every frame the appliance sends or receives):
+ * one clock read, the route table only when it has routes, the MAC table through each port's
+ * hints, capture only for ports a tap selects, and no copy (a port's tx takes the frame as
+ * it is). */
 int vnet_input(struct vnet_port *in, const void *frame, size_t len)
 {
     struct vnet_switch *sw;
     const uint8_t *f = frame;
+    uint64_t now;
     int rc;
 
     if (in == NULL) {
@@ -287,13 +312,14 @@ int vnet_input(struct vnet_port *in, const void *frame, size_t len)
         drop_in(in, VNET_DROP_GIANT);
         return -EMSGSIZE;
     }
-    if (vnet_mac_is_group(f + VNET_MAC_LEN) || vnet_mac_is_zero(f + VNET_MAC_LEN)) {
+    if (bad_source(f + VNET_MAC_LEN)) {
         drop_in(in, VNET_DROP_BAD_SRC);
         return -EINVAL;
     }
-    learn(sw, in, f + VNET_MAC_LEN);
+    now = vnet_now(sw);
+    learn(sw, in, f + VNET_MAC_LEN, now);
     sw->depth++;
-    rc = forward(sw, in, f, len);
+    rc = forward(sw, in, f, len, now);
     sw->depth--;
     return rc;
 }

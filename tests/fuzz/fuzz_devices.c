@@ -19,6 +19,7 @@
 #define vmm_host                 fz_vmm_host
 #define vmm_dev_register         fz_vmm_dev_register
 #define vmm_irq_set              fz_vmm_irq_set
+#define vmm_dev_irq_set          fz_vmm_dev_irq_set
 #define vmm_intc_register        fz_vmm_intc_register
 #define vmm_intc_take_cpu        fz_vmm_intc_take_cpu
 #define vmm_guest_tsc            fz_vmm_guest_tsc

@@ -238,6 +238,35 @@ int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level)
     return 0;
 }
 
+/* As the core: a line is the OR of its device sources (irq_high bits of the device table). */
+int vmm_dev_irq_set(struct vmm_vm *vm, const void *dev, unsigned line, bool level)
+{
+    struct vmm_dev_reg *src = NULL;
+    bool others = false;
+
+    if (line >= FAKE_LINES || line >= 32) {
+        return -EINVAL;
+    }
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        struct vmm_dev_reg *reg = &vm->devs[d];
+        bool declared = false;
+
+        for (size_t i = 0; i < reg->nirqs; i++) {
+            declared = declared || reg->irqs[i] == line;
+        }
+        if (src == NULL && reg->dev == dev && declared) {
+            src = reg;
+        } else if ((reg->irq_high & (1u << line)) != 0) {
+            others = true;
+        }
+    }
+    if (src == NULL) {
+        return -ENOENT;
+    }
+    src->irq_high = level ? (src->irq_high | (1u << line)) : (src->irq_high & ~(1u << line));
+    return vmm_irq_set(vm, line, level || others);
+}
+
 int vmm_intc_register(struct vmm_vm *vm, const struct vmm_intc_ops *ops, void *intc)
 {
     if (ops == NULL || (ops->set_line == NULL && ops->pending == NULL) ||

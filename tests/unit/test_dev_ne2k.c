@@ -241,6 +241,7 @@ static size_t ei_receive(struct vmm_vm *vm, uint8_t *buf)
     uint8_t hdr[4];
     uint8_t curr;
     uint8_t this_frame;
+    unsigned next_frame;
     size_t len;
 
     out(vm, 0x00, 0x62);
@@ -256,8 +257,15 @@ static size_t ei_receive(struct vmm_vm *vm, uint8_t *buf)
     block_input(vm, (uint16_t)(this_frame << 8), hdr, 4);
     assert_int_equal(hdr[0] & 0x0F, 0x01);
     len = (size_t)(hdr[2] | hdr[3] << 8) - 4;
+    /* lib8390's check of the next page pointer (it drops the frame with an rx error when the
+     * chip's pointer is none of these). */
+    next_frame = this_frame + 1 + (unsigned)((len + 4) >> 8);
+    assert_true(hdr[1] == next_frame || hdr[1] == next_frame + 1 ||
+                hdr[1] == next_frame - (RX_STOP - RX_START) ||
+                hdr[1] == next_frame + 1 - (RX_STOP - RX_START));
     block_input(vm, (uint16_t)((this_frame << 8) + 4), buf, len);
-    out(vm, 0x03, (uint8_t)(hdr[1] - 1 < RX_START ? RX_STOP - 1 : hdr[1] - 1));
+    /* As lib8390 does: BNRY = next - 1, not wrapped (PSTART - 1 after a wrap). */
+    out(vm, 0x03, (uint8_t)(hdr[1] - 1));
     return len;
 }
 
@@ -301,16 +309,38 @@ static void test_rx(void **state)
         assert_int_equal(ei_receive(vm, got), sizeof(frame));
         assert_memory_equal(got, frame, sizeof(frame));
     }
-    /* Not read: the ring fills and overflows. */
+    /* Frames whose header + data end on a page boundary (252, 508, ... bytes): the chip keeps
+     * room for the CRC, so the next pointer is one page on (lib8390 checks it). */
+    for (unsigned n = 0; n < 12; n++) {
+        size_t len = 252 + 256 * (n % 5);
+
+        frame[6] = (uint8_t)n;
+        assert_true(fake_nic_deliver(frame, len));
+        assert_int_equal(ei_receive(vm, got), len);
+        assert_memory_equal(got, frame, len);
+    }
+    /* Not read: the ring fills and overflows; what was taken stays intact (the receiver never
+     * writes up to BNRY, whatever the frame sizes). */
     {
         unsigned ok = 0;
+        unsigned read = 0;
 
-        for (unsigned n = 0; n < 30; n++) {
-            ok += fake_nic_deliver(frame, sizeof(frame));
+        for (unsigned n = 0; n < 60; n++) {
+            size_t len = n % 3 == 0 ? sizeof(frame) : 1270 + 2 * n;
+
+            frame[6] = (uint8_t)n;
+            if (fake_nic_deliver(frame, len)) {
+                ok++;
+            }
         }
-        assert_true(ok > 0 && ok < 30);
+        assert_true(ok > 0 && ok < 60);
         assert_true(in(vm, 0x07) & 0x10);
-        assert_int_equal(vmm_ne2k_stats(f->nic)->rx_dropped, 30 - ok + 1);
+        assert_int_equal(vmm_ne2k_stats(f->nic)->rx_dropped, 60 - ok + 1);
+        for (size_t len; (len = ei_receive(vm, got)) != 0; read++) {
+            assert_true(read < ok);
+            assert_memory_equal(got + 7, frame + 7, len - 7);
+        }
+        assert_int_equal(read, ok);
     }
     assert_int_equal(vmm_ne2k_stats(f->nic)->hostile, 0);
 }

@@ -374,6 +374,81 @@ static void test_aging(void **state)
     assert_int_equal(st.aging_s, 5);
 }
 
+/* The frame path's per-port caches (last source learned, last destination and its port) must
+ * follow every change: a deleted port, a station moving, an entry aging out, a port changing
+ * networks. Under ASan a cached pointer to a deleted port would be a use after free. */
+static void test_caches_follow_changes(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port a, b, c, d;
+    struct vnet_port *del;
+    uint8_t f[64];
+    struct vnet_stats st;
+
+    assert_int_equal(fk_add(sw, &a, "a", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &b, "b", VNET_PORT_VNIC, 0, 0), 0);
+    assert_int_equal(fk_add(sw, &c, "c", VNET_PORT_VNIC, 0, 0), 0);
+    fk_frame_ids(f, 0xff, 0x0a, 64);
+    vnet_input(a.port, f, 64);
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    for (int i = 0; i < 3; i++) { /* fills b's caches, then uses them */
+        assert_int_equal(vnet_input(b.port, f, 64), 1);
+    }
+    assert_int_equal(a.frames, 3);
+    assert_int_equal(c.frames, 1); /* only the broadcast */
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.mac_learned, 2);
+    assert_int_equal(st.mac_moved, 0);
+
+    /* The destination's port goes: unknown again (flooded to c), no stale pointer. */
+    del = a.port;
+    assert_int_equal(vnet_port_del(del), 0);
+    assert_int_equal(vnet_input(b.port, f, 64), 1);
+    assert_int_equal(c.frames, 2);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.unknown_unicast, 1);
+
+    /* The station comes back on a new port d, then moves to c. */
+    assert_int_equal(fk_add(sw, &d, "d", VNET_PORT_VNIC, 0, 0), 0);
+    fk_frame_ids(f, 0xff, 0x0a, 64);
+    vnet_input(d.port, f, 64);
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    assert_int_equal(vnet_input(b.port, f, 64), 1);
+    assert_int_equal(d.frames, 1);
+    fk_frame_ids(f, 0x0b, 0x0a, 64);
+    assert_int_equal(vnet_input(c.port, f, 64), 1); /* 0x0a now on c; to b */
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    assert_int_equal(vnet_input(b.port, f, 64), 1);
+    assert_int_equal(d.frames, 1);
+    assert_int_equal(c.frames, 4); /* flood + broadcast + this unicast */
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.mac_moved, 1);
+
+    /* b's own source moves to d and back: both moves counted, though b's source hint holds. */
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    vnet_input(d.port, f, 64);
+    vnet_input(b.port, f, 64);
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.mac_moved, 3);
+
+    /* Everything ages out: the cached destination is unknown again, the cached source is a
+     * new station (learned again, the old entry counted aged). */
+    fk_now += 300 * SEC;
+    assert_int_equal(vnet_input(b.port, f, 64), 2); /* flooded to c and d */
+    vnet_stats_get(sw, &st);
+    assert_int_equal(st.mac_aged, 2);
+    assert_int_equal(st.unknown_unicast, 2);
+    assert_int_equal(st.mac_learned, 4); /* 0x0a on a, 0x0b, 0x0a on d, 0x0b again */
+
+    /* b moves to network 1, where 0x0a is unknown and nobody else is. */
+    fk_frame_ids(f, 0xff, 0x0a, 64);
+    vnet_input(c.port, f, 64);
+    assert_int_equal(vnet_port_set_network(b.port, 1), 0);
+    fk_frame_ids(f, 0x0a, 0x0b, 64);
+    assert_int_equal(vnet_input(b.port, f, 64), 0);
+    assert_int_equal(fk_drops(b.port, VNET_DROP_NO_DEST), 1);
+}
+
 static void test_table_full(void **state)
 {
     struct vnet_switch *sw;
@@ -637,6 +712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_loop_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mac_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caches_follow_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runts_giants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_source, setup, teardown),

@@ -143,7 +143,7 @@ static void kbd_update_irq(struct vmm_kbd *k)
 
     if (level != k->irq_level) {
         k->irq_level = level;
-        (void)vmm_irq_set(k->vm, 1, level);
+        (void)vmm_dev_irq_set(k->vm, k, 1, level);
     }
 }
 

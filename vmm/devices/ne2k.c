@@ -88,7 +88,7 @@ static void ne_update_irq(struct vmm_ne2k *n)
         if (level) {
             n->port.stats.irqs++;
         }
-        (void)vmm_irq_set(n->port.vm, n->irq, level);
+        (void)vmm_dev_irq_set(n->port.vm, n, n->irq, level);
     }
 }
 
@@ -132,11 +132,20 @@ static void ne_hostile(struct vmm_ne2k *n, const char *what)
     ne_reset(n);
 }
 
+/* BNRY as a page of the ring. Linux's lib8390 writes BNRY = next frame - 1 without wrapping,
+ * so PSTART - 1 stands for PSTOP - 1: the page before PSTART in ring order. */
+static uint8_t ne_bnry(const struct vmm_ne2k *n)
+{
+    return n->bnry == (uint8_t)(n->pstart - 1) ? (uint8_t)(n->pstop - 1) : n->bnry;
+}
+
 /* A sane receive ring: inside the buffer RAM, CURR and BNRY inside the ring. */
 static bool ne_ring_ok(const struct vmm_ne2k *n)
 {
+    uint8_t bnry = ne_bnry(n);
+
     return n->pstart >= MEM_RAM / 256 && n->pstop <= MEM_SIZE / 256 && n->pstart < n->pstop &&
-           n->curr >= n->pstart && n->curr < n->pstop && n->bnry >= n->pstart && n->bnry < n->pstop;
+           n->curr >= n->pstart && n->curr < n->pstop && bnry >= n->pstart && bnry < n->pstop;
 }
 
 /* ---- remote DMA ---------------------------------------------------------------------------- */
@@ -217,11 +226,12 @@ static void ne_transmit(struct vmm_ne2k *n)
     ne_update_irq(n);
 }
 
-/* Free bytes between CURR and BNRY in the ring. */
+/* Free bytes from CURR up to BNRY in the ring (CURR == BNRY: the whole ring, as after power-on;
+ * the receiver never writes up to BNRY itself, so that state never means full). */
 static uint32_t ne_rx_room(const struct vmm_ne2k *n)
 {
     uint32_t cur = (uint32_t)n->curr << 8;
-    uint32_t bnd = (uint32_t)n->bnry << 8;
+    uint32_t bnd = (uint32_t)ne_bnry(n) << 8;
     uint32_t size = (uint32_t)(n->pstop - n->pstart) << 8;
 
     return cur < bnd ? bnd - cur : size - (cur - bnd);
@@ -232,6 +242,7 @@ bool vmm_ne2k_rx(void *dev, const void *frame, size_t len)
     struct vmm_ne2k *n = dev;
     const uint8_t *f = frame;
     uint32_t total;
+    uint32_t pages;
     uint32_t index;
     uint32_t next;
     uint32_t start;
@@ -254,7 +265,11 @@ bool vmm_ne2k_rx(void *dev, const void *frame, size_t len)
         len = MIN_FRAME;
     }
     total = (uint32_t)len + 4;
-    if (ne_rx_room(n) < VMM_NIC_FRAME_MAX + 8) {
+    /* Pages as the chip fills them: header, frame and its 4-byte CRC. lib8390 checks the next
+     * page pointer against this (a frame whose header + data end on a page boundary still
+     * takes one page more); a frame may not reach BNRY's page. */
+    pages = (total + 4 + 255) >> 8;
+    if (ne_rx_room(n) <= pages << 8) {
         n->isr |= ISR_OVW;
         if (n->cntr[2] < 0xFF) {
             n->cntr[2]++; /* missed packets */
@@ -265,7 +280,7 @@ bool vmm_ne2k_rx(void *dev, const void *frame, size_t len)
     start = (uint32_t)n->pstart << 8;
     stop = (uint32_t)n->pstop << 8;
     index = (uint32_t)n->curr << 8;
-    next = index + ((total + 255) & ~255u);
+    next = index + (pages << 8);
     if (next >= stop) {
         next -= stop - start;
     }

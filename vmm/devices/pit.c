@@ -189,8 +189,8 @@ static void pit_irq_update(struct vmm_pit *p, uint64_t t, uint64_t now)
     p->irq_pulses++;
     p->irq_coalesced += edges - 1;
     p->last_pulse_ns = now;
-    (void)vmm_irq_set(p->vm, p->cfg.irq, true);
-    (void)vmm_irq_set(p->vm, p->cfg.irq, false);
+    (void)vmm_dev_irq_set(p->vm, p, p->cfg.irq, true);
+    (void)vmm_dev_irq_set(p->vm, p, p->cfg.irq, false);
 }
 
 static uint64_t pit_poll(void *dev, uint64_t now)

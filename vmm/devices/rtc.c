@@ -227,7 +227,7 @@ static void rtc_update_irq(struct vmm_rtc *r)
         if (irqf) {
             r->irqs++;
         }
-        (void)vmm_irq_set(r->vm, r->cfg.irq, irqf);
+        (void)vmm_dev_irq_set(r->vm, r, r->cfg.irq, irqf);
     }
 }
 

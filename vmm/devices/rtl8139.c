@@ -147,7 +147,7 @@ static void rtl_update_irq(struct vmm_rtl8139 *r)
         if (level) {
             r->port.stats.irqs++;
         }
-        (void)vmm_irq_set(r->port.vm, r->irq, level);
+        (void)vmm_dev_irq_set(r->port.vm, r, r->irq, level);
     }
 }
 

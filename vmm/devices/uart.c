@@ -145,7 +145,7 @@ static void uart_update_irq(struct vmm_uart *u, uint64_t now)
 
     if (level != u->irq_level) {
         u->irq_level = level;
-        (void)vmm_irq_set(u->vm, u->cfg.irq, level);
+        (void)vmm_dev_irq_set(u->vm, u, u->cfg.irq, level);
     }
 }
 

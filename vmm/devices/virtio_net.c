@@ -113,7 +113,7 @@ static void vn_update_irq(struct vmm_virtio_net *n)
         if (level) {
             n->port.stats.irqs++;
         }
-        (void)vmm_irq_set(n->port.vm, n->irq, level);
+        (void)vmm_dev_irq_set(n->port.vm, n, n->irq, level);
     }
 }
 
