@@ -149,7 +149,8 @@ bench: deps
 	@for b in bench/*.sh; do echo "== $$b"; $$b || exit 1; done
 
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------------------------
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(HOSTED_SRC) $(ZYDIS_HOSTED_OBJ)
+# Some targets include the unit tests' fakes (tests/unit/fake_vmm.c and headers).
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(HOSTED_SRC) $(ZYDIS_HOSTED_OBJ) tests/unit/fake_vmm.c $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(FUZZCC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ikernel $< $(HOSTED_SRC) \
 	    $(ZYDIS_CPPFLAGS) $(ZYDIS_HOSTED_OBJ) -o $@

@@ -100,7 +100,7 @@ nl_qemu_device() {
         # offload, TSO/GSO or mergeable RX buffers), for a like-for-like reference; the default
         # is QEMU's virtio-net as it comes (with TSO/GSO: 64 KiB segments through the TAP).
         if [ "${NATIVE_VIRTIO:-qemu}" = petrel ]; then
-            echo "virtio-net-pci,csum=off,guest_csum=off,gso=off,host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,mrg_rxbuf=off"
+            echo "virtio-net-pci,csum=on,guest_csum=on,gso=off,host_tso4=on,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,mrg_rxbuf=off"
         else
             echo virtio-net-pci
         fi

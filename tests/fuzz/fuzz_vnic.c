@@ -4,8 +4,12 @@
  * writes and reads (IO and MMIO, every size), random bytes and structured descriptors written
  * into fake guest memory (the rings the NIC walks), a correct driver bring-up now and then (so
  * the rings are live), frames delivered from the host, polls, PCI command/BAR writes and
- * resets. Besides ASan/UBSan/LSan it traps when a promise breaks: a handler failing on a valid
- * access, a read wider than its size, a frame sent longer than the maximum, the VM failed.
+ * resets. For virtio-net also structured TX chains (a legacy ring at a known place) carrying
+ * virtio headers with random offload requests (NEEDS_CSUM offsets, TSO4 segment sizes) over
+ * mostly-plausible TCP/UDP/IPv4 frames of up to 64 KiB, and received IPv4 frames with right
+ * or wrong checksums (GUEST_CSUM). Besides ASan/UBSan/LSan it traps when a promise breaks: a
+ * handler failing on a valid access, a read wider than its size, a frame sent longer than
+ * the maximum, a TSO segment with a wrong IP or TCP checksum, the VM failed.
  *
  * As in fuzz_devices.c, the fuzz rule links HOSTED_SRC (the real VMM core and devices), so
  * this file takes private copies of the fake core and of the models under other names. */
@@ -60,6 +64,9 @@
 #define vmm_ne2k_stats            fz_vmm_ne2k_stats
 #define vnic_mcast_hash           fz_vnic_mcast_hash
 #define vnic_accept               fz_vnic_accept
+
+/* (its own block: the alignment above stays as it was) */
+#define vmm_virtio_net_offload_stats fz_vmm_virtio_net_offload_stats
 
 #include "../unit/fake_vmm.c"
 #include "../../vmm/devices/pci_host.c"
@@ -300,13 +307,194 @@ static void do_ring_write(struct vmm_vm *vm, struct input *in)
     }
 }
 
+/* A mostly-plausible Ethernet + IPv4 + TCP/UDP frame of len bytes: fields from the input,
+ * then (often) the IPv4 total length and transport checksum made right. */
+static void make_ipv4(struct input *in, uint8_t *f, size_t len, bool fix)
+{
+    size_t ihl;
+    size_t l4len;
+    size_t ck;
+
+    for (size_t i = 0; i < len; i++) {
+        f[i] = (uint8_t)(i * 31 + 7);
+    }
+    if (len < 54) {
+        return;
+    }
+    f[12] = 0x08;
+    f[13] = (take8(in) & 7) ? 0x00 : take8(in);
+    f[14] = (take8(in) & 3) ? 0x45 : take8(in);
+    f[20] = (take8(in) & 3) ? 0x40 : take8(in);
+    f[21] = (take8(in) & 3) ? 0 : take8(in);
+    f[23] = (take8(in) & 1) ? 6 : ((take8(in) & 1) ? 17 : take8(in));
+    f[46] = (take8(in) & 3) ? 0x50 : take8(in);
+    f[47] = take8(in);
+    ihl = (size_t)(f[14] & 15) * 4;
+    if (fix && ihl >= 20 && 14 + ihl + 20 <= len) {
+        uint8_t ps[12];
+
+        f[16] = (uint8_t)((len - 14) >> 8);
+        f[17] = (uint8_t)(len - 14);
+        l4len = len - 14 - ihl;
+        ck = 14 + ihl + (f[23] == 17 ? 6 : 16);
+        memcpy(ps, f + 26, 8);
+        ps[8] = 0;
+        ps[9] = f[23];
+        ps[10] = (uint8_t)(l4len >> 8);
+        ps[11] = (uint8_t)l4len;
+        f[ck] = 0;
+        f[ck + 1] = 0;
+        {
+            uint16_t c =
+                (uint16_t)~netcsum_fold(netcsum_add(netcsum_add(0, ps, 12), f + 14 + ihl, l4len));
+
+            memcpy(f + ck, &c, 2);
+        }
+    }
+}
+
 static void do_rx(struct input *in)
 {
     static uint8_t frame[VMM_NIC_FRAME_MAX + 16];
     size_t len = take(in, 2) % sizeof(frame);
 
-    memset(frame, take8(in), len);
+    if (take8(in) & 1) {
+        make_ipv4(in, frame, len, take8(in) & 1);
+    } else {
+        memset(frame, take8(in), len);
+    }
     (void)fake_nic_deliver(frame, len);
+}
+
+/* virtio-net: a legacy bring-up with the rings at known places (features from the input, the
+ * offloads often on; 64 RX buffers posted), then one TX chain: a header with random offload fields and a frame of
+ * up to 64 KiB whose payload descriptors repeat one 4 KiB area (the fake RAM is 64 KiB). */
+#define FZ_TX_PFN 4
+#define FZ_TX_HDR 0x8000
+#define FZ_TX_PAY 0x9000
+#define FZ_RX_PFN 1
+#define FZ_RX_BUF 0xA000
+static uint16_t g_tx_avail;
+static struct vmm_virtio_net *g_vn;
+
+static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
+{
+    static uint8_t f[1600];
+    uint64_t desc = (uint64_t)FZ_TX_PFN << 12;
+    uint64_t avail = desc + 16 * VIRTIO_NET_QSIZE;
+    size_t hlen = 14 + take8(in) % 100;
+    size_t pay = (take8(in) & 1) ? take(in, 2) : take(in, 2) % 3000;
+    uint16_t head = (uint16_t)(take8(in) % 200);
+    unsigned nd = 1;
+    uint16_t v;
+    uint64_t segs;
+
+    if (take8(in) & 1) {
+        fake_outb(vm, FZ_IO + 0x12, 0);
+        fake_outb(vm, FZ_IO + 0x12, 3);
+        fake_out(vm, FZ_IO + 0x04, 4, (take8(in) & 3) ? 0x20000823u : (uint32_t)take(in, 4));
+        fake_out(vm, FZ_IO + 0x0E, 2, 1);
+        fake_out(vm, FZ_IO + 0x08, 4, FZ_TX_PFN);
+        fake_out(vm, FZ_IO + 0x0E, 2, 0);
+        fake_out(vm, FZ_IO + 0x08, 4, FZ_RX_PFN);
+        fake_outb(vm, FZ_IO + 0x12, 7);
+        g_tx_avail = 0;
+        /* 64 RX buffers (sharing eight 1.5 KiB areas) for the frames do_rx delivers. */
+        for (uint16_t i = 0; i < 64; i++) {
+            uint64_t rd = (uint64_t)FZ_RX_PFN << 12;
+            uint64_t a = FZ_RX_BUF + 0x600ull * (i % 8);
+            uint32_t l = 0x600;
+            uint16_t fl = 2;
+            uint16_t nx = 0;
+
+            memcpy(&vm->ram[rd + 16 * i], &a, 8);
+            memcpy(&vm->ram[rd + 16 * i + 8], &l, 4);
+            memcpy(&vm->ram[rd + 16 * i + 12], &fl, 2);
+            memcpy(&vm->ram[rd + 16 * i + 14], &nx, 2);
+            memcpy(&vm->ram[rd + 16 * VIRTIO_NET_QSIZE + 4 + 2 * i], &i, 2);
+        }
+        v = 64;
+        memcpy(&vm->ram[((uint64_t)FZ_RX_PFN << 12) + 16 * VIRTIO_NET_QSIZE + 2], &v, 2);
+    }
+    make_ipv4(in, f, hlen + 1, false);
+    if (hlen + pay >= 54) {
+        size_t tot = hlen + pay - 14;
+
+        f[16] = (take8(in) & 3) ? (uint8_t)(tot >> 8) : take8(in);
+        f[17] = (take8(in) & 3) ? (uint8_t)tot : take8(in);
+    }
+    /* virtio header: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset. */
+    vm->ram[FZ_TX_HDR] = (take8(in) & 3) ? 1 : take8(in);
+    vm->ram[FZ_TX_HDR + 1] = (take8(in) & 1) ? 1 : take8(in) & 0x83;
+    for (unsigned i = 2; i < 10; i += 2) {
+        v = (take8(in) & 1) ? (uint16_t)take(in, 2) : (uint16_t)(take8(in) * 8);
+        if (i == 4 && (take8(in) & 1)) {
+            v = 1448;
+        } else if (i == 6 && (take8(in) & 1)) {
+            v = (uint16_t)(14 + (f[14] & 15) * 4);
+        } else if (i == 8 && (take8(in) & 1)) {
+            v = f[23] == 17 ? 6 : 16;
+        }
+        memcpy(&vm->ram[FZ_TX_HDR + i], &v, 2);
+    }
+    memcpy(&vm->ram[FZ_TX_HDR + 10], f, hlen);
+    for (unsigned i = 0; i < 4096; i++) {
+        vm->ram[FZ_TX_PAY + i] = (uint8_t)(i * 13 + 5);
+    }
+    {
+        uint64_t a = FZ_TX_HDR;
+        uint32_t l = (uint32_t)(10 + hlen);
+        uint16_t fl = pay ? 1 : 0;
+        uint16_t nx = (uint16_t)(head + 1);
+
+        memcpy(&vm->ram[desc + 16 * head], &a, 8);
+        memcpy(&vm->ram[desc + 16 * head + 8], &l, 4);
+        memcpy(&vm->ram[desc + 16 * head + 12], &fl, 2);
+        memcpy(&vm->ram[desc + 16 * head + 14], &nx, 2);
+    }
+    while (pay > 0 && nd < 40) {
+        uint64_t a = FZ_TX_PAY;
+        uint32_t l = pay > 4096 ? 4096 : (uint32_t)pay;
+        uint16_t fl;
+        uint16_t nx = (uint16_t)(head + nd + 1);
+        uint64_t at = desc + 16 * ((head + nd) % VIRTIO_NET_QSIZE);
+
+        pay -= l;
+        fl = pay ? 1 : 0;
+        memcpy(&vm->ram[at], &a, 8);
+        memcpy(&vm->ram[at + 8], &l, 4);
+        memcpy(&vm->ram[at + 12], &fl, 2);
+        memcpy(&vm->ram[at + 14], &nx, 2);
+        nd++;
+    }
+    v = head;
+    memcpy(&vm->ram[avail + 4 + 2 * (g_tx_avail % VIRTIO_NET_QSIZE)], &v, 2);
+    g_tx_avail++;
+    memcpy(&vm->ram[avail + 2], &g_tx_avail, 2);
+    segs = g_vn != NULL ? vmm_virtio_net_offload_stats(g_vn)->tx_tso_segs : 0;
+    fake_out(vm, FZ_IO + 0x10, 2, 1);
+    if (g_vn != NULL) {
+        segs = vmm_virtio_net_offload_stats(g_vn)->tx_tso_segs - segs;
+    }
+    /* Every TSO segment the model made (the last FAKE_NIC_FRAMES kept) has right checksums. */
+    for (uint64_t i = 0; fake_nic.attached && i < segs && i < FAKE_NIC_FRAMES && i < fake_nic.nsent;
+         i++) {
+        unsigned slot = (unsigned)((fake_nic.nsent - 1 - i) % FAKE_NIC_FRAMES);
+        const uint8_t *o = fake_nic.sent[slot];
+        size_t ihl = (size_t)(o[14] & 15) * 4;
+        size_t l4len = fake_nic.sent_len[slot] - 14 - ihl;
+        uint8_t ps[12];
+
+        memcpy(ps, o + 26, 8);
+        ps[8] = 0;
+        ps[9] = 6;
+        ps[10] = (uint8_t)(l4len >> 8);
+        ps[11] = (uint8_t)l4len;
+        if (netcsum_fold(netcsum_add(0, o + 14, ihl)) != 0xFFFF ||
+            netcsum_fold(netcsum_add(netcsum_add(0, ps, 12), o + 14 + ihl, l4len)) != 0xFFFF) {
+            __builtin_trap();
+        }
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -321,19 +509,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                     .mmio_base = FZ_MMIO};
     struct vmm_pci_host *pci = NULL;
     struct vmm_vm *vm;
+    int rc;
 
     fake_host_install(0);
     fake_nic_enable((take8(&in) & 7) != 0);
+    g_tx_avail = 0;
+    g_vn = NULL;
     vm = fake_vm_new("fz");
     if (vm == NULL) {
         return 0;
     }
-    if (vmm_dev_pci_host_create(vm, &pci) != 0 ||
-        vmm_dev_virtio_net_create(vm, pci, &dc, NULL) != 0) {
+    /* The first model byte picks the NIC: 0 virtio-net, 1 rtl8139, 2 ne2k. */
+    g_model = take8(&in) % 3;
+    if (vmm_dev_pci_host_create(vm, &pci) != 0) {
+        __builtin_trap();
+    }
+    if (g_model == 0) {
+        rc = vmm_dev_virtio_net_create(vm, pci, &dc, &g_vn);
+    } else if (g_model == 1) {
+        rc = vmm_dev_rtl8139_create(vm, pci, &dc, NULL);
+    } else {
+        rc = vmm_dev_ne2k_create(vm, pci, &dc, NULL);
+    }
+    if (rc != 0) {
         __builtin_trap();
     }
     for (unsigned op = 0; op < FZ_OPS && in.pos < in.size; op++) {
-        switch (take8(&in) % 12) {
+        switch (take8(&in) % 13) {
         case 0:
             do_io(vm, &in, true);
             break;
@@ -364,6 +566,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 10:
             fake_reset_devices(vm);
+            break;
+        case 11:
+            if (g_model == 0) {
+                virtio_tx_offload(vm, &in);
+            }
             break;
         default:
             if (g_model == 0) {

@@ -419,7 +419,17 @@ int fake_io_string(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, 
     uint8_t *p = buf;
 
     if (r != NULL && r->string_fn != NULL) {
-        return r->string_fn(vm->devs[d].dev, port, size, write, buf, count);
+        int rc = r->string_fn(vm->devs[d].dev, port, size, write, buf, count);
+
+        if (rc != VMM_NOT_MINE) {
+            return rc;
+        }
+        /* Not decoded (e.g. IO space off): unclaimed, as vmm_io_string does. */
+        vm->unclaimed++;
+        if (!write) {
+            memset(buf, 0xFF, (size_t)count * size);
+        }
+        return VMM_HANDLED;
     }
     for (uint32_t i = 0; i < count; i++, p += size) {
         uint32_t v = 0;

@@ -2,7 +2,10 @@
  * capabilities, legacy and modern registers, TX and RX through rings in fake guest memory,
  * notification suppression (EVENT_IDX, NO_INTERRUPT), and hostile rings (out-of-RAM addresses,
  * huge lengths, loops, bad indices) that must reset the NIC with a log line, never touch
- * memory outside guest RAM (ASan watches). */
+ * memory outside guest RAM (ASan watches). Checksum offloads: DATA_VALID only on received
+ * TCP/UDP-over-IPv4 frames whose checksum is right, NEEDS_CSUM filled in on transmit, and
+ * hostile TX headers dropping just their frame; TCPv4 segmentation (TSO4) of super-frames up
+ * to 64 KiB into checked segments, and hostile super-frames. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,9 +26,12 @@
 #define BUF     0x8000
 #define HDR     10
 
-#define F_MAC       (1u << 5)
-#define F_STATUS    (1u << 16)
-#define F_EVENT_IDX (1u << 29)
+#define F_CSUM       (1u << 0)
+#define F_GUEST_CSUM (1u << 1)
+#define F_HOST_TSO4  (1u << 11)
+#define F_MAC        (1u << 5)
+#define F_STATUS     (1u << 16)
+#define F_EVENT_IDX  (1u << 29)
 
 struct fixture {
     struct vmm_vm *vm;
@@ -630,6 +636,536 @@ static void test_modern(void **state)
     assert_false(vm->line[IRQ]);
 }
 
+/* ---- checksum offloads ---- */
+
+/* The reference checksum, byte by byte as RFC 1071 writes it (independent of netcsum.c). */
+static uint16_t ref_csum(const uint8_t *p, size_t len, uint32_t sum)
+{
+    for (size_t i = 0; i < len; i++) {
+        sum += (i & 1) ? p[i] : (uint32_t)p[i] << 8;
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    return (uint16_t)sum;
+}
+
+/* Sum of the IPv4 pseudo-header of the IP packet at ip. */
+static uint32_t ref_pseudo(const uint8_t *ip, unsigned proto, size_t l4len)
+{
+    uint32_t sum = 0;
+
+    for (unsigned i = 12; i < 20; i += 2) {
+        sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+    }
+    return sum + proto + (uint32_t)l4len;
+}
+
+/* Whether the transport checksum of the frame's IPv4 packet (ihl 5) is right. */
+static bool ref_l4_ok(const uint8_t *frame, unsigned proto, size_t l4len)
+{
+    return ref_csum(frame + 34, l4len, ref_pseudo(frame + 14, proto, l4len)) == 0xFFFF;
+}
+
+/* Ethernet + IPv4 (ihl 5) + TCP (20 bytes) or UDP (8) with `pay` payload bytes; the transport
+ * checksum is right when `good`, else holds the pseudo-header sum only (what a guest leaves
+ * for NEEDS_CSUM). Returns the frame length. */
+static size_t make_ip_frame(uint8_t *fr, unsigned proto, size_t pay, bool good)
+{
+    size_t l4h = proto == 6 ? 20 : 8;
+    size_t l4len = l4h + pay;
+    size_t tot = 20 + l4len;
+    unsigned ck = proto == 6 ? 16 : 6;
+    uint16_t c;
+
+    memset(fr, 0, 14 + tot);
+    memcpy(fr, mac, 6);
+    memcpy(fr + 6, "\x52\x54\x00\x00\x00\x09", 6);
+    fr[12] = 0x08;
+    fr[13] = 0x00;
+    fr[14] = 0x45;
+    fr[16] = (uint8_t)(tot >> 8);
+    fr[17] = (uint8_t)tot;
+    fr[22] = 64;
+    fr[23] = (uint8_t)proto;
+    memcpy(fr + 26, "\x0a\x4d\x00\x01\x0a\x4d\x00\x03", 8);
+    fr[34] = 0x13;
+    fr[35] = 0x89;
+    fr[36] = 0xC3;
+    fr[37] = 0x51;
+    if (proto == 6) {
+        fr[46] = 0x50; /* data offset 5 */
+        fr[47] = 0x18;
+    } else {
+        fr[38] = (uint8_t)(l4len >> 8);
+        fr[39] = (uint8_t)l4len;
+    }
+    for (size_t i = 0; i < pay; i++) {
+        fr[34 + l4h + i] = (uint8_t)(i * 7 + 3);
+    }
+    c = ref_csum(NULL, 0, ref_pseudo(fr + 14, proto, l4len));
+    if (good) {
+        c = (uint16_t)~ref_csum(fr + 34, l4len, ref_pseudo(fr + 14, proto, l4len));
+    }
+    fr[34 + ck] = (uint8_t)(c >> 8);
+    fr[34 + ck + 1] = (uint8_t)c;
+    return 14 + tot;
+}
+
+/* Delivers a frame into RX buffer i and returns the header flags the guest sees. */
+static uint8_t rx_flags(struct fixture *f, uint16_t i, const uint8_t *fr, size_t len)
+{
+    post_rx(f, i, 1600);
+    memset(&f->vm->ram[BUF + 0x800ull * i], 0xEE, HDR);
+    assert_true(fake_nic_deliver(fr, len));
+    assert_memory_equal(&f->vm->ram[BUF + 0x800ull * i + HDR], fr, len);
+    return f->vm->ram[BUF + 0x800ull * i];
+}
+
+static void test_guest_csum_rx(void **state)
+{
+    struct fixture *f = *state;
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    uint8_t fr[1514];
+    size_t len;
+    uint16_t i = 0;
+
+    assert_true(fake_in(f->vm, IO, 4) & F_GUEST_CSUM);
+    /* Not negotiated: flags stay 0 even for a good frame. */
+    legacy_up(f, F_MAC);
+    len = make_ip_frame(fr, 6, 100, true);
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    legacy_up(f, F_MAC | F_GUEST_CSUM);
+    i = 0;
+    /* Good TCP (even and odd payload, full size) and UDP: DATA_VALID. */
+    assert_int_equal(rx_flags(f, i++, fr, len), 2);
+    len = make_ip_frame(fr, 6, 1460, true);
+    assert_int_equal(rx_flags(f, i++, fr, len), 2);
+    len = make_ip_frame(fr, 6, 33, true);
+    assert_int_equal(rx_flags(f, i++, fr, len), 2);
+    len = make_ip_frame(fr, 17, 17, true);
+    assert_int_equal(rx_flags(f, i++, fr, len), 2);
+    /* Ethernet padding after the IP packet does not count. */
+    len = make_ip_frame(fr, 17, 3, true);
+    memset(fr + len, 0xA5, 60 - len);
+    assert_int_equal(rx_flags(f, i++, fr, 60), 2);
+    assert_int_equal(os->rx_csum_valid, 5);
+    /* Bad or unverifiable: flags 0, the frame delivered all the same. */
+    len = make_ip_frame(fr, 6, 100, true);
+    fr[len - 1] ^= 0x01; /* a flipped payload bit */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 6, 100, false);
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 17, 20, true);
+    fr[40] = 0;
+    fr[41] = 0; /* UDP without a checksum */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 6, 100, true);
+    fr[20] = 0x20; /* more fragments */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 6, 100, true);
+    fr[17] += 1; /* IP total length past the frame */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 6, 100, true);
+    fr[14] = 0x44; /* ihl 4 */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 6, 100, true);
+    fr[14] = 0x65; /* IPv6 version nibble */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 6, 100, true);
+    fr[12] = 0x81; /* VLAN tagged / not IPv4 */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 6, 0, true);
+    fr[16] = 0;
+    fr[17] = 36; /* TCP header cut to 16 bytes */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    len = make_ip_frame(fr, 1, 100, true); /* ICMP */
+    assert_int_equal(rx_flags(f, i++, fr, len), 0);
+    assert_int_equal(rx_flags(f, i++, fr, 20), 0); /* runt */
+    assert_int_equal(os->rx_csum_valid, 5);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 0);
+}
+
+/* A TX frame with a header (NEEDS_CSUM at start/off when flags say so) in slot i, the header
+ * in its own descriptor and the frame split over two more (as a scatter-gather guest sends). */
+static void post_tx_hdr(struct fixture *f, uint16_t i, const uint8_t *fr, size_t len, uint8_t flags,
+                        uint8_t gso, uint16_t start, uint16_t off)
+{
+    struct vmm_vm *vm = f->vm;
+    uint64_t desc = q_desc(TXQ_PFN);
+    uint64_t a = BUF + 0x800ull * (i % 8);
+    size_t cut = len / 3;
+    uint16_t d = (uint16_t)(i * 3 % QN);
+
+    memset(&vm->ram[a], 0, HDR);
+    vm->ram[a] = flags;
+    vm->ram[a + 1] = gso;
+    put16(vm, a + 6, start);
+    put16(vm, a + 8, off);
+    memcpy(&vm->ram[a + 16], fr, cut);
+    memcpy(&vm->ram[a + 16 + cut + 8], fr + cut, len - cut);
+    put_desc(vm, desc, d, a, HDR, 1, (uint16_t)(d + 1));
+    put_desc(vm, desc, d + 1u, a + 16, (uint32_t)cut, 1, (uint16_t)(d + 2));
+    put_desc(vm, desc, d + 2u, a + 16 + cut + 8, (uint32_t)(len - cut), 0, 0);
+    make_avail(vm, q_avail(TXQ_PFN), &f->tx_avail, d);
+}
+
+static void test_csum_tx(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    const struct vmm_nic_stats *st = vmm_virtio_net_stats(f->nic);
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    const uint8_t *out;
+    uint8_t fr[1514];
+    size_t len;
+    uint16_t i = 0;
+    struct {
+        uint8_t flags;
+        uint8_t gso;
+        uint16_t start;
+        uint16_t off;
+    } bad[] = {
+        {1, 0, 34, 1514 - 34 - 1}, /* the field's second byte past the end */
+        {1, 0, 34, 1514 - 34},     /* the field just past the end */
+        {1, 0, 1514, 0},           /* start at the end */
+        {1, 0, 0xFFFF, 16},        /* start far outside */
+        {1, 0, 34, 0xFFFF},        /* offset far outside */
+        {1, 0, 0xFFFF, 0xFFFF},    /* both: no wrap-around */
+        {1, 1, 34, 16},            /* GSO TCPv4, not negotiated */
+        {0, 3, 0, 0},              /* GSO UDP, not negotiated */
+        {2, 0, 0, 0},              /* DATA_VALID is for the device to set */
+        {0x81, 0, 34, 16},         /* unknown flag */
+    };
+
+    assert_true(fake_in(vm, IO, 4) & F_CSUM);
+    /* NEEDS_CSUM without CSUM negotiated is a bad header. */
+    legacy_up(f, F_MAC);
+    len = make_ip_frame(fr, 6, 100, false);
+    post_tx_hdr(f, i++, fr, len, 1, 0, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 0);
+    assert_int_equal(os->tx_bad_hdr, 1);
+    assert_int_equal(st->tx_dropped, 1);
+
+    legacy_up(f, F_MAC | F_CSUM);
+    i = 0;
+    /* TCP: the guest left the pseudo-header sum in the field; the model completes it. */
+    len = make_ip_frame(fr, 6, 1460, false);
+    post_tx_hdr(f, i++, fr, len, 1, 0, 34, 16);
+    /* UDP, odd length. */
+    len = make_ip_frame(fr, 17, 101, false);
+    post_tx_hdr(f, i++, fr, len, 1, 0, 34, 6);
+    /* No NEEDS_CSUM: sent as it is. */
+    len = make_ip_frame(fr, 6, 10, false);
+    post_tx_hdr(f, i++, fr, len, 0, 0, 0, 0);
+    /* The field exactly at the end of the frame is inside. */
+    len = make_ip_frame(fr, 6, 1460, false);
+    fr[1512] = 0;
+    fr[1513] = 0; /* the field starts at 0: a plain checksum of [1510, 1514) */
+    post_tx_hdr(f, i++, fr, len, 1, 0, 1510, 2);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 4);
+    out = fake_nic.sent[0];
+    assert_int_equal(fake_nic.sent_len[0], 1514);
+    assert_true(ref_l4_ok(out, 6, 1480));
+    out = fake_nic.sent[1];
+    assert_int_equal(fake_nic.sent_len[1], 14 + 20 + 8 + 101);
+    assert_true(ref_l4_ok(out, 17, 8 + 101));
+    assert_false(ref_l4_ok(fake_nic.sent[2], 6, 30));
+    /* The sum of [1510, 1514) with the stored field is complete. */
+    out = fake_nic.sent[3];
+    assert_int_equal(ref_csum(out + 1510, 4, 0), 0xFFFF);
+    assert_int_equal(os->tx_csum, 3);
+    assert_int_equal(os->tx_bad_hdr, 1); /* counters survive a device reset */
+    /* Hostile headers: each drops its frame only, counted; the ring goes on. */
+    len = make_ip_frame(fr, 6, 1460, false);
+    for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        post_tx_hdr(f, i++, fr, len, bad[k].flags, bad[k].gso, bad[k].start, bad[k].off);
+    }
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 4);
+    assert_int_equal(os->tx_bad_hdr, 1 + sizeof(bad) / sizeof(bad[0]));
+    assert_int_equal(st->tx_dropped, 1 + sizeof(bad) / sizeof(bad[0]));
+    assert_int_equal(get16(vm, q_used(TXQ_PFN) + 2), i);
+    /* Still working after them. */
+    len = make_ip_frame(fr, 6, 200, false);
+    post_tx_hdr(f, i++, fr, len, 1, 0, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 5);
+    assert_true(ref_l4_ok(fake_nic.sent[4], 6, 220));
+    assert_int_equal(st->hostile, 0);
+    assert_int_equal(fake_inb(vm, IO + 0x12), 0x07);
+}
+
+/* ---- TCP segmentation offload ---- */
+
+#define SUPER_HDR 0x8000 /* virtio header + Ethernet/IP/TCP headers of a super-frame */
+#define SUPER_PAY 0x9000 /* a 4 KiB payload pattern every payload descriptor points at */
+#define MSS       1448
+
+static uint8_t pay_byte(size_t k)
+{
+    return (uint8_t)((k % 4096) * 13 + 5);
+}
+
+/* Ethernet + IPv4 + TCP headers (54 bytes) of a super-frame with `pay` payload bytes. */
+static void make_tcp_hdrs(uint8_t *h, size_t pay, uint8_t tcp_flags)
+{
+    uint8_t tmp[54];
+
+    make_ip_frame(tmp, 6, 0, false);
+    memcpy(h, tmp, 54);
+    h[16] = (uint8_t)((40 + pay) >> 8);
+    h[17] = (uint8_t)(40 + pay);
+    h[18] = 0x12; /* id 0x1234 */
+    h[19] = 0x34;
+    h[20] = 0x40;                          /* DF */
+    memcpy(h + 38, "\xff\xff\xf0\x00", 4); /* seq: wraps within the super-frame */
+    h[47] = tcp_flags;
+}
+
+/* Posts a super-frame: virtio header + headers in one descriptor, then the payload in 4 KiB
+ * descriptors all pointing at the same pattern (the fake RAM is 64 KiB). */
+static void post_super(struct fixture *f, unsigned k, const uint8_t *hdrs, size_t hlen, size_t pay,
+                       uint8_t flags, uint8_t gso, uint16_t gso_size, uint16_t start, uint16_t off)
+{
+    struct vmm_vm *vm = f->vm;
+    uint64_t desc = q_desc(TXQ_PFN);
+    uint16_t d = (uint16_t)(k * 20 % 240);
+    unsigned nd = 0;
+
+    memset(&vm->ram[SUPER_HDR], 0, HDR);
+    vm->ram[SUPER_HDR] = flags;
+    vm->ram[SUPER_HDR + 1] = gso;
+    put16(vm, SUPER_HDR + 2, (uint16_t)hlen);
+    put16(vm, SUPER_HDR + 4, gso_size);
+    put16(vm, SUPER_HDR + 6, start);
+    put16(vm, SUPER_HDR + 8, off);
+    memcpy(&vm->ram[SUPER_HDR + HDR], hdrs, hlen);
+    for (size_t i = 0; i < 4096; i++) {
+        vm->ram[SUPER_PAY + i] = pay_byte(i);
+    }
+    put_desc(vm, desc, d, SUPER_HDR, (uint32_t)(HDR + hlen), pay ? 1 : 0, (uint16_t)(d + 1));
+    while (pay > 0) {
+        uint32_t n = pay > 4096 ? 4096 : (uint32_t)pay;
+
+        pay -= n;
+        nd++;
+        put_desc(vm, desc, d + nd, SUPER_PAY, n, pay ? 1 : 0, (uint16_t)(d + nd + 1));
+    }
+    make_avail(vm, q_avail(TXQ_PFN), &f->tx_avail, d);
+}
+
+/* Checks segment `seg` (sent frame `slot`) of a super-frame of `total` payload bytes whose
+ * Ethernet header is l2 bytes (14, or 18 with a VLAN tag: then o points 4 bytes in, so the
+ * IP and TCP offsets below stay those of an untagged frame). */
+static void check_segment_l2(unsigned slot, unsigned seg, size_t total, uint8_t flags, size_t l2)
+{
+    const uint8_t *o = fake_nic.sent[slot % FAKE_NIC_FRAMES] + (l2 - 14);
+    size_t off = (size_t)seg * MSS;
+    size_t n = total - off < MSS ? total - off : MSS;
+    bool last = off + n == total;
+    uint32_t seq = 0xFFFFF000u + (uint32_t)off;
+    uint8_t want = flags;
+
+    assert_int_equal(fake_nic.sent_len[slot % FAKE_NIC_FRAMES], l2 + 40 + n);
+    assert_int_equal(o[16] << 8 | o[17], 40 + n);
+    assert_int_equal(o[18] << 8 | o[19], 0x1234 + seg);
+    assert_int_equal(o[20], 0x40);
+    assert_int_equal(ref_csum(o + 14, 20, 0), 0xFFFF);
+    assert_int_equal((uint32_t)o[38] << 24 | (uint32_t)o[39] << 16 | (uint32_t)o[40] << 8 | o[41],
+                     seq);
+    if (!last) {
+        want &= (uint8_t)~0x09; /* FIN, PSH */
+    }
+    if (seg > 0) {
+        want &= (uint8_t)~0x80; /* CWR */
+    }
+    assert_int_equal(o[47], want);
+    assert_true(ref_l4_ok(o, 6, 20 + n));
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(o[54 + i], pay_byte(off + i));
+    }
+}
+
+static void check_segment(unsigned slot, unsigned seg, size_t total, uint8_t flags)
+{
+    check_segment_l2(slot, seg, total, flags, 14);
+}
+
+static void test_tso_tx(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    const struct vmm_nic_stats *st = vmm_virtio_net_stats(f->nic);
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    uint8_t h[54];
+    unsigned k = 0;
+    unsigned sent = 0;
+    const size_t big = 65535 - 40; /* the largest IPv4 packet */
+
+    assert_true(fake_in(vm, IO, 4) & F_HOST_TSO4);
+    /* Not negotiated: a GSO header is bad, and so is a frame over 1518 bytes. */
+    legacy_up(f, F_MAC | F_CSUM);
+    make_tcp_hdrs(h, 100, 0x10);
+    post_super(f, k++, h, 54, 100, 1, 1, MSS, 34, 16);
+    fake_poll(vm); /* (every super-frame uses the same memory) */
+    make_tcp_hdrs(h, 4000, 0x10);
+    post_super(f, k++, h, 54, 4000, 1, 0, 0, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 0);
+    assert_int_equal(os->tx_bad_hdr, 1); /* the long one is dropped before its header is read */
+    assert_int_equal(st->tx_dropped, 2);
+
+    legacy_up(f, F_MAC | F_CSUM | F_HOST_TSO4);
+    k = 0;
+    /* 4000 bytes: 1448 + 1448 + 1104; CWR on the first only, PSH and FIN on the last only. */
+    make_tcp_hdrs(h, 4000, 0x99); /* CWR ACK PSH FIN */
+    post_super(f, k++, h, 54, 4000, 1, 1, MSS, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        check_segment(sent++, i, 4000, 0x99);
+    }
+    /* A multiple of the segment size, and one smaller than it. */
+    make_tcp_hdrs(h, 2 * MSS, 0x19);
+    post_super(f, k++, h, 54, 2 * MSS, 1, 1, MSS, 34, 16);
+    fake_poll(vm);
+    check_segment(sent++, 0, 2 * MSS, 0x19);
+    check_segment(sent++, 1, 2 * MSS, 0x19);
+    make_tcp_hdrs(h, 100, 0x18);
+    post_super(f, k++, h, 54, 100, 1, 1, MSS, 34, 16);
+    fake_poll(vm);
+    check_segment(sent++, 0, 100, 0x18);
+    assert_int_equal(fake_nic.nsent, sent);
+    /* The largest: 46 segments, the last 16 of them kept by the fake backend. */
+    make_tcp_hdrs(h, big, 0x18);
+    post_super(f, k++, h, 54, big, 1, 1, MSS, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, sent + 46);
+    for (unsigned i = 30; i < 46; i++) {
+        check_segment(sent + i, i, big, 0x18);
+    }
+    sent += 46;
+    /* One VLAN tag: kept in every segment, the IP header 4 bytes further in. */
+    {
+        uint8_t t[58];
+
+        make_tcp_hdrs(h, 3000, 0x18);
+        memcpy(t, h, 12);
+        memcpy(t + 12, "\x81\x00\x00\x2a", 4);
+        memcpy(t + 16, h + 12, 42);
+        post_super(f, k++, t, 58, 3000, 1, 1, MSS, 38, 16);
+        fake_poll(vm);
+        assert_int_equal(fake_nic.nsent, sent + 3);
+        for (unsigned i = 0; i < 3; i++) {
+            assert_memory_equal(fake_nic.sent[(sent + i) % FAKE_NIC_FRAMES] + 12, t + 12, 6);
+            check_segment_l2(sent + i, i, 3000, 0x18, 18);
+        }
+        sent += 3;
+    }
+    assert_int_equal(os->tx_tso, 5);
+    assert_int_equal(os->tx_tso_segs, 3 + 2 + 1 + 46 + 3);
+    assert_int_equal(os->tx_bad_hdr, 1);
+    assert_int_equal(st->hostile, 0);
+}
+
+/* One hostile super-frame: dropped and counted, nothing sent, the ring goes on. */
+static void expect_bad_super(struct fixture *f, unsigned *k, const uint8_t *h, size_t hlen,
+                             size_t pay, uint8_t flags, uint16_t gso_size, uint16_t start,
+                             uint16_t off)
+{
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    uint64_t bad = os->tx_bad_hdr;
+    unsigned sent = fake_nic.nsent;
+
+    post_super(f, (*k)++, h, hlen, pay, flags, 1, gso_size, start, off);
+    fake_poll(f->vm);
+    assert_int_equal(fake_nic.nsent, sent);
+    assert_int_equal(os->tx_bad_hdr, bad + 1);
+    assert_int_equal(get16(f->vm, q_used(TXQ_PFN) + 2), f->tx_avail);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 0);
+}
+
+static void test_tso_hostile(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t h[54];
+    uint8_t g[54];
+    unsigned k = 0;
+
+    legacy_up(f, F_MAC | F_CSUM | F_HOST_TSO4);
+    make_tcp_hdrs(h, 4000, 0x10);
+    /* Header fields. */
+    expect_bad_super(f, &k, h, 54, 4000, 0, MSS, 34, 16);    /* no NEEDS_CSUM */
+    expect_bad_super(f, &k, h, 54, 4000, 1, MSS, 30, 16);    /* csum_start not TCP */
+    expect_bad_super(f, &k, h, 54, 4000, 1, MSS, 34, 6);     /* csum_offset not TCP's */
+    expect_bad_super(f, &k, h, 54, 4000, 1, 0, 34, 16);      /* gso_size 0 */
+    expect_bad_super(f, &k, h, 54, 4000, 1, 47, 34, 16);     /* tiny segments */
+    expect_bad_super(f, &k, h, 54, 4000, 1, 1465, 34, 16);   /* 54 + 1465 > 1518 */
+    expect_bad_super(f, &k, h, 54, 4000, 1, 0xFFFF, 34, 16); /* huge */
+    expect_bad_super(f, &k, h, 54, 4000, 0x03, MSS, 34, 16); /* DATA_VALID */
+    /* Frame fields. */
+    memcpy(g, h, 54);
+    g[17]++; /* total length not the frame's */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    memcpy(g, h, 54);
+    g[16] = 0xFF;
+    g[17] = 0xFF; /* total length past the frame */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    memcpy(g, h, 54);
+    g[20] = 0x20; /* MF */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    memcpy(g, h, 54);
+    g[21] = 0x01; /* fragment offset */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    memcpy(g, h, 54);
+    g[23] = 17; /* UDP */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    memcpy(g, h, 54);
+    g[14] = 0x44; /* ihl 4 */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    memcpy(g, h, 54);
+    g[14] = 0x4F; /* ihl 15: IP header reaches into the payload, TCP header from the payload */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 74, 16);
+    memcpy(g, h, 54);
+    g[12] = 0x86;
+    g[13] = 0xDD; /* IPv6 ethertype */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    {
+        uint8_t t[62];
+
+        /* Two VLAN tags (not taken), and one tag with csum_start of an untagged frame. */
+        memcpy(t, h, 12);
+        memcpy(t + 12, "\x88\xa8\x00\x01\x81\x00\x00\x2a", 8);
+        memcpy(t + 20, h + 12, 42);
+        expect_bad_super(f, &k, t, 62, 4000, 1, MSS, 42, 16);
+        memcpy(t + 12, "\x81\x00\x00\x2a", 4);
+        memcpy(t + 16, h + 12, 42);
+        expect_bad_super(f, &k, t, 58, 4000, 1, MSS, 34, 16);
+    }
+    memcpy(g, h, 54);
+    g[46] = 0x40; /* data offset 4 */
+    expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    for (unsigned fl = 0; fl < 3; fl++) {
+        memcpy(g, h, 54);
+        g[47] |= (uint8_t[]){0x02, 0x04, 0x20}[fl]; /* SYN, RST, URG */
+        expect_bad_super(f, &k, g, 54, 4000, 1, MSS, 34, 16);
+    }
+    /* No payload: headers only, and a TCP header cut short. */
+    make_tcp_hdrs(g, 0, 0x10);
+    expect_bad_super(f, &k, g, 54, 0, 1, MSS, 34, 16);
+    make_tcp_hdrs(g, 0, 0x10);
+    g[17] = 36;
+    expect_bad_super(f, &k, g, 50, 0, 1, MSS, 34, 16);
+    /* Still segmenting after all that. */
+    post_super(f, k++, h, 54, 4000, 1, 1, MSS, 34, 16);
+    fake_poll(f->vm);
+    assert_int_equal(fake_nic.nsent, 3);
+    check_segment(2, 2, 4000, 0x10);
+}
+
 static void test_unplugged(void **state)
 {
     struct fixture *f = *state;
@@ -656,6 +1192,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_rx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_modern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_csum_rx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csum_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tso_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tso_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unplugged, setup_unplugged, teardown),
     };
 

@@ -1,6 +1,8 @@
 /* virtio-net on a transitional virtio-pci function, legacy and modern transports (virtio_net.h). */
 #include "virtio_net.h"
 #include "virtq.h"
+#include "netcsum.h"
+#include "tcpseg.h"
 #include "../host.h"
 #include "../../kernel/lib.h"
 #include "../../kernel/log.h"
@@ -44,10 +46,13 @@
 #define ISR_QUEUE  0x01
 #define ISR_CONFIG 0x02
 
-#define F_MAC       (1ull << 5)
-#define F_STATUS    (1ull << 16)
-#define F_EVENT_IDX (1ull << 29)
-#define F_VERSION_1 (1ull << 32)
+#define F_CSUM       (1ull << 0)
+#define F_GUEST_CSUM (1ull << 1)
+#define F_MAC        (1ull << 5)
+#define F_HOST_TSO4  (1ull << 11)
+#define F_STATUS     (1ull << 16)
+#define F_EVENT_IDX  (1ull << 29)
+#define F_VERSION_1  (1ull << 32)
 
 #define NET_S_LINK_UP 1
 #define CONFIG_LEN    8 /* mac[6], status */
@@ -58,8 +63,22 @@
 
 #define HDR_LEGACY 10
 #define HDR_V1     12
-/* A chain longer than this is not a frame but an attack. */
-#define CHAIN_MAX 65536u
+/* struct virtio_net_hdr, little-endian: flags, gso_type, hdr_len, gso_size, csum_start,
+ * csum_offset, then (VERSION_1 only) num_buffers. */
+#define HDR_FLAGS        0
+#define HDR_GSO_TYPE     1
+#define HDR_CSUM_START   6
+#define HDR_CSUM_OFFSET  8
+#define HDR_NUM_BUFFERS  10
+#define HDR_F_NEEDS_CSUM 0x01
+#define HDR_F_DATA_VALID 0x02
+#define HDR_GSO_SIZE     4
+#define HDR_GSO_NONE     0
+#define HDR_GSO_TCPV4    1
+/* A guest sending bad headers is logged at most once a second. */
+#define BAD_HDR_LOG_NS 1000000000ull
+/* A chain longer than this is not a frame but an attack (the largest TSO super-frame fits). */
+#define CHAIN_MAX (HDR_V1 + TCPSEG_FRAME_MAX)
 
 struct vq_setup {
     uint16_t size;
@@ -94,8 +113,13 @@ struct vmm_virtio_net {
     struct virtq q[NQUEUES];
     bool irq_level;
     bool in_tx; /* guards against re-entry from the backend */
+    struct vmm_virtio_net_offload_stats off;
+    uint64_t bad_hdr_log_ns; /* when the last bad-header line was logged */
+    uint64_t bad_hdr_quiet;  /* bad headers not logged since */
+    bool bad_hdr_logged;
 
-    uint8_t frame[VMM_NIC_FRAME_MAX + HDR_V1];
+    uint8_t frame[HDR_V1 + TCPSEG_FRAME_MAX]; /* header + frame (a TSO super-frame) */
+    uint8_t seg[VMM_NIC_FRAME_MAX];           /* one segment of a super-frame */
     struct vmm_dev_reg reg;
 };
 
@@ -169,6 +193,108 @@ static void vn_flush_irq(struct vmm_virtio_net *n)
     vn_update_irq(n);
 }
 
+static uint16_t vn_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* A TX header the device cannot honour: the frame is dropped and counted, the ring goes on
+ * (a bad header is the guest's mistake about one frame, not a broken ring). */
+static void vn_bad_hdr(struct vmm_virtio_net *n, const char *why, const uint8_t *h)
+{
+    const struct vmm_host *host = vmm_host();
+    uint64_t now = host->now_ns != NULL ? host->now_ns() : 0;
+
+    n->port.stats.tx_dropped++;
+    n->off.tx_bad_hdr++;
+    if (n->bad_hdr_logged && now - n->bad_hdr_log_ns < BAD_HDR_LOG_NS) {
+        n->bad_hdr_quiet++;
+        return;
+    }
+    LOG_VM(VMM, LOG_LVL_WARN, vmm_vm_name(n->port.vm),
+           "virtio-net %s: TX frame dropped: %s (flags 0x%x gso %u csum_start %u csum_offset %u; "
+           "%llu more not logged)",
+           n->port.name, why, h[HDR_FLAGS], h[HDR_GSO_TYPE], vn_le16(h + HDR_CSUM_START),
+           vn_le16(h + HDR_CSUM_OFFSET), (unsigned long long)n->bad_hdr_quiet);
+    n->bad_hdr_logged = true;
+    n->bad_hdr_log_ns = now;
+    n->bad_hdr_quiet = 0;
+}
+
+/* Cuts a TCPv4 super-frame into segments and sends them (or drops it, counted). */
+static void vn_tx_tso(struct vmm_virtio_net *n, const uint8_t *h, const uint8_t *frame, size_t len)
+{
+    struct tcpseg sg;
+    const char *why = NULL;
+
+    if (!(n->guest_features & F_HOST_TSO4)) {
+        vn_bad_hdr(n, "TSO4 not negotiated", h);
+        return;
+    }
+    if (tcpseg_prepare(frame, len, vn_le16(h + HDR_GSO_SIZE), VMM_NIC_FRAME_MAX, &sg, &why) < 0) {
+        vn_bad_hdr(n, why, h);
+        return;
+    }
+    /* The driver must ask for the TCP checksum with GSO (it is recomputed per segment). */
+    if (!(h[HDR_FLAGS] & HDR_F_NEEDS_CSUM) || vn_le16(h + HDR_CSUM_START) != sg.l2 + sg.ihl ||
+        vn_le16(h + HDR_CSUM_OFFSET) != 16) {
+        vn_bad_hdr(n, "TSO4 without the TCP checksum request", h);
+        return;
+    }
+    for (unsigned i = 0; i < sg.count; i++) {
+        vnic_send(&n->port, n->seg, tcpseg_build(&sg, frame, i, n->seg));
+    }
+    if (n->off.tx_tso == 0) {
+        /* Once per NIC: shows the guest's driver really uses the offload. */
+        LOG_VM(VMM, LOG_LVL_INFO, vmm_vm_name(n->port.vm),
+               "virtio-net %s: first TSO4 super-frame: %zu bytes in %u segments of %zu",
+               n->port.name, len, sg.count, sg.mss);
+    }
+    n->off.tx_tso++;
+    n->off.tx_tso_segs += sg.count;
+}
+
+/* Applies the TX header to the frame (checksum and segmentation offloads) and sends it, or
+ * drops it with a count when the header is bad. */
+static void vn_tx_frame(struct vmm_virtio_net *n, const uint8_t *h, uint8_t *frame, size_t len)
+{
+    if ((h[HDR_FLAGS] & ~HDR_F_NEEDS_CSUM) != 0) {
+        vn_bad_hdr(n, "unknown or device-only header flags", h);
+        return;
+    }
+    if ((h[HDR_FLAGS] & HDR_F_NEEDS_CSUM) && !(n->guest_features & F_CSUM)) {
+        vn_bad_hdr(n, "NEEDS_CSUM without the CSUM feature", h);
+        return;
+    }
+    if (h[HDR_GSO_TYPE] == HDR_GSO_TCPV4) {
+        vn_tx_tso(n, h, frame, len);
+        return;
+    }
+    if (h[HDR_GSO_TYPE] != HDR_GSO_NONE) {
+        vn_bad_hdr(n, "segmentation type not offered", h);
+        return;
+    }
+    if (len > VMM_NIC_FRAME_MAX) {
+        vn_bad_hdr(n, "frame longer than the maximum without TSO", h);
+        return;
+    }
+    if (h[HDR_FLAGS] & HDR_F_NEEDS_CSUM) {
+        if (netcsum_fill(frame, len, vn_le16(h + HDR_CSUM_START), vn_le16(h + HDR_CSUM_OFFSET)) <
+            0) {
+            vn_bad_hdr(n, "checksum field outside the frame", h);
+            return;
+        }
+        n->off.tx_csum++;
+    }
+    vnic_send(&n->port, frame, len);
+}
+
+/* The longest frame the guest may hand over: a super-frame once TSO4 is on. */
+static size_t vn_frame_max(const struct vmm_virtio_net *n)
+{
+    return (n->guest_features & F_HOST_TSO4) ? TCPSEG_FRAME_MAX : VMM_NIC_FRAME_MAX;
+}
+
 /* Sends one TX chain; false after a hostile reset. */
 static bool vn_tx_one(struct vmm_virtio_net *n, const struct virtq_chain *c)
 {
@@ -185,17 +311,20 @@ static bool vn_tx_one(struct vmm_virtio_net *n, const struct virtq_chain *c)
         vn_hostile(n, "TX chain longer than 64 KiB", -EIO);
         return false;
     }
-    if (c->len < hdr + 14 || c->len - hdr > VMM_NIC_FRAME_MAX) {
+    if (c->len < hdr + 14 || c->len - hdr > vn_frame_max(n)) {
         n->port.stats.tx_dropped++;
         LOG_VM(VMM, LOG_LVL_DEBUG, vmm_vm_name(n->port.vm),
                "virtio-net %s: TX of %llu bytes dropped", n->port.name, (unsigned long long)c->len);
     } else {
-        rc = virtq_chain_read(n->port.vm, c, hdr, n->frame, (size_t)(c->len - hdr));
+        size_t flen = (size_t)(c->len - hdr);
+
+        /* Header and frame in one copy: n->frame has room for both. */
+        rc = virtq_chain_read(n->port.vm, c, 0, n->frame, hdr + flen);
         if (rc < 0) {
             vn_hostile(n, "TX buffer not in RAM", rc);
             return false;
         }
-        vnic_send(&n->port, n->frame, (size_t)(c->len - hdr));
+        vn_tx_frame(n, n->frame, n->frame + hdr, flen);
     }
     rc = virtq_push(n->port.vm, &n->q[TXQ], c->head, 0);
     if (rc < 0) {
@@ -270,7 +399,13 @@ bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)
         hlen = 0;
     } else {
         if (hlen == HDR_V1) {
-            hdr[10] = 1; /* num_buffers */
+            hdr[HDR_NUM_BUFFERS] = 1;
+        }
+        /* Frames from the switch are complete; checked here, not trusted (another guest or the
+         * wire may send a bad checksum on purpose), which still costs less than the guest. */
+        if ((n->guest_features & F_GUEST_CSUM) && netcsum_ipv4_l4_valid(frame, len)) {
+            hdr[HDR_FLAGS] = HDR_F_DATA_VALID;
+            n->off.rx_csum_valid++;
         }
         rc = virtq_chain_write(n->port.vm, &c, 0, hdr, hlen);
         if (rc == 0) {
@@ -728,7 +863,8 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
     n->irq = cfg->irq;
     n->io_base = cfg->io_base;
     n->mmio_base = cfg->mmio_base;
-    n->host_features = F_MAC | F_STATUS | F_EVENT_IDX | F_VERSION_1;
+    n->host_features =
+        F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_MAC | F_STATUS | F_EVENT_IDX | F_VERSION_1;
     str_copy(n->port.name, cfg->name, sizeof(n->port.name));
     fc.ctx = n;
     n->reg.name = n->port.name;
@@ -780,4 +916,10 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
 const struct vmm_nic_stats *vmm_virtio_net_stats(const struct vmm_virtio_net *n)
 {
     return &n->port.stats;
+}
+
+const struct vmm_virtio_net_offload_stats *
+vmm_virtio_net_offload_stats(const struct vmm_virtio_net *n)
+{
+    return &n->off;
 }

@@ -8,8 +8,21 @@
  *     notifications at 0x3000 (one dword per queue). The driver picks one (Linux takes the
  *     modern one when the capabilities are there; virtio_pci.force_legacy=1 takes the other).
  * One RX queue (0) and one TX queue (1), 256 entries each. Features offered: MAC, STATUS,
- * RING_EVENT_IDX and, on the modern transport, VERSION_1 (12-byte header instead of 10). No
- * offloads, no mergeable RX buffers, no control queue, no MSI-X (INTx only).
+ * RING_EVENT_IDX, the offloads CSUM, GUEST_CSUM and HOST_TSO4 and, on the modern transport,
+ * VERSION_1 (12-byte header instead of 10). No receive segmentation offloads (GUEST_TSO*),
+ * no mergeable RX buffers, no control queue, no MSI-X (INTx only).
+ *
+ * Checksum offloads: with CSUM the guest may leave a TCP/UDP checksum to the device
+ * (NEEDS_CSUM, csum_start, csum_offset); the model fills it in before the frame goes to the
+ * switch, so the switch only ever carries complete frames. With GUEST_CSUM the model marks
+ * received TCP/UDP-over-IPv4 frames DATA_VALID, after verifying their checksum itself: frames
+ * from the switch may come from another guest or the wire, and a checksum is not trusted
+ * blindly; the check runs on the host copy, cheaper than the nested guest's. With HOST_TSO4
+ * the guest may hand a TCP/IPv4 super-frame of up to 64 KiB (gso_type TCPV4, gso_size); the
+ * model cuts it into wire-sized segments (tcpseg.c) before the switch. A TX header the device
+ * cannot honour (NEEDS_CSUM without CSUM, a checksum field outside the frame, a GSO type not
+ * negotiated, a malformed super-frame, unknown flags) drops that frame only: counted
+ * (tx_dropped, tx_bad_hdr), logged at most once a second, the ring goes on.
  *
  * Exits: TX descriptors are taken at every kick AND at every poll (the core polls before each
  * guest entry), all that are available each time; with EVENT_IDX the device asks for a kick
@@ -36,5 +49,15 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
 /* Delivers a frame as the backend does (for tests; same as the rx hook). */
 bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len);
 const struct vmm_nic_stats *vmm_virtio_net_stats(const struct vmm_virtio_net *n);
+
+struct vmm_virtio_net_offload_stats {
+    uint64_t tx_csum;       /* NEEDS_CSUM frames whose checksum the model filled in */
+    uint64_t tx_bad_hdr;    /* TX frames dropped for a bad header (also in tx_dropped) */
+    uint64_t rx_csum_valid; /* RX frames marked DATA_VALID after the model checked them */
+    uint64_t tx_tso;        /* TCPv4 super-frames segmented */
+    uint64_t tx_tso_segs;   /* the segments they became */
+};
+const struct vmm_virtio_net_offload_stats *
+vmm_virtio_net_offload_stats(const struct vmm_virtio_net *n);
 
 #endif

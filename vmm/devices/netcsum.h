@@ -1,0 +1,25 @@
+/* Internet checksums (RFC 1071 ones'-complement sums) for the NIC models' checksum offloads:
+ * virtio-net's VIRTIO_NET_F_CSUM (the guest leaves the TCP/UDP checksum for the device to fill
+ * in) and VIRTIO_NET_F_GUEST_CSUM (the device tells the guest a received checksum is good).
+ * Pure functions on a frame in host memory; every offset is checked against the length. */
+#ifndef PETREL_VMM_DEV_NETCSUM_H
+#define PETREL_VMM_DEV_NETCSUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Adds len bytes at p to a running sum (16-bit words in memory order; an odd last byte is
+ * padded with zero). Start each range at an even offset of the checksummed data. */
+uint64_t netcsum_add(uint64_t sum, const void *p, size_t len);
+/* Folds a running sum to 16 bits (not complemented), in memory order: store it with memcpy. */
+uint16_t netcsum_fold(uint64_t sum);
+/* Whether the frame is untagged Ethernet + IPv4 (not a fragment) + TCP or UDP (with a
+ * checksum) whose transport checksum, over the pseudo-header and the IP payload, is right. */
+bool netcsum_ipv4_l4_valid(const uint8_t *frame, size_t len);
+/* Completes a partial checksum the way virtio's NEEDS_CSUM asks: sums [start, len), stores the
+ * complement at start + off (0 is sent as 0xFFFF, its equal). -EINVAL when the field does
+ * not fit inside the frame. */
+int netcsum_fill(uint8_t *frame, size_t len, size_t start, size_t off);
+
+#endif
