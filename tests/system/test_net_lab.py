@@ -14,11 +14,12 @@ import sys
 
 import pytest
 
+import labfix
 import netlab
 import qemu as qm
 from test_net import (ADDRESS_RE, IPERF_SECONDS, NIC_LOG, NICS, QEMU_MAC,
                       ADDRESS_TIMEOUT, appliance_iperf_line, assert_no_fatal, kernel_for_tests,
-                      need, wait_log)
+                      wait_log)
 
 PASSWORD = "petrel-lab-test"
 SALT = "netlab0123"
@@ -28,35 +29,16 @@ FLOOD_MAX_SECONDS = 45
 FLOOD_MTU = 9000         # so giants (up to 9014 bytes) cross the lab to the TAP
 PINGS = 20
 LISTEN_PORT = 5002
-# Over a TAP the NE2000 receive path loses frames under two-way load (see the networking
-# report); on a busy machine the ISA card then moves well under 1 MB in 3 s. So this only asks
-# for data to move; the user-networking tests keep the "some MB" bar (MIN_BYTES).
-LAB_MIN_BYTES = 64 * 1024
+# Over a TAP on a busy machine the ISA NE2000 (16-bit PIO) is the slowest: tens of Mbit/s, so a
+# few MB in IPERF_SECONDS; 1 MiB each way asks for real traffic without depending on speed.
+LAB_MIN_BYTES = 1024 * 1024
 CONSOLE_SKIP = "waits for the console's arp command (issue 4)"
 COUNTERS_SKIP = "the counter check waits for the console's ifconfig command (issue 4)"
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """A fresh lab: bridge 10.77.0.1, TAP tap0, hosts h1 (.11) and h2 (.12), MTU 9000."""
-    if not netlab.is_root():
-        pytest.skip("the namespace lab needs root")
-    for tool in ("ip", "ping", "iperf", "telnet"):
-        need(tool)
-    netlab.reap_stale_labs()
-    lab = netlab.Lab(hosts=2)
-    print(f"lab {lab.name}", file=sys.stderr)
-    try:
-        lab.up()
-        lab.set_mtu(FLOOD_MTU)
-        lab.no_tcp_metrics()
-        yield lab
-    finally:
-        problems = lab.down()
-        assert not lab.exists(), f"lab {lab.name} is still there"
-        leftovers = [ns for ns in netlab.netns_list() if ns.startswith(lab.name)]
-        assert not leftovers, leftovers
-        assert not problems, problems
+# A fresh lab: bridge 10.77.0.1, TAP tap0, hosts h1 (.11) and h2 (.12), MTU FLOOD_MTU.
+lab = labfix.lab_fixture(hosts=2, tools=("ip", "ping", "iperf", "telnet"), mtu=FLOOD_MTU,
+                         no_tcp_metrics=True)
 
 
 @pytest.fixture(scope="module", params=NICS)
@@ -66,13 +48,8 @@ def lab_boot(request, lab, tmp_path_factory, iso_factory, petrel_kernel):
     secret = netlab.make_password(PASSWORD, SALT)
     iso = iso_factory(f"ip={lab.appliance_ip}/24 gw={lab.bridge_ip} console.password={secret}",
                       kernel=kernel_for_tests(petrel_kernel))
-    work = tmp_path_factory.mktemp(f"lab-{nic}")
-    q = netlab.run_qemu_class(qm)(iso, work, ["--nic", nic, "--tap", lab.tap, "--netns",
-                                              lab.name], name=f"lab-{nic}")
-    request.addfinalizer(q.stop)
-    q.start()
-    q.wait_ready()
-    q.wait_for(ADDRESS_RE, ADDRESS_TIMEOUT)
+    q = labfix.boot_on_tap(request, lab, iso, tmp_path_factory.mktemp(f"lab-{nic}"),
+                           f"lab-{nic}", nic=nic)
     return q
 
 
@@ -137,8 +114,8 @@ def test_lab_iperf_both_ways(lab_boot, lab):
     assert LAB_MIN_BYTES < received <= sent, (received, sent, out)
     for mode in ("-r", "-d"):
         mark = len(lab_boot.output())
-        # The NE2000 loses frames under two-way load (see LAB_MIN_BYTES), sometimes a SYN or
-        # the header: allow a second and third try.
+        # A receive ring overrun under two-way load on a busy machine (counted, no corruption)
+        # can cost a SYN or the header: allow a second and third try.
         try:
             fwd, rev, out = netlab.iperf_two_way(lab.appliance_ip, 5001, LISTEN_PORT,
                                                  IPERF_SECONDS, mode, prefix=prefix, attempts=3)

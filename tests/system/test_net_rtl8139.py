@@ -13,9 +13,10 @@ import time
 
 import pytest
 
+import labfix
 import netlab
 import qemu as qm
-from test_net import ADDRESS_RE, assert_no_fatal, kernel_for_tests, need
+from test_net import assert_no_fatal, kernel_for_tests
 
 PASSWORD = "petrel-rtl-test"
 SALT = "rtl8139giant"
@@ -43,24 +44,8 @@ print(sent)
 """
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """A fresh lab with one host and MTU 9000 everywhere."""
-    if not netlab.is_root():
-        pytest.skip("the namespace lab needs root")
-    for tool in ("ip", "ping", "telnet"):
-        need(tool)
-    netlab.reap_stale_labs()
-    lab = netlab.Lab(hosts=1)
-    print(f"lab {lab.name}", file=sys.stderr)
-    try:
-        lab.up()
-        lab.set_mtu(LAB_MTU)
-        yield lab
-    finally:
-        problems = lab.down()
-        assert not lab.exists(), f"lab {lab.name} is still there"
-        assert not problems, problems
+# A fresh lab with one host and MTU LAB_MTU everywhere.
+lab = labfix.lab_fixture(hosts=1, tools=("ip", "ping", "telnet"), mtu=LAB_MTU)
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +54,8 @@ def appliance(request, lab, tmp_path_factory, iso_factory, petrel_kernel):
     secret = netlab.make_password(PASSWORD, SALT)
     iso = iso_factory(f"ip={lab.appliance_ip}/24 gw={lab.bridge_ip} console.password={secret}",
                       kernel=kernel_for_tests(petrel_kernel))
-    work = tmp_path_factory.mktemp("rtl8139-giants")
-    q = netlab.run_qemu_class(qm)(iso, work, ["--nic", "rtl8139", "--tap", lab.tap, "--netns",
-                                              lab.name], name="rtl8139-giants")
-    request.addfinalizer(q.stop)
-    q.start()
-    q.wait_ready()
-    q.wait_for(ADDRESS_RE, 30 * qm.TIMEOUT_SCALE)
-    return q
+    return labfix.boot_on_tap(request, lab, iso, tmp_path_factory.mktemp("rtl8139-giants"),
+                              "rtl8139-giants")
 
 
 def ifconfig_counters(lab, q):

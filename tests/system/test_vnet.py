@@ -14,9 +14,10 @@ import time
 
 import pytest
 
+import labfix
 import netlab
 import qemu as qm
-from test_net import ADDRESS_RE, ADDRESS_TIMEOUT, QEMU_MAC, assert_no_fatal, kernel_for_tests, need
+from test_net import QEMU_MAC, assert_no_fatal, kernel_for_tests
 
 PASSWORD = "petrel-vnet-test"
 SALT = "vnettest01"
@@ -43,22 +44,8 @@ with open(sys.argv[4], "wb") as f:
 """
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """A fresh lab: bridge 10.77.0.1, TAP tap0, hosts h1 (.11) and h2 (.12)."""
-    if not netlab.is_root():
-        pytest.skip("the namespace lab needs root")
-    for tool in ("ip", "ping", "telnet", "tshark"):
-        need(tool)
-    netlab.reap_stale_labs()
-    lab = netlab.Lab(hosts=2)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        problems = lab.down()
-        assert not lab.exists(), f"lab {lab.name} is still there"
-        assert not problems, problems
+# A fresh lab: bridge 10.77.0.1, TAP tap0, hosts h1 (.11) and h2 (.12).
+lab = labfix.lab_fixture(hosts=2, tools=("ip", "ping", "telnet", "tshark"))
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +54,7 @@ def appliance(request, lab, tmp_path_factory, iso_factory, petrel_kernel):
     secret = netlab.make_password(PASSWORD, SALT)
     iso = iso_factory(f"ip={lab.appliance_ip}/24 gw={lab.bridge_ip} console.password={secret}",
                       kernel=kernel_for_tests(petrel_kernel))
-    work = tmp_path_factory.mktemp("vnet")
-    q = netlab.run_qemu_class(qm)(iso, work, ["--nic", "rtl8139", "--tap", lab.tap, "--netns",
-                                              lab.name], name="vnet")
-    request.addfinalizer(q.stop)
-    q.start()
-    q.wait_ready()
-    q.wait_for(ADDRESS_RE, ADDRESS_TIMEOUT)
-    return q
+    return labfix.boot_on_tap(request, lab, iso, tmp_path_factory.mktemp("vnet"), "vnet")
 
 
 @pytest.fixture(scope="module")

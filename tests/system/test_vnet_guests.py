@@ -28,16 +28,16 @@ PETREL_LINUX_GUEST the guest (see test_linux.py)."""
 import hashlib
 import os
 import re
-import secrets
 import subprocess
 import time
 
 import pytest
 
+import labfix
 import netlab
 import qemu as qm
 import test_linux as tl
-from test_net import assert_no_fatal, kernel_for_tests, need
+from test_net import assert_no_fatal, kernel_for_tests
 from test_vnet import read_capture
 
 guest = tl.guest  # the fixture: build/guests/linux (tools/mkguest-linux, cached)
@@ -47,7 +47,6 @@ SALT = "vnetguest1"
 T = qm.TIMEOUT_SCALE
 BOOT_TIMEOUT = 420.0 * T  # five Linux guests on one nested-TCG CPU
 GUEST_CMD_TIMEOUT = 90.0 * T  # one shell command in a guest (a transfer under nested TCG)
-SHELL_PROMPT = r"petrel-guest:[^\r\n]*# "
 FILE_KIB = 2048  # the size of the random files moved each way
 HTTP_PORT = 8000
 NC_PORT = 9000
@@ -122,22 +121,8 @@ def vm_lines(out, vm, text):
     return tl.vm_lines(out, vm, text)
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """A lab with dnsmasq (.100-.150) on its bridge .1, TAP tap0, hosts h1 (.11) and h2 (.12)."""
-    if not netlab.is_root():
-        pytest.skip("the namespace lab needs root")
-    for tool in ("ip", "ping", "telnet", "tshark", "dnsmasq"):
-        need(tool)
-    netlab.reap_stale_labs()
-    lab = netlab.Lab(hosts=2, dhcp=True)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        problems = lab.down()
-        assert not lab.exists(), f"lab {lab.name} is still there"
-        assert not problems, problems
+# A lab with dnsmasq (.100-.150) on its bridge .1, TAP tap0, hosts h1 (.11) and h2 (.12).
+lab = labfix.lab_fixture(hosts=2, dhcp=True, tools=("ip", "ping", "telnet", "tshark", "dnsmasq"))
 
 
 def petrel_conf():
@@ -190,61 +175,14 @@ def con(lab, appliance):
     c.close()
 
 
-class GuestShell:
-    """A guest's serial-console shell reached through the appliance's telnet console: telnet
-    from a lab host (-E: Ctrl-] goes to the appliance, which detaches), `console NAME`."""
-
-    def __init__(self, lab, host, vm):
-        import pexpect
-
-        self.pexpect = pexpect
-        self.vm = vm
-        self.child = pexpect.spawn("ip", ["netns", "exec", lab.host_ns(host), "telnet", "-E",
-                                          lab.appliance_ip, "23"], encoding="utf-8",
-                                   codec_errors="replace", timeout=30 * T)
-        self.child.expect(r"Password: ?")
-        self.child.sendline(PASSWORD)
-        self.child.expect(netlab.Console.PROMPT)
-        self.child.sendline(f"console {vm}")
-        self.child.expect(rf"attached to {vm}'s console")
-        self.n = 0
-        self.run("true")  # past the replayed output: the shell answers now
-        # A wide terminal: long command lines are echoed on one line.
-        self.run("stty cols 1000")
-
-    def run(self, line, timeout=GUEST_CMD_TIMEOUT):
-        """Runs one shell line in the guest; returns (exit status, output). The end marker is
-        typed with quotes that the echo keeps and the output does not."""
-        self.n += 1
-        tag = f"{secrets.token_hex(3)}{self.n}"
-        self.child.send(f"{line}; echo E''ND-{tag} $?\r")
-        self.child.expect(rf"END-{tag} (\d+)", timeout=timeout)
-        out = self.child.before.replace("\r", "")
-        status = int(self.child.match.group(1))
-        self.child.expect(SHELL_PROMPT, timeout=timeout)
-        # Drop the echoed command line itself (everything up to its first newline).
-        return status, out.split("\n", 1)[1] if "\n" in out else ""
-
-    def check(self, line, timeout=GUEST_CMD_TIMEOUT):
-        status, out = self.run(line, timeout)
-        assert status == 0, f"{self.vm}: '{line}' exited {status}:\n{out}"
-        return out
-
-    def close(self):
-        try:
-            self.child.send("\x1d")  # Ctrl-]: detach
-            self.child.expect(r"detached from", timeout=10)
-        except Exception:  # noqa: BLE001 (best effort)
-            pass
-        self.child.close(force=True)
-
-
 @pytest.fixture
 def shells(lab):
     opened = []
 
     def open_shell(vm, host=1):
-        s = GuestShell(lab, host, vm)
+        s = labfix.GuestShell(lab.ns_cmd(lab.host_ns(host), ["telnet", "-E", lab.appliance_ip,
+                                                             "23"]), vm, PASSWORD,
+                              GUEST_CMD_TIMEOUT)
         opened.append(s)
         return s
 

@@ -23,7 +23,6 @@ Both boots are shared by the tests (module fixtures). Needs root, tshark and the
 PETREL_LINUX_GUEST names another guest directory (default build/guests/linux, built with
 tools/mkguest-linux if missing)."""
 
-import os
 import re
 import signal
 import subprocess
@@ -32,13 +31,14 @@ from pathlib import Path
 
 import pytest
 
+import labfix
 import netlab
 import qemu as qm
-from test_net import ADDRESS_RE, ADDRESS_TIMEOUT, assert_no_fatal, need
+import test_linux as tl
+from test_net import ADDRESS_RE, ADDRESS_TIMEOUT, assert_no_fatal
 from test_vnet import CAPTURE_PORT, READER
 
 REPO = qm.REPO
-GUEST_DIR = Path(os.environ.get("PETREL_LINUX_GUEST", REPO / "build" / "guests" / "linux"))
 PASSWORD = "petrel-vxlan-test"
 SALT = "vxlantest1"
 VNI = 42
@@ -57,41 +57,11 @@ GUEST_CMD_TIMEOUT = 60.0 * qm.TIMEOUT_SCALE
 TSHARK_TIMEOUT = 60.0 * qm.TIMEOUT_SCALE
 
 
-def vm_line(vm, text):
-    """A regex for the serial log line `[vm] vm VM: text...` (text is a regex)."""
-    return rf"\[{re.escape(vm)}\] vm {re.escape(vm)}: {text}"
+guest = tl.guest  # the fixture: build/guests/linux (tools/mkguest-linux, cached)
 
 
-@pytest.fixture(scope="module")
-def guest():
-    """build/guests/linux (vmlinuz, initrd.img), built once and cached by tools/mkguest-linux."""
-    if "PETREL_LINUX_GUEST" not in os.environ:
-        r = subprocess.run([str(REPO / "tools" / "mkguest-linux"), "--out", str(GUEST_DIR)],
-                           cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=900)
-        assert r.returncode == 0, f"tools/mkguest-linux failed:\n{r.stdout}{r.stderr}"
-    for name in ("vmlinuz", "initrd.img"):
-        if not (GUEST_DIR / name).is_file():
-            pytest.skip(f"{GUEST_DIR / name} missing")
-    return GUEST_DIR
-
-
-@pytest.fixture(scope="module")
-def lab():
-    """A fresh lab: bridge 10.77.0.1, TAP tap0 (appliance A), host h1 (.11)."""
-    if not netlab.is_root():
-        pytest.skip("the namespace lab needs root")
-    for tool in ("ip", "telnet", "tshark"):
-        need(tool)
-    netlab.reap_stale_labs()
-    lab = netlab.Lab(hosts=1)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        problems = lab.down()
-        assert not lab.exists(), f"lab {lab.name} is still there"
-        assert not problems, problems
+# A lab: bridge 10.77.0.1, TAP tap0 (appliance A), host h1 (.11).
+lab = labfix.lab_fixture(hosts=1, tools=("ip", "telnet", "tshark"))
 
 
 def petrel_conf(lab, me, peer):
@@ -107,75 +77,6 @@ def petrel_conf(lab, me, peer):
             f"memory = 128M\nkernel = vmlinuz\ninitrd = initrd.img\n"
             f"nic = virtio,mac={a['vm_mac']},net={NET}\n"
             f"cmdline = console=ttyS0 tsc=reliable quiet petrel.ip={a['vm_ip']}/24\n")
-
-
-class GuestShell:
-    """A telnet session attached to a guest's serial console (`console NAME`). The client runs
-    with -E (no escape character) so nothing it is sent is taken as a telnet command."""
-
-    def __init__(self, lab, ip, vm):
-        import pexpect
-
-        self.pexpect = pexpect
-        self.vm = vm
-        self.child = pexpect.spawn("ip", ["netns", "exec", lab.name, "telnet", "-E", ip, "23"],
-                                   encoding="utf-8", codec_errors="replace",
-                                   timeout=GUEST_CMD_TIMEOUT)
-        self.log = []
-        self.child.logfile_read = self
-        self.child.expect(r"Password: ?")
-        self.child.sendline(PASSWORD)
-        self.child.expect(netlab.Console.PROMPT)
-        self.child.sendline(f"console {vm}")
-        self.child.expect(rf"attached to {re.escape(vm)}'s console")
-        # The attach replays the console's recent output (old prompts too): synchronise on a
-        # marker that only a command's output contains, never its echo.
-        self.seq = 0
-        self.run("true")
-
-    # pexpect's logfile interface: keep what the session printed for failure messages.
-    def write(self, s):
-        self.log.append(s)
-
-    def flush(self):
-        pass
-
-    def transcript(self, tail=3000):
-        return "".join(self.log)[-tail:]
-
-    def start(self, line):
-        """Types one shell command into the guest without waiting for it; finish() waits."""
-        self.seq += 1
-        self.child.send(f"{line}; echo PT-END-$(({self.seq} + 0))\r")
-
-    def finish(self, timeout=GUEST_CMD_TIMEOUT):
-        """Waits for the command start() typed; returns its output (up to the end marker: the
-        echoed command line comes first)."""
-        self.child.expect(rf"PT-END-{self.seq}\r*\n", timeout=timeout)
-        return self.child.before.replace("\r", "")
-
-    def run(self, line, timeout=GUEST_CMD_TIMEOUT):
-        """Runs one shell command in the guest; returns its output."""
-        self.start(line)
-        return self.finish(timeout)
-
-    def ping(self, target, count=5):
-        """busybox ping from the guest; returns (sent, received, output)."""
-        out = self.run(f"ping -c {count} -W 3 {target}",
-                       timeout=GUEST_CMD_TIMEOUT + 4 * count * qm.TIMEOUT_SCALE)
-        m = re.search(r"(\d+) packets transmitted, (\d+) packets received", out)
-        assert m, f"no ping summary from {self.vm}:\n{out}"
-        return int(m.group(1)), int(m.group(2)), out
-
-    def close(self):
-        try:
-            self.child.sendcontrol("]")  # the appliance detaches; the telnet client passes it on
-            self.child.expect(netlab.Console.PROMPT, timeout=10)
-            self.child.sendline("exit")
-            self.child.expect(self.pexpect.EOF, timeout=10)
-        except Exception:  # noqa: BLE001 (best effort: the session may be gone already)
-            pass
-        self.child.close(force=True)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +113,7 @@ def pair(request, lab, guest, tmp_path_factory, petrel_kernel):
         assert re.search(rf"config: petrel\.conf:\d+: \[vnet\] link = vx:peer vni {VNI}",
                          q.output()), q.describe()
     for me, q in started.items():
-        q.wait_for(vm_line(APPLIANCES[me]["vm"], "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
+        q.wait_for(tl.vm_line(APPLIANCES[me]["vm"], "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
     print(f"both guests at their shells {time.monotonic() - t0:.1f} s after the QEMUs started")
     return started
 
@@ -223,7 +124,9 @@ def shells(lab, pair):
     opened = {}
     try:
         for me in ("a", "b"):
-            opened[me] = GuestShell(lab, lab.addr(APPLIANCES[me]["host"]), APPLIANCES[me]["vm"])
+            ip = lab.addr(APPLIANCES[me]["host"])
+            opened[me] = labfix.GuestShell(lab.ns_cmd(lab.name, ["telnet", "-E", ip, "23"]),
+                                           APPLIANCES[me]["vm"], PASSWORD, GUEST_CMD_TIMEOUT)
         yield opened
     finally:
         for s in opened.values():
@@ -310,7 +213,7 @@ def test_links_from_petrel_conf(pair, con_a):
         out = q.output()
         a = APPLIANCES[me]
         assert re.search(rf"port {a['vm']}\.eth0: {a['vm_mac']} on network {NET}", out), me
-        assert re.search(vm_line(a["vm"], rf"PETREL-GUEST-READY kernel=\S+ "
+        assert re.search(tl.vm_line(a["vm"], rf"PETREL-GUEST-READY kernel=\S+ "
                                            rf"eth0={re.escape(a['vm_ip'])}/24"), out), me
         assert_no_fatal(q)
     links = con_a.cmd("vnet links")
@@ -425,7 +328,7 @@ def test_full_size_frames_cross_fragmented(lab, pair, shells, con_a, tmp_path):
     sums = {}
     for me in ("a", "b"):
         sh = shells[me]
-        out = sh.run("mkdir -p /tmp/www; rm -f /tmp/recv; "
+        _, out = sh.run("mkdir -p /tmp/www; rm -f /tmp/recv; "
                      "dd if=/dev/urandom of=/tmp/www/data bs=1024 count=1024 2>/dev/null; "
                      "httpd -p 8080 -h /tmp/www; sha256sum /tmp/www/data")
         m = re.search(r"^([0-9a-f]{64})  /tmp/www/data$", out, re.M)
@@ -436,11 +339,11 @@ def test_full_size_frames_cross_fragmented(lab, pair, shells, con_a, tmp_path):
     shells["a"].start(f"wget -q -O /tmp/recv http://{b['vm_ip']}:8080/data; echo wget-exit=$?")
     took = {}
     for me in ("a", "b"):
-        out = shells[me].finish(timeout=180 * qm.TIMEOUT_SCALE)
+        _, out = shells[me].finish(timeout=180 * qm.TIMEOUT_SCALE)
         took[me] = time.monotonic() - t0
         assert "wget-exit=0" in out, shells[me].transcript()
     for me, peer in (("a", "b"), ("b", "a")):
-        out = shells[me].run("sha256sum /tmp/recv")
+        _, out = shells[me].run("sha256sum /tmp/recv")
         got = re.search(r"^([0-9a-f]{64})  /tmp/recv$", out, re.M)
         assert got and got.group(1) == sums[peer], shells[me].transcript()
     print(f"1 MiB each way over VXLAN at once: ga's fetch done in {took['a']:.1f} s, "
@@ -499,7 +402,7 @@ def test_unlisted_vtep_is_refused(lab, pair, shells):
         m = re.search(r"^drops on vx:peer:.* vxlan_vtep (\d+)", ports, re.M)
         assert m and int(m.group(1)) >= 3, ports
         # gb heard none of h1's ARP requests.
-        out = shells["b"].run("ip neigh show")
+        _, out = shells["b"].run("ip neigh show")
         assert not re.search(rf"^{re.escape(H1_OVERLAY)} ", out, re.M), shells["b"].transcript()
     finally:
         lab.ip(h1, "link", "del", "vx0", check=False)
