@@ -24,21 +24,25 @@
  * lwIP stats (mem.used/max/err), and a flood of traffic fails inside lwIP (counted, recovered)
  * rather than starving guest allocations.
  *
- * MEM_SIZE 1 MiB: the heap holds outgoing TCP data (with LWIP_NETIF_TX_SINGLE_PBUF every TCP
+ * MEM_SIZE 2.5 MiB: the heap holds outgoing TCP data (with LWIP_NETIF_TX_SINGLE_PBUF every TCP
  * segment is one PBUF_RAM) and UDP/ICMP/ARP/DHCP packets (the iperf server keeps its state in
  * its own static table, netstack/iperf.c). The worst case that matters is every console,
  * log-stream and VM-console connection with a full send buffer while its reader stalls:
- * 32 PCBs x TCP_SND_BUF (23 KiB) = 730 KiB, which still fits. */
+ * 32 PCBs x TCP_SND_BUF (62.7 KiB) = 2.0 MiB of data, plus a pbuf and heap header (~40 bytes)
+ * per 1460-byte segment, ~2.1 MiB: it still fits, with room for UDP and ICMP beside it. The
+ * cost is static bss, which the host (hundreds of MiB) does not miss. */
 #define MEM_LIBC_MALLOC  0
 #define MEMP_MEM_MALLOC  0
 #define MEM_ALIGNMENT    8 /* pointers and u64 on x86-64 */
-#define MEM_SIZE         (1024 * 1024)
+#define MEM_SIZE         (2560 * 1024)
 #define MEM_SANITY_CHECK 0
 
 /* PBUF_POOL: every received frame is copied into one pool pbuf (PBUF_POOL_BUFSIZE defaults to a
  * full 1514-byte frame rounded to 1520). 256 buffers (~400 KiB) cover a full receive window
- * (16 segments) on several busy connections plus the out-of-sequence queue and ARP/IP
- * reassembly, with room for bursts the main loop takes a moment to drain. */
+ * (16 segments, TCP_WND) on several busy connections plus the out-of-sequence queue (at most
+ * TCP_OOSEQ_MAX_PBUFS per connection) and ARP/IP reassembly, with room for bursts the main
+ * loop takes a moment to drain. Received data rarely stays in the pool anyway: the iperf
+ * server frees each pbuf at once and the console copies input into its own buffer. */
 #define PBUF_POOL_SIZE 256
 /* PBUF_REF/ROM headers, for callers that wrap their own buffers (pbuf_alloc(PBUF_REF)); lwIP
  * itself hardly needs them here, because LWIP_NETIF_TX_SINGLE_PBUF makes tcp_write and IP
@@ -93,17 +97,41 @@
 
 /* ---- TCP -------------------------------------------------------------------------------------
  * TCP_MSS 1460: a full Ethernet frame (1500 - 20 IP - 20 TCP).
- * TCP_WND and TCP_SND_BUF 16 * MSS = 23360 bytes: enough in flight to keep QEMU user-net and
- * TAP links busy (their RTT is well under a millisecond but the emulated CPU drains in bursts),
- * and still below 64 KiB, so no window scaling is needed. */
+ *
+ * TCP_WND 16 * MSS = 23360 bytes: what a peer may have in flight towards us. It is bounded by
+ * the NIC that loses frames soonest, not by the round trip: the ne2k's receive ring (122 pages,
+ * about 20 full frames) cannot take a larger burst while the emulated CPU is busy, and what
+ * does not fit is lost (with 44 segments the host retransmitted a third of its segments while
+ * the NIC counted 10 overruns), whereas QEMU's rtl8139, with a ring of the same size, holds
+ * frames back and loses almost none. Measured side by side on the bench/net.sh lab (iperf Mbit/s,
+ * medians of 3 runs, rx = host -> appliance, tx = appliance -> host under iperf -d):
+ *              16 segments     22 segments     44 segments (64240, no scaling)
+ *   rtl8139    rx ~730         -               rx ~1090 (+46%)
+ *   ne2k       rx ~400, tx ~250  rx ~340, tx ~120  rx ~210, tx ~65
+ * So rtl8139 would gain from a larger window but ne2k collapses; the window is a
+ * compile-time constant shared by all connections, so it stays at 16 segments until it can be
+ * chosen per link. Window scaling (LWIP_WND_SCALE, a 128 KiB window) was also tried on
+ * rtl8139: rx +10-15% over 44 segments, but the send direction under two-way load (iperf -d)
+ * lost as much.
+ *
+ * TCP_SND_BUF 44 * MSS = 64240 bytes, the largest whole number of segments below 64 KiB: what
+ * we may have in flight towards a peer (the host has large buffers, so our own NIC's ring does
+ * not limit it). With 16 segments the sender was window-limited: tx (iperf -d, the reverse
+ * stream) rose from ~450 to ~600 Mbit/s on rtl8139 and from ~205 to ~270 on ne2k, side by side
+ * with the old build (with the checksum below); rx stayed the same. It must stay below 64 KiB: without window
+ * scaling lwIP keeps it in 16 bits, tcp_write takes a u16_t length, and the iperf sender writes
+ * up to TCP_SND_BUF at once. */
 #define TCP_MSS     1460
 #define TCP_WND     (16 * TCP_MSS)
-#define TCP_SND_BUF (16 * TCP_MSS)
+#define TCP_SND_BUF (44 * TCP_MSS)
 /* The segment queue per PCB: at least 2 * SND_BUF / MSS so small console writes (several pbufs
  * per segment) do not exhaust it before the byte budget. */
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
-/* The segment pool is shared by all PCBs (send queues and out-of-sequence queues). */
-#define MEMP_NUM_TCP_SEG 512
+/* The segment pool is shared by all PCBs (send queues and out-of-sequence queues): a busy
+ * sender holds up to one segment per MSS of TCP_SND_BUF (44), more with small writes
+ * (TCP_SND_QUEUELEN, 176); 1024 (~60 KiB) lets several senders run with full buffers beside
+ * the out-of-sequence queues. When it runs out, tcp_write says ERR_MEM and callers retry. */
+#define MEMP_NUM_TCP_SEG 1024
 #define TCP_QUEUE_OOSEQ  1
 #define TCP_OOSEQ_MAX_PBUFS                                                                        \
     16 /* one window per connection: a single lossy peer cannot take the pool */
@@ -114,8 +142,15 @@
 #define TCP_DEFAULT_LISTEN_BACKLOG 8
 /* Keepalive lets the console notice telnet clients that vanished without a FIN. */
 #define LWIP_TCP_KEEPALIVE 1
-#define LWIP_TCP_SACK_OUT  0
-#define LWIP_WND_SCALE     0
+/* SACK_OUT: after a lost frame (a NIC ring overrun under TCG is the usual cause) the peer learns
+ * which later segments arrived and resends only the hole, instead of the rest of the
+ * window. lwIP does not use SACKs it receives (there is no SACK_IN in 2.1.3). Costs four
+ * sequence ranges (32 bytes) per PCB and 8 option bytes per range in ACKs while segments are
+ * out of order. (Not measured on its own: the lab loses too few frames to show it.) */
+#define LWIP_TCP_SACK_OUT 1
+#define LWIP_WND_SCALE    0 /* see TCP_WND */
+/* Delayed ACKs stay lwIP's: every second full segment is acknowledged at once, a lone one
+ * within TCP_TMR_INTERVAL (250 ms). A 100 ms timer was measured: no difference. */
 
 /* ---- netif -----------------------------------------------------------------------------------
  * One Ethernet netif (the appliance's own "local" port). TX_SINGLE_PBUF: lwIP builds each
@@ -131,7 +166,11 @@
 
 /* ---- checksums -------------------------------------------------------------------------------
  * Software checksums on every layer, both ways (neither NIC offloads them). CHECKSUM_ON_COPY
- * computes the TCP checksum while tcp_write copies the data, saving a second pass. */
+ * computes the TCP checksum while tcp_write copies the data, saving a second pass when the
+ * segment is built. LWIP_CHKSUM: kernel/lib/inet_csum.c (through arch/chksum.h) sums
+ * 8 bytes a step instead of lwIP's 2; verifying each received segment's checksum is the largest per-byte cost in lwIP, and under
+ * TCG a 64-bit add costs what a 16-bit one does (part of the tx gain above; the checksum is
+ * verified on every received segment too). */
 #define CHECKSUM_GEN_IP       1
 #define CHECKSUM_GEN_UDP      1
 #define CHECKSUM_GEN_TCP      1
@@ -141,6 +180,7 @@
 #define CHECKSUM_CHECK_TCP    1
 #define CHECKSUM_CHECK_ICMP   1
 #define LWIP_CHECKSUM_ON_COPY 1
+#define LWIP_CHKSUM           net_chksum /* declared in arch/cc.h */
 
 /* ---- statistics ------------------------------------------------------------------------------
  * Counters for the console's ifconfig/netstat (net_get_info gives a pointer to lwip_stats).

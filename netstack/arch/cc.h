@@ -54,4 +54,9 @@ __attribute__((noreturn)) void net_lwip_assert(const char *msg, const char *file
 uint32_t net_lwip_rand(void);
 #define LWIP_RAND() net_lwip_rand()
 
+/* ---- checksum ----------------------------------------------------------------------------------
+ * lwipopts.h points LWIP_CHKSUM at net_chksum (arch/chksum.h, on kernel/lib/inet_csum.c):
+ * lwIP's inet_chksum.c calls it without declaring it, so the declaration comes with the port. */
+#include "chksum.h"
+
 #endif

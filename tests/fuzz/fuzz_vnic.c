@@ -345,8 +345,8 @@ static void make_ipv4(struct input *in, uint8_t *f, size_t len, bool fix)
         f[ck] = 0;
         f[ck + 1] = 0;
         {
-            uint16_t c =
-                (uint16_t)~netcsum_fold(netcsum_add(netcsum_add(0, ps, 12), f + 14 + ihl, l4len));
+            uint16_t c = (uint16_t)~inet_csum_fold(
+                inet_csum_add(inet_csum_add(0, ps, 12), f + 14 + ihl, l4len));
 
             memcpy(f + ck, &c, 2);
         }
@@ -490,8 +490,9 @@ static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
         ps[9] = 6;
         ps[10] = (uint8_t)(l4len >> 8);
         ps[11] = (uint8_t)l4len;
-        if (netcsum_fold(netcsum_add(0, o + 14, ihl)) != 0xFFFF ||
-            netcsum_fold(netcsum_add(netcsum_add(0, ps, 12), o + 14 + ihl, l4len)) != 0xFFFF) {
+        if (inet_csum_fold(inet_csum_add(0, o + 14, ihl)) != 0xFFFF ||
+            inet_csum_fold(inet_csum_add(inet_csum_add(0, ps, 12), o + 14 + ihl, l4len)) !=
+                0xFFFF) {
             __builtin_trap();
         }
     }

@@ -44,7 +44,7 @@ static void test_sum_matches_reference(void **state)
         }
         for (size_t start = 0; start < 8; start++) {
             for (size_t len = 0; len <= 300; len++) {
-                uint16_t got = be(netcsum_fold(netcsum_add(0, buf + start, len)));
+                uint16_t got = be(inet_csum_fold(inet_csum_add(0, buf + start, len)));
                 uint16_t want = ref_sum(buf + start, len);
 
                 /* 0 and 0xFFFF are the same number in ones' complement. */
@@ -55,18 +55,18 @@ static void test_sum_matches_reference(void **state)
         }
     }
     /* Split sums (even split points) add up to the whole. */
-    assert_int_equal(netcsum_fold(netcsum_add(netcsum_add(0, buf, 100), buf + 100, 151)),
-                     netcsum_fold(netcsum_add(0, buf, 251)));
+    assert_int_equal(inet_csum_fold(inet_csum_add(inet_csum_add(0, buf, 100), buf + 100, 151)),
+                     inet_csum_fold(inet_csum_add(0, buf, 251)));
 }
 
 static void test_fold(void **state)
 {
     (void)state;
-    assert_int_equal(netcsum_fold(0), 0);
-    assert_int_equal(netcsum_fold(0xFFFF), 0xFFFF);
-    assert_int_equal(netcsum_fold(0x10000), 1);
-    assert_int_equal(netcsum_fold(UINT64_MAX), 0xFFFF);
-    assert_int_equal(netcsum_fold(0x0001000100010001ull), 4);
+    assert_int_equal(inet_csum_fold(0), 0);
+    assert_int_equal(inet_csum_fold(0xFFFF), 0xFFFF);
+    assert_int_equal(inet_csum_fold(0x10000), 1);
+    assert_int_equal(inet_csum_fold(UINT64_MAX), 0xFFFF);
+    assert_int_equal(inet_csum_fold(0x0001000100010001ull), 4);
 }
 
 static void test_fill_bounds(void **state)

@@ -10,60 +10,6 @@
 #define TCP_HLEN_MIN 20
 #define UDP_HLEN     8
 
-/* Sums native 64-bit words with end-around carry: the ones'-complement sum does not depend
- * on byte order as long as the result is stored back in the same order (RFC 1071). */
-uint64_t netcsum_add(uint64_t sum, const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    uint64_t w;
-    uint32_t w32;
-    uint16_t w16;
-
-    while (len >= 8) {
-        memcpy(&w, b, 8);
-        sum += w;
-        sum += sum < w; /* end-around carry */
-        b += 8;
-        len -= 8;
-    }
-    if (len >= 4) {
-        memcpy(&w32, b, 4);
-        w = w32;
-        sum += w;
-        sum += sum < w;
-        b += 4;
-        len -= 4;
-    }
-    if (len >= 2) {
-        memcpy(&w16, b, 2);
-        w = w16;
-        sum += w;
-        sum += sum < w;
-        b += 2;
-        len -= 2;
-    }
-    if (len == 1) {
-        uint8_t last[2] = {b[0], 0};
-
-        memcpy(&w16, last, 2);
-        w = w16;
-        sum += w;
-        sum += sum < w;
-    }
-    return sum;
-}
-
-uint16_t netcsum_fold(uint64_t sum)
-{
-    /* 64 -> 33 -> 32 -> 17 -> 16 bits, each step adding the carries back in. */
-    sum = (sum & 0xFFFFFFFFull) + (sum >> 32);
-    sum = (sum & 0xFFFFFFFFull) + (sum >> 32);
-    sum = (sum & 0xFFFFull) + (sum >> 16);
-    sum = (sum & 0xFFFFull) + (sum >> 16);
-    sum = (sum & 0xFFFFull) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
 bool netcsum_ipv4_l4_valid(const uint8_t *frame, size_t len)
 {
     const uint8_t *ip = frame + ETH_HLEN;
@@ -101,9 +47,9 @@ bool netcsum_ipv4_l4_valid(const uint8_t *frame, size_t len)
     pseudo[9] = ip[9];
     pseudo[10] = (uint8_t)(l4len >> 8);
     pseudo[11] = (uint8_t)l4len;
-    sum = netcsum_add(0, pseudo, sizeof(pseudo));
-    sum = netcsum_add(sum, ip + ihl, l4len);
-    return netcsum_fold(sum) == 0xFFFF;
+    sum = inet_csum_add(0, pseudo, sizeof(pseudo));
+    sum = inet_csum_add(sum, ip + ihl, l4len);
+    return inet_csum_fold(sum) == 0xFFFF;
 }
 
 int netcsum_fill(uint8_t *frame, size_t len, size_t start, size_t off)
@@ -113,7 +59,7 @@ int netcsum_fill(uint8_t *frame, size_t len, size_t start, size_t off)
     if (start >= len || off > len - start || len - start - off < 2) {
         return -EINVAL;
     }
-    c = (uint16_t)~netcsum_fold(netcsum_add(0, frame + start, len - start));
+    c = (uint16_t)~inet_csum_fold(inet_csum_add(0, frame + start, len - start));
     if (c == 0) {
         c = 0xFFFF;
     }

@@ -9,11 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Adds len bytes at p to a running sum (16-bit words in memory order; an odd last byte is
- * padded with zero). Start each range at an even offset of the checksummed data. */
-uint64_t netcsum_add(uint64_t sum, const void *p, size_t len);
-/* Folds a running sum to 16 bits (not complemented), in memory order: store it with memcpy. */
-uint16_t netcsum_fold(uint64_t sum);
+#include "../../kernel/lib/inet_csum.h" /* inet_csum_add, inet_csum_fold: the sums */
+
 /* Whether the frame is untagged Ethernet + IPv4 (not a fragment) + TCP or UDP (with a
  * checksum) whose transport checksum, over the pseudo-header and the IP payload, is right. */
 bool netcsum_ipv4_l4_valid(const uint8_t *frame, size_t len);

@@ -101,7 +101,7 @@ size_t tcpseg_build(const struct tcpseg *s, const uint8_t *frame, unsigned i, ui
     put_be16(ip + 4, (uint32_t)((ip[4] << 8 | ip[5]) + i));
     ip[10] = 0;
     ip[11] = 0;
-    c = (uint16_t)~netcsum_fold(netcsum_add(0, ip, s->ihl));
+    c = (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, s->ihl));
     memcpy(ip + 10, &c, 2);
     /* TCP: sequence number advanced by the bytes before, flags of the right end. */
     v = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
@@ -122,7 +122,7 @@ size_t tcpseg_build(const struct tcpseg *s, const uint8_t *frame, unsigned i, ui
     put_be16(pseudo + 10, (uint32_t)l4len);
     tcp[16] = 0;
     tcp[17] = 0;
-    c = (uint16_t)~netcsum_fold(netcsum_add(netcsum_add(0, pseudo, 12), tcp, l4len));
+    c = (uint16_t)~inet_csum_fold(inet_csum_add(inet_csum_add(0, pseudo, 12), tcp, l4len));
     memcpy(tcp + 16, &c, 2);
     return s->hlen + n;
 }
