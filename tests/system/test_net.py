@@ -187,19 +187,23 @@ def test_user_dhcp_address(user_boot, request):
     assert_no_fatal(q)
 
 
-def appliance_iperf_line(q, what, peer_port=None, timeout=LOG_TIMEOUT, after=0):
+def appliance_iperf_line(q, what, peer_port=None, timeout=LOG_TIMEOUT, after=0, equal=None):
     """Waits for the iperf server's report ('received'/'sent' N bytes) after `after`
     characters of output; returns the byte count (the largest, if retries left several
-    reports)."""
+    reports). With `equal`, waits for a report of exactly that many bytes (the run that
+    counted, when a retried run left an earlier report) and returns it, or the largest
+    report when none matches by the timeout."""
     port = rf":{peer_port}" if peer_port else r":\d+"
     pat = re.compile(rf"net     info  iperf: {what} (\d+) bytes in \d+ ms \(\d+ kbit/s\) "
                      rf"with [\d.]+{port}$", re.MULTILINE)
     deadline = time.monotonic() + timeout
     while True:
         found = [int(m.group(1)) for m in pat.finditer(q.output(), after)]
-        if found:
-            return max(found)
+        if found and (equal is None or equal in found):
+            return equal if equal is not None else max(found)
         if time.monotonic() > deadline or not q.alive():
+            if found:
+                return max(found)
             raise qm.QemuError(f"no 'iperf: {what}' line\n{q.describe()}")
         time.sleep(0.1)
 
@@ -232,7 +236,7 @@ def wait_log(q, regex, after=0, timeout=LOG_TIMEOUT):
 def check_two_way(q, mode, fwd_sent, rev_got, listen, mark, out, min_bytes=MIN_BYTES):
     """The appliance's two reports of an `iperf -c -r|-d -L listen` run match what the host
     saw: it received all the client sent, and sent at least what the host received."""
-    received = appliance_iperf_line(q, "received", after=mark)
+    received = appliance_iperf_line(q, "received", after=mark, equal=fwd_sent)
     sent = appliance_iperf_line(q, "sent", peer_port=listen, after=mark)
     print(f"{mode}: host -> appliance {received} bytes, appliance -> host {rev_got} bytes",
           file=sys.stderr)
