@@ -33,7 +33,7 @@ struct con_conn {
     struct con_session s;
 };
 
-_Static_assert(CON_INBUF >= TCP_WND, "the input buffer must hold a whole TCP window");
+_Static_assert(CON_INBUF >= NET_TCP_WND_MAX, "the input buffer must hold a whole TCP window");
 
 /* A listening port: the console's own, or a VM's console port (autorun "console NAME"). */
 struct con_listener {

@@ -7,9 +7,9 @@
 
 #define CON_SESSIONS_MAX  10
 #define CON_LISTENERS_MAX 9 /* the console's port and 8 VM console ports */
-/* Received bytes waiting for the session: one TCP window (lwipopts.h TCP_WND), which is all a
- * client can have unacknowledged. */
-#define CON_INBUF (16 * 1460)
+/* Received bytes waiting for the session: the largest TCP window (lwipopts.h NET_TCP_WND_MAX),
+ * which is all a client can have unacknowledged. */
+#define CON_INBUF (44 * 1460)
 /* A closing session whose output does not drain in this time (a client that stopped
  * reading) is aborted. */
 #define CON_CLOSE_FLUSH_MS 5000

@@ -57,6 +57,9 @@ struct nic {
     nic_rx_fn rx;
     void *rx_ctx;
     struct nic_stats stats;
+    /* Full-size frames a peer may send in one burst without this NIC losing them (the
+     * appliance's TCP receive window, netstack/net.c; 0 = the stack's default). */
+    uint16_t rx_burst_frames;
     void *priv; /* the driver's own state */
 };
 

@@ -98,21 +98,20 @@
 /* ---- TCP -------------------------------------------------------------------------------------
  * TCP_MSS 1460: a full Ethernet frame (1500 - 20 IP - 20 TCP).
  *
- * TCP_WND 16 * MSS = 23360 bytes: what a peer may have in flight towards us. It is bounded by
- * the NIC that loses frames soonest, not by the round trip: the ne2k's receive ring (122 pages,
- * about 20 full frames) cannot take a larger burst while the emulated CPU is busy, and what
- * does not fit is lost (with 44 segments the host retransmitted a third of its segments while
- * the NIC counted 10 overruns), whereas QEMU's rtl8139, with a ring of the same size, holds
- * frames back and loses almost none. Measured side by side on the bench/net.sh lab (iperf Mbit/s,
- * medians of 3 runs, rx = host -> appliance, tx = appliance -> host under iperf -d):
+ * TCP_WND, per NIC (net_tcp_wnd, set in net_init from the NIC's rx_burst_frames): what a peer
+ * may have in flight towards us. It is bounded by how much the NIC can take in one burst, not
+ * by the round trip: the ne2k's receive ring (122 pages, about 20 full frames) cannot take a
+ * larger burst while the emulated CPU is busy, and what does not fit is lost (with 44 segments
+ * the host retransmitted a third of its segments while the NIC counted 10 overruns), whereas
+ * QEMU's rtl8139, with a ring of the same size, holds frames back and loses almost none.
+ * Measured side by side on the bench/net.sh lab (iperf Mbit/s, medians of 3 runs,
+ * rx = host -> appliance, tx = appliance -> host under iperf -d):
  *              16 segments     22 segments     44 segments (64240, no scaling)
  *   rtl8139    rx ~730         -               rx ~1090 (+46%)
  *   ne2k       rx ~400, tx ~250  rx ~340, tx ~120  rx ~210, tx ~65
- * So rtl8139 would gain from a larger window but ne2k collapses; the window is a
- * compile-time constant shared by all connections, so it stays at 16 segments until it can be
- * chosen per link. Window scaling (LWIP_WND_SCALE, a 128 KiB window) was also tried on
- * rtl8139: rx +10-15% over 44 segments, but the send direction under two-way load (iperf -d)
- * lost as much.
+ * So the rtl8139 driver asks for 44 segments and the ne2k driver for 16. Window scaling
+ * (LWIP_WND_SCALE, a 128 KiB window) was also tried on rtl8139: rx +10-15% over 44 segments,
+ * but the send direction under two-way load (iperf -d) lost as much.
  *
  * TCP_SND_BUF 44 * MSS = 64240 bytes, the largest whole number of segments below 64 KiB: what
  * we may have in flight towards a peer (the host has large buffers, so our own NIC's ring does
@@ -121,9 +120,18 @@
  * with the old build (with the checksum below); rx stayed the same. It must stay below 64 KiB: without window
  * scaling lwIP keeps it in 16 bits, tcp_write takes a u16_t length, and the iperf sender writes
  * up to TCP_SND_BUF at once. */
-#define TCP_MSS     1460
-#define TCP_WND     (16 * TCP_MSS)
-#define TCP_SND_BUF (44 * TCP_MSS)
+#define TCP_MSS 1460
+/* The receive window is chosen per boot from the NIC (net_tcp_wnd, netstack/net.c): between
+ * NET_TCP_WND_MIN and NET_TCP_WND_MAX, the NIC's rx_burst_frames segments. lwIP reads TCP_WND
+ * only when a PCB is set up, so a variable works; its preprocessor sanity checks cannot read a
+ * variable, so net.c checks the same rules with _Static_assert (LWIP_DISABLE_TCP_SANITY_CHECKS
+ * below). */
+#define NET_TCP_WND_MIN (16 * TCP_MSS)
+#define NET_TCP_WND_MAX (44 * TCP_MSS)
+extern unsigned int net_tcp_wnd;
+#define TCP_WND                        net_tcp_wnd
+#define LWIP_DISABLE_TCP_SANITY_CHECKS 1
+#define TCP_SND_BUF                    (44 * TCP_MSS)
 /* The segment queue per PCB: at least 2 * SND_BUF / MSS so small console writes (several pbufs
  * per segment) do not exhaust it before the byte budget. */
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)

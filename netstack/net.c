@@ -11,11 +11,30 @@
 #include "lwip/stats.h"
 #include "lwip/timeouts.h"
 
+#include "../drivers/nic.h"
 #include "../kernel/lib.h"
 #include "../kernel/log.h"
 #include "../kernel/mainloop.h"
 
 #define DHCP_WARN_MS 15000 /* say so when DHCP has not answered by then */
+
+/* lwIP's TCP_WND (lwipopts.h): the receive window of every new PCB, set from the NIC in
+ * net_init before any PCB exists. */
+unsigned int net_tcp_wnd = NET_TCP_WND_MIN;
+
+/* lwIP's own TCP sanity checks (init.c) are off because TCP_WND is a variable; the same rules
+ * on the constants, checked here. */
+_Static_assert(NET_TCP_WND_MIN >= TCP_MSS, "the window must hold a segment");
+_Static_assert(NET_TCP_WND_MAX <= 0xFFFF, "without window scaling the window is 16 bits");
+_Static_assert(NET_TCP_WND_MAX <= PBUF_POOL_SIZE * (PBUF_POOL_BUFSIZE -
+                                                    (PBUF_LINK_ENCAPSULATION_HLEN + PBUF_LINK_HLEN +
+                                                     PBUF_IP_HLEN + PBUF_TRANSPORT_HLEN)),
+               "the pbuf pool must hold a whole window");
+_Static_assert(TCP_SND_BUF >= 2 * TCP_MSS, "lwIP wants at least two segments of send buffer");
+_Static_assert(TCP_SND_QUEUELEN >= 2 * (TCP_SND_BUF / TCP_MSS), "send queue too short");
+_Static_assert(MEMP_NUM_TCP_SEG >= TCP_SND_QUEUELEN, "segment pool smaller than one send queue");
+_Static_assert(TCP_SNDLOWAT < TCP_SND_BUF && TCP_SNDQUEUELOWAT < TCP_SND_QUEUELEN,
+               "low-water marks must be below their limits");
 
 static struct net_netif g_nif;
 static struct poll_hook g_poll;
@@ -169,6 +188,13 @@ int net_init(struct nic *nic, const struct net_boot_config *cfg)
         ip4_addr_set_zero(&gw);
     }
 
+    /* The receive window: what the NIC can take in one burst (drivers/nic.h), within bounds. */
+    net_tcp_wnd = NET_TCP_WND_MIN;
+    if (nic->rx_burst_frames != 0) {
+        net_tcp_wnd = LWIP_MIN(
+            LWIP_MAX((unsigned int)nic->rx_burst_frames * TCP_MSS, (unsigned int)NET_TCP_WND_MIN),
+            (unsigned int)NET_TCP_WND_MAX);
+    }
     if (!g_lwip_ready) {
         lwip_init();
         g_lwip_ready = true;
@@ -183,9 +209,9 @@ int net_init(struct nic *nic, const struct net_boot_config *cfg)
         LOG_ERROR(NET, "%s: cannot add the interface to lwIP (%d)", link.name, rc);
         return rc;
     }
-    LOG_INFO(NET, "lwIP %s on %s%s: %s", LWIP_VERSION_STRING, link.name,
+    LOG_INFO(NET, "lwIP %s on %s%s: %s, TCP window %u", LWIP_VERSION_STRING, link.name,
              link.send == NULL || link.ctx == nic ? "" : " (VNET local port)",
-             g_dhcp ? "asking DHCP for an address" : "static address");
+             g_dhcp ? "asking DHCP for an address" : "static address", net_tcp_wnd);
     netif_set_default(&g_nif.lwip);
     netif_set_status_callback(&g_nif.lwip, net_status_changed);
     netif_set_up(&g_nif.lwip);
