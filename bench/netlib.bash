@@ -96,8 +96,9 @@ nl_qemu_device() {
     ne2k) echo ne2k_pci ;;
     ne2k-isa) echo ne2k_isa,iobase=0x300,irq=9 ;;
     virtio)
-        # NATIVE_VIRTIO=petrel: only the features Petrel's virtio-net model offers (no checksum
-        # offload, TSO/GSO or mergeable RX buffers), for a like-for-like reference; the default
+        # NATIVE_VIRTIO=petrel: only the features Petrel's virtio-net model offers (checksum
+        # both ways, TSO4 on send; no receive GSO or mergeable RX buffers), for a like-for-like
+        # reference; the default
         # is QEMU's virtio-net as it comes (with TSO/GSO: 64 KiB segments through the TAP).
         if [ "${NATIVE_VIRTIO:-qemu}" = petrel ]; then
             echo "virtio-net-pci,csum=on,guest_csum=on,gso=off,host_tso4=on,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,mrg_rxbuf=off"
