@@ -15,6 +15,7 @@
 #include "../kernel/lib/format.h"
 #include "../kernel/log.h"
 #include "../netstack/netaddr.h"
+#include "../netstack/tcp_listen.h"
 #include "../vnet/pcapng.h"
 #include "../vnet/vnet.h"
 
@@ -246,30 +247,11 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 int con_capture_start(uint16_t port)
 {
-    struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-    struct tcp_pcb *lpcb;
-    err_t err;
-
     for (size_t i = 0; i < CAPTURE_READERS; i++) {
         g_readers[i].tap = -1;
     }
     g_port = port;
-    if (pcb == NULL) {
-        return -ENOMEM;
-    }
-    err = tcp_bind(pcb, IP4_ADDR_ANY, port);
-    if (err != ERR_OK) {
-        LOG_ERROR(CONSOLE, "capture: cannot bind TCP port %u (lwIP error %d)", port, (int)err);
-        tcp_abort(pcb);
-        return -EIO;
-    }
-    lpcb = tcp_listen_with_backlog_and_err(pcb, 2, &err);
-    if (lpcb == NULL) {
-        tcp_abort(pcb);
-        return -ENOMEM;
-    }
-    tcp_accept(lpcb, on_accept);
-    return 0;
+    return net_tcp_listen(port, 2, on_accept, NULL, "capture", NULL);
 }
 
 void con_capture_poll(void)

@@ -11,6 +11,7 @@
 #include "../kernel/lib/format.h"
 #include "../kernel/log.h"
 #include "../netstack/netaddr.h"
+#include "../netstack/tcp_listen.h"
 
 struct reader {
     bool used;
@@ -189,27 +190,8 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 int con_logstream_start(uint16_t port, const struct acl *allow)
 {
-    struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-    struct tcp_pcb *lpcb;
-    err_t err;
-
     g_allow = allow;
-    if (pcb == NULL) {
-        return -ENOMEM;
-    }
-    err = tcp_bind(pcb, IP4_ADDR_ANY, port);
-    if (err != ERR_OK) {
-        LOG_ERROR(CONSOLE, "log stream: cannot bind TCP port %u (lwIP error %d)", port, (int)err);
-        tcp_abort(pcb);
-        return -EIO;
-    }
-    lpcb = tcp_listen_with_backlog_and_err(pcb, 2, &err);
-    if (lpcb == NULL) {
-        tcp_abort(pcb);
-        return -ENOMEM;
-    }
-    tcp_accept(lpcb, on_accept);
-    return 0;
+    return net_tcp_listen(port, 2, on_accept, NULL, "log stream", NULL);
 }
 
 void con_logstream_poll(void)

@@ -17,6 +17,7 @@
 #include "../kernel/log.h"
 #include "../kernel/timer.h"
 #include "../netstack/netaddr.h"
+#include "../netstack/tcp_listen.h"
 
 struct con_conn {
     bool used;
@@ -347,9 +348,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 int con_telnetd_listen(uint16_t port, const char *autorun)
 {
     struct con_listener *l = NULL;
-    struct tcp_pcb *pcb;
-    struct tcp_pcb *lpcb;
-    err_t err;
+    int rc;
 
     if (g_env == NULL || port == 0) {
         return -EINVAL;
@@ -368,31 +367,16 @@ int con_telnetd_listen(uint16_t port, const char *autorun)
                   CON_LISTENERS_MAX);
         return -ENOSPC;
     }
-    pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-    if (pcb == NULL) {
-        return -ENOMEM;
-    }
-    err = tcp_bind(pcb, IP4_ADDR_ANY, port);
-    if (err != ERR_OK) {
-        LOG_ERROR(CONSOLE, "cannot bind TCP port %u (lwIP error %d)", port, (int)err);
-        tcp_abort(pcb);
-        return -EIO;
-    }
-    lpcb = tcp_listen_with_backlog_and_err(pcb, 4, &err);
-    if (lpcb == NULL) {
-        LOG_ERROR(CONSOLE, "cannot listen on TCP port %u (lwIP error %d)", port, (int)err);
-        tcp_abort(pcb);
-        return -ENOMEM;
-    }
     memset(l, 0, sizeof(*l));
+    rc = net_tcp_listen(port, 4, on_accept, l, "console", &l->pcb);
+    if (rc != 0) {
+        return rc;
+    }
     l->used = true;
     l->port = port;
-    l->pcb = lpcb;
     if (autorun != NULL) {
         str_copy(l->autorun, autorun, sizeof(l->autorun));
     }
-    tcp_arg(lpcb, l);
-    tcp_accept(lpcb, on_accept);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "iperf_proto.h"
 #include "net.h"
 #include "netaddr.h"
+#include "tcp_listen.h"
 
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
@@ -586,28 +587,16 @@ static void udp_note(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_ad
 
 int net_iperf_start(void)
 {
-    struct tcp_pcb *pcb;
-    err_t err;
+    int rc;
 
     if (g_listen != NULL) {
         return -EBUSY;
     }
     pattern_init();
-    pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-    if (pcb == NULL) {
-        return -ENOMEM;
+    rc = net_tcp_listen(NET_IPERF_PORT, IPERF_BACKLOG, server_accept, NULL, "iperf", &g_listen);
+    if (rc != 0) {
+        return rc;
     }
-    err = tcp_bind(pcb, IP4_ADDR_ANY, NET_IPERF_PORT);
-    if (err != ERR_OK) {
-        tcp_close(pcb);
-        return -EBUSY;
-    }
-    g_listen = tcp_listen_with_backlog(pcb, IPERF_BACKLOG);
-    if (g_listen == NULL) {
-        tcp_close(pcb); /* tcp_listen failed: pcb is still ours */
-        return -ENOMEM;
-    }
-    tcp_accept(g_listen, server_accept);
 
     g_udp = udp_new_ip_type(IPADDR_TYPE_V4);
     if (g_udp == NULL || udp_bind(g_udp, IP4_ADDR_ANY, NET_IPERF_PORT) != ERR_OK) {

@@ -11,8 +11,8 @@
 #define IPERF_MAX_SESSIONS 4
 
 /* Listens on TCP NET_IPERF_PORT; also binds UDP NET_IPERF_PORT only to say in the log that
- * UDP tests are not served. Call once lwIP is up. Returns 0, -EBUSY when already started or
- * -ENOMEM when lwIP has no PCB. */
+ * UDP tests are not served. Call once lwIP is up. Returns 0, -EBUSY when already started,
+ * -ENOMEM when lwIP has no PCB or -EIO when the port cannot be bound (net_tcp_listen). */
 int net_iperf_start(void);
 
 /* Sends iperf's pattern for `ms` milliseconds to an iperf 2 server at ip:port (host byte

@@ -1,0 +1,16 @@
+/* A TCP listener on every IPv4 address of the appliance: the bind, listen and accept steps
+ * each TCP service takes (console, VM console ports, log stream, capture, iperf), with one
+ * error path. */
+#ifndef PETREL_NET_TCP_LISTEN_H
+#define PETREL_NET_TCP_LISTEN_H
+
+#include "lwip/tcp.h"
+
+/* Listens on TCP `port` with `backlog` pending connections; accept(arg, ...) gets each new
+ * one. `what` names the service in the error line. Returns 0 with the listening pcb in *out
+ * (out may be NULL), -ENOMEM when lwIP has no pcb, or -EIO when the port cannot be bound or
+ * listened on (logged). */
+int net_tcp_listen(uint16_t port, u8_t backlog, tcp_accept_fn accept, void *arg, const char *what,
+                   struct tcp_pcb **out);
+
+#endif
