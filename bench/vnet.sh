@@ -34,7 +34,8 @@
 # vxlan"), NICS ("rtl8139 ne2k"), HOST_NIC (rtl8139), GUEST_NICS ("virtio rtl8139 ne2k"),
 # VXLAN_NIC (virtio), KERNEL (build/petrel.elf), GUEST (directory with vmlinuz and initrd.img;
 # default tools/mkguest-linux's build/guests/linux, refreshed first), LISTEN (5002),
-# PETREL_TEST_TIMEOUT_SCALE (multiplies every timeout).
+# PETREL_TEST_TIMEOUT_SCALE (multiplies every timeout), PROFILE (1: print the appliance's time
+# split and the guest's exit reasons before and after each guest's iperf runs).
 # Everything it creates (lab, QEMUs, temporary files) is removed on exit, also on failure or
 # Ctrl-C. Exit status: 0 when every figure was measured (goals are reported, not enforced), 1
 # otherwise.
@@ -239,6 +240,14 @@ counters() {
         END { if (e != "" && f != "") print e, f }'
 }
 
+# profile WHEN: with PROFILE=1, prints where appliance A's time went (`cpu`: idle and vCPU time)
+# and the guest's exit reasons and time split (`vm info linux`), to read beside the figures.
+profile() {
+    [ "${PROFILE:-0}" = 1 ] || return 0
+    nl_say "profile ($1):"
+    console "cpu" "vm info linux" "vnet ports" 2>/dev/null | sed 's/^/    /' >&2 || true
+}
+
 if part guests || part vxlan; then
     NEED_TAP1=
     if part vxlan; then
@@ -264,12 +273,14 @@ guest_measure() {
             nl_ping_ms "$GUEST_IP" ip netns exec "$NL_H1"
         before=$(counters)
         [ -n "$before" ] || nl_say "guest $g: no counters from the console (before)"
+        profile "guest $g, before iperf"
         for dir in rx tx; do
             nl_repeat "RES[g.$g.$dir]" "guest $g via VNET $dir (Mbit/s)" "$RUNS" \
                 nl_iperf "$dir" "$GUEST_IP" ip netns exec "$NL_H1"
         done
         after=$(counters)
         [ -n "$after" ] || nl_say "guest $g: no counters from the console (after)"
+        profile "guest $g, after iperf"
         if [ -n "$before" ] && [ -n "$after" ]; then
             RES[g.$g.exits]=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " ")
                 split(a, y, " "); f = y[2] - x[2]; if (f > 0) printf "%.2f\n", (y[1] - x[1]) / f

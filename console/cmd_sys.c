@@ -134,6 +134,10 @@ static int cmd_cpu(struct shell *sh, int argc, char **argv)
     shell_printf(sh, "main loop  %llu passes, %llu halts, %llu work items, %llu timers\n",
                  (unsigned long long)ml.passes, (unsigned long long)ml.halts,
                  (unsigned long long)ml.work_items, (unsigned long long)ml.timers_run);
+    shell_printf(sh, "time       %llu ms idle (hlt), %llu ms running vCPUs, up %llu ms\n",
+                 (unsigned long long)(ml.idle_ns / 1000000),
+                 (unsigned long long)(ml.vcpu_ns / 1000000),
+                 (unsigned long long)(now_ns() / 1000000));
     shell_printf(sh, "irqs       %llu unhandled, %llu spurious, %llu deferred-queue overflows\n",
                  (unsigned long long)is.unhandled, (unsigned long long)is.spurious,
                  (unsigned long long)is.deferred_overflows);

@@ -81,6 +81,28 @@ static int cmd_vms(struct shell *sh, int argc, char **argv)
     return 0;
 }
 
+/* The devices the guest touched and how often: where port and MMIO exits go. */
+static void devices(struct shell *sh, const struct vmm_vm *vm)
+{
+    struct vmm_dev_stat d;
+    size_t n = 0;
+
+    while (vmm_vm_device(vm, n, &d) == 0) {
+        n++;
+    }
+    if (n == 0) {
+        return;
+    }
+    shell_puts(sh, "accesses   ");
+    for (size_t i = 0; i < n; i++) {
+        if (vmm_vm_device(vm, i, &d) == 0 && d.accesses > 0) {
+            shell_printf(sh, " %s %llu (%llu us)", d.name, (unsigned long long)d.accesses,
+                         (unsigned long long)(d.access_ns / 1000));
+        }
+    }
+    shell_puts(sh, "\n");
+}
+
 static void info(struct shell *sh, struct vmm_vm *vm)
 {
     struct vmm_vm_info vi;
@@ -125,21 +147,26 @@ static void info(struct shell *sh, struct vmm_vm *vm)
         }
         used[best] = true;
         if (shown == 0) {
-            static const char *const hdr[] = {"EXIT", "COUNT"};
+            static const char *const hdr[] = {"EXIT", "COUNT", "US/EXIT"};
 
-            table_init(&g_table, 2, hdr);
+            table_init(&g_table, 3, hdr);
             table_align_right(&g_table, 1);
+            table_align_right(&g_table, 2);
         }
         table_row(&g_table);
         table_set(&g_table, 0, "%s",
                   vmm_exit_slot_name(best) != NULL ? vmm_exit_slot_name(best) : "?");
         table_set(&g_table, 1, "%llu", (unsigned long long)vi.stats.exits[best]);
+        table_set(&g_table, 2, "%llu.%u",
+                  (unsigned long long)(vi.stats.exit_ns[best] / vi.stats.exits[best] / 1000),
+                  (unsigned)(vi.stats.exit_ns[best] / vi.stats.exits[best] / 100 % 10));
         shown++;
     }
     if (shown > 0) {
         shell_puts(sh, "\n");
         table_print_shell(&g_table, sh);
     }
+    devices(sh, vm);
 }
 
 static int cmd_vm(struct shell *sh, int argc, char **argv)

@@ -38,16 +38,24 @@ NORETURN void mainloop_run(void)
          * always is one); sleep only when every vCPU sleeps too. */
         struct vmm_vcpu *vcpu = vmm_sched_next();
         if (vcpu != NULL) {
+            uint64_t t0 = now_ns();
+
             vmm_run(vcpu);
+            g_stats.vcpu_ns += now_ns() - t0;
             continue;
         }
         /* Sleep only when nothing is queued; interrupts stay off between the check and HLT so
          * a wake-up cannot slip in between. */
         cpu_cli();
         if (!irq_work_pending()) {
+            uint64_t t0;
+
             g_stats.halts++;
             timer_arm_wakeup(MIN(timer_next_deadline(), vmm_sched_wake_deadline()));
+            t0 = now_ns();
             cpu_sti_hlt();
+            /* Interrupt handlers run before this line: their time counts as idle. */
+            g_stats.idle_ns += now_ns() - t0;
         } else {
             cpu_sti();
         }

@@ -20,6 +20,8 @@ struct mainloop_stats {
     uint64_t halts;
     uint64_t work_items;
     uint64_t timers_run;
+    uint64_t idle_ns; /* time halted, waiting for an interrupt */
+    uint64_t vcpu_ns; /* time in vmm_run: guests and their exits */
 };
 void mainloop_get_stats(struct mainloop_stats *out);
 

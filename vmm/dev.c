@@ -112,6 +112,8 @@ int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg)
     }
     vm->devs[vm->ndevs] = *reg;
     vm->devs[vm->ndevs].irq_high = 0; /* asserts nothing until it says so */
+    vm->devs[vm->ndevs].accesses = 0;
+    vm->devs[vm->ndevs].access_ns = 0;
     vm->ndevs++;
     LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "device %s: %zu port ranges, %zu MMIO ranges", reg->name,
            reg->nio, reg->nmmio);
@@ -300,16 +302,19 @@ static void device_failed(struct vmm_vm *vm, const char *dev, const char *what, 
 int vmm_io_access(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, uint32_t *val)
 {
     for (size_t d = 0; d < vm->ndevs; d++) {
-        const struct vmm_dev_reg *dev = &vm->devs[d];
+        struct vmm_dev_reg *dev = &vm->devs[d];
 
         for (size_t i = 0; i < dev->nio; i++) {
             const struct vmm_dev_io_range *r = &dev->io[i];
+            uint64_t t0;
             int rc;
 
             if (port < r->base || port - r->base >= r->count) {
                 continue;
             }
+            t0 = vmm_host()->now_ns();
             rc = r->fn(dev->dev, port, size, write, val);
+            dev->access_ns += vmm_host()->now_ns() - t0;
             if (rc == VMM_NOT_MINE) {
                 break;
             }
@@ -320,6 +325,7 @@ int vmm_io_access(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, u
             if (!write) {
                 *val &= ones(size);
             }
+            dev->accesses++;
             return 0;
         }
     }
@@ -352,7 +358,7 @@ int vmm_io_string(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, v
     uint8_t *b = buf;
 
     for (size_t d = 0; d < vm->ndevs; d++) {
-        const struct vmm_dev_reg *dev = &vm->devs[d];
+        struct vmm_dev_reg *dev = &vm->devs[d];
 
         for (size_t i = 0; i < dev->nio; i++) {
             const struct vmm_dev_io_range *r = &dev->io[i];
@@ -396,16 +402,19 @@ int vmm_io_string(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, v
 int vmm_mmio_access(struct vmm_vm *vm, uint64_t gpa, unsigned size, bool write, uint64_t *val)
 {
     for (size_t d = 0; d < vm->ndevs; d++) {
-        const struct vmm_dev_reg *dev = &vm->devs[d];
+        struct vmm_dev_reg *dev = &vm->devs[d];
 
         for (size_t i = 0; i < dev->nmmio; i++) {
             const struct vmm_dev_mmio_range *r = &dev->mmio[i];
+            uint64_t t0;
             int rc;
 
             if (gpa < r->base || gpa - r->base >= r->len) {
                 continue;
             }
+            t0 = vmm_host()->now_ns();
             rc = r->fn(dev->dev, gpa, size, write, val);
+            dev->access_ns += vmm_host()->now_ns() - t0;
             if (rc == VMM_NOT_MINE) {
                 break;
             }
@@ -413,6 +422,7 @@ int vmm_mmio_access(struct vmm_vm *vm, uint64_t gpa, unsigned size, bool write, 
                 device_failed(vm, dev->name, "MMIO", gpa, size, write, rc);
                 return rc;
             }
+            dev->accesses++;
             return 0;
         }
     }

@@ -10,7 +10,7 @@
 #include "../kernel/lib.h"
 #include "../kernel/log.h"
 
-static size_t exit_slot(uint64_t code)
+size_t vmm_exit_slot(uint64_t code)
 {
     if (code < 0x100) {
         return (size_t)code;
@@ -100,7 +100,7 @@ enum vmm_action vmm_exit_dispatch(struct vmm_vcpu *vcpu)
     struct vmm_vm *vm = vcpu->vm;
     uint64_t code = vcpu->vmcb->ctl.exit_code;
 
-    vm->stats.exits[exit_slot(code)]++;
+    vm->stats.exits[vmm_exit_slot(code)]++;
     vm->stats.exits_total++;
     vmm_inject_after_exit(vcpu);
     if ((uint32_t)code == SVM_EXIT_INVALID_LO32) {

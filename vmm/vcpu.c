@@ -254,6 +254,7 @@ void vmm_run(struct vmm_vcpu *vcpu)
         enum vmm_action act;
         bool pending = vmm_vcpu_poll(vcpu, now);
         uint64_t t_exit;
+        size_t slot;
 
         if (vm->state != VMM_VM_RUNNING) {
             break;
@@ -274,9 +275,11 @@ void vmm_run(struct vmm_vcpu *vcpu)
         enter(vcpu);
         t_exit = h->now_ns();
         vm->stats.guest_ns += t_exit - now;
+        slot = vmm_exit_slot(vcpu->vmcb->ctl.exit_code);
         act = vmm_exit_dispatch(vcpu);
         now = h->now_ns();
         vm->stats.vmm_ns += now - t_exit;
+        vm->stats.exit_ns[slot] += now - t_exit;
         if (vm->state != VMM_VM_RUNNING) {
             break;
         }

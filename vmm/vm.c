@@ -430,6 +430,17 @@ int vmm_vm_info(const struct vmm_vm *vm, struct vmm_vm_info *out)
     return 0;
 }
 
+int vmm_vm_device(const struct vmm_vm *vm, size_t i, struct vmm_dev_stat *out)
+{
+    if (i >= vm->ndevs) {
+        return -ENOENT;
+    }
+    out->name = vm->devs[i].name;
+    out->accesses = vm->devs[i].accesses;
+    out->access_ns = vm->devs[i].access_ns;
+    return 0;
+}
+
 void vmm_vm_set_host_ctx(struct vmm_vm *vm, void *ctx)
 {
     vm->host_ctx = ctx;

@@ -134,6 +134,8 @@ uint32_t vmm_asid_for(unsigned vm_id);
 
 /* exit.c: handles the exit recorded in the VMCB (after regs_from_vmcb). */
 enum vmm_action vmm_exit_dispatch(struct vmm_vcpu *vcpu);
+/* The stats slot (vmm_vm_stats.exits) that counts exit code `code`. */
+size_t vmm_exit_slot(uint64_t code);
 void vmm_inject_exception(struct vmm_vcpu *vcpu, uint8_t vector, bool has_err, uint32_t err);
 /* io.c, msr.c, hypercall.c */
 enum vmm_action vmm_exit_ioio(struct vmm_vcpu *vcpu);

@@ -61,6 +61,7 @@ enum vmm_vm_state {
 
 struct vmm_vm_stats {
     uint64_t exits[VMM_EXIT_SLOTS];
+    uint64_t exit_ns[VMM_EXIT_SLOTS]; /* time handling each exit reason */
     uint64_t exits_total;
     uint64_t guest_ns; /* time inside VMRUN */
     uint64_t vmm_ns;   /* time handling exits */
@@ -102,6 +103,14 @@ int vmm_vm_stop(struct vmm_vm *vm);
 /* Removes a VM that is not running or paused from the list and frees it. */
 int vmm_vm_destroy(struct vmm_vm *vm);
 int vmm_vm_info(const struct vmm_vm *vm, struct vmm_vm_info *out);
+/* The VM's device number i (registration order): its name and how many port and MMIO
+ * accesses it handled. -ENOENT past the last one. */
+struct vmm_dev_stat {
+    const char *name;
+    uint64_t accesses;
+    uint64_t access_ns; /* time in its handlers */
+};
+int vmm_vm_device(const struct vmm_vm *vm, size_t i, struct vmm_dev_stat *out);
 struct vmm_vm *vmm_vm_find(const char *name);
 /* Iteration over all VMs: vmm_vm_next(NULL) is the first. */
 struct vmm_vm *vmm_vm_next(const struct vmm_vm *vm);

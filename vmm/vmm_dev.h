@@ -65,6 +65,8 @@ struct vmm_dev_reg {
     /* The core's, not the device's (vmm_dev_register clears it): bit n set while the device
      * holds line n asserted through vmm_dev_irq_set. */
     uint32_t irq_high;
+    uint64_t accesses;  /* the core's: port and MMIO accesses the device handled */
+    uint64_t access_ns; /* the core's: time in the device's port and MMIO handlers */
     /* Called before the vCPU enters the guest and when it sleeps in HLT: bring the device's
      * time-driven state up to `now_ns` (raise IRQs that are due) and return the next deadline
      * in ns (UINT64_MAX for none). Optional. */
