@@ -5,14 +5,12 @@
 #include "capture.h"
 #include "acl.h"
 #include "config.h"
-#include "telnetd.h"
+#include "ostream.h"
 
-#include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 
 #include "../kernel/heap.h"
 #include "../kernel/lib.h"
-#include "../kernel/lib/format.h"
 #include "../kernel/log.h"
 #include "../netstack/netaddr.h"
 #include "../netstack/tcp_listen.h"
@@ -23,8 +21,7 @@
 
 struct reader {
     bool used;
-    bool closing;
-    struct tcp_pcb *pcb;
+    struct con_ostream s;
     int tap;
     struct vnet_pcapng_writer w;
     uint8_t *ring; /* CAPTURE_RING bytes */
@@ -33,7 +30,6 @@ struct reader {
     uint64_t packets;
     uint64_t bytes;
     uint64_t lost;
-    char peer[24];
 };
 
 static struct reader g_readers[CAPTURE_READERS];
@@ -72,7 +68,7 @@ static void on_packet(void *ctx, const struct vnet_capture_pkt *pkt)
     size_t first;
     int n;
 
-    if (r->closing || r->pcb == NULL || own_segment(pkt->frame, pkt->len)) {
+    if (r->s.closing || own_segment(pkt->frame, pkt->len)) {
         return;
     }
     /* The writer is given only the room the ring has, so it marks a new interface described
@@ -99,24 +95,14 @@ static const char *const *sel_ptrs(const char **ptrs)
     return ptrs;
 }
 
-static void detach(struct reader *r)
-{
-    if (r->pcb != NULL) {
-        tcp_arg(r->pcb, NULL);
-        tcp_recv(r->pcb, NULL);
-        tcp_err(r->pcb, NULL);
-        r->pcb = NULL;
-    }
-}
-
 static void finish(struct reader *r, const char *why)
 {
     struct vnet_switch *sw = vnet_default();
 
     if (r->tap >= 0 && sw != NULL && vnet_capture_detach(sw, r->tap) != 0) {
-        LOG_WARN(CONSOLE, "capture reader %s: tap %d not detached", r->peer, r->tap);
+        LOG_WARN(CONSOLE, "capture reader %s: tap %d not detached", r->s.peer, r->tap);
     }
-    LOG_INFO(CONSOLE, "capture reader %s left: %s (%llu packets, %llu bytes, %llu lost)", r->peer,
+    LOG_INFO(CONSOLE, "capture reader %s left: %s (%llu packets, %llu bytes, %llu lost)", r->s.peer,
              why, (unsigned long long)r->packets, (unsigned long long)r->bytes,
              (unsigned long long)r->lost);
     kfree(r->ring);
@@ -125,53 +111,16 @@ static void finish(struct reader *r, const char *why)
     r->used = false;
 }
 
-static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
-{
-    struct reader *r = arg;
-
-    (void)err;
-    if (p != NULL) {
-        tcp_recved(pcb, p->tot_len); /* readers have nothing to say */
-        pbuf_free(p);
-        return ERR_OK;
-    }
-    if (r != NULL) {
-        r->closing = true; /* closed from the main loop */
-    }
-    return ERR_OK;
-}
-
-static void on_err(void *arg, err_t err)
-{
-    struct reader *r = arg;
-
-    if (r != NULL) {
-        r->pcb = NULL;
-        r->closing = true;
-        (void)err;
-    }
-}
-
 /* Moves buffered bytes into lwIP's send buffer. */
 static void pump(struct reader *r)
 {
     bool wrote = false;
 
     while (r->count > 0) {
-        size_t run = MIN(r->count, CAPTURE_RING - r->head);
-        size_t n = MIN(run, (size_t)tcp_sndbuf(r->pcb));
-        err_t err;
+        size_t n =
+            con_ostream_write(&r->s, r->ring + r->head, MIN(r->count, CAPTURE_RING - r->head));
 
-        if (n == 0 || tcp_sndqueuelen(r->pcb) >= TCP_SND_QUEUELEN - 1) {
-            break;
-        }
-        n = MIN(n, (size_t)0xffff);
-        err = tcp_write(r->pcb, r->ring + r->head, (u16_t)n, TCP_WRITE_FLAG_COPY);
-        if (err == ERR_MEM) {
-            break;
-        }
-        if (err != ERR_OK) {
-            r->closing = true;
+        if (n == 0) {
             break;
         }
         r->head = (r->head + n) % CAPTURE_RING;
@@ -179,7 +128,7 @@ static void pump(struct reader *r)
         wrote = true;
     }
     if (wrote) {
-        tcp_output(r->pcb);
+        con_ostream_flush(&r->s);
     }
 }
 
@@ -195,16 +144,12 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     struct vnet_switch *sw = vnet_default();
     char addr[NETADDR_STR_MAX];
     struct reader *r = NULL;
-    uint32_t ip;
 
     (void)arg;
     if (err != ERR_OK || pcb == NULL) {
         return ERR_VAL;
     }
-    ip = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)));
-    netaddr_format(ip, addr, sizeof(addr));
-    if (!acl_allows(&g_con_config.allow, ip)) {
-        LOG_WARN(CONSOLE, "capture: connection from %s refused: not in console.allow", addr);
+    if (!con_ostream_allowed(pcb, &g_con_config.allow, "capture", addr)) {
         return refuse(pcb);
     }
     for (size_t i = 0; i < CAPTURE_READERS; i++) {
@@ -234,13 +179,8 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
         return refuse(pcb);
     }
     r->used = true;
-    r->pcb = pcb;
-    fmt_snprintf(r->peer, sizeof(r->peer), "%s:%u", addr, pcb->remote_port);
-    tcp_arg(pcb, r);
-    tcp_recv(pcb, on_recv);
-    tcp_err(pcb, on_err);
-    con_keepalive(pcb);
-    LOG_INFO(CONSOLE, "capture reader %s joined (%s)", r->peer,
+    con_ostream_open(&r->s, pcb);
+    LOG_INFO(CONSOLE, "capture reader %s joined (%s)", r->s.peer,
              g_nsel == 0 ? "every port" : "selected ports");
     return ERR_OK;
 }
@@ -262,18 +202,11 @@ void con_capture_poll(void)
         if (!r->used) {
             continue;
         }
-        if (r->pcb != NULL && !r->closing) {
+        if (!r->s.closing) {
             pump(r);
         }
-        if (r->closing) {
-            struct tcp_pcb *pcb = r->pcb;
-            bool lost = pcb == NULL;
-
-            detach(r);
-            if (pcb != NULL && tcp_close(pcb) != ERR_OK) {
-                tcp_abort(pcb);
-            }
-            finish(r, lost ? "connection lost" : "closed by the reader");
+        if (r->s.closing) {
+            finish(r, con_ostream_close(&r->s));
         }
     }
 }
@@ -302,7 +235,7 @@ int con_capture_select(const char *const *names, size_t nnames)
         if (r->used && r->tap >= 0 && sw != NULL) {
             rc = vnet_capture_filter(sw, r->tap, sel_ptrs(ptrs), g_nsel);
             if (rc != 0) {
-                LOG_WARN(CONSOLE, "capture reader %s: selection not changed (%d)", r->peer, rc);
+                LOG_WARN(CONSOLE, "capture reader %s: selection not changed (%d)", r->s.peer, rc);
             }
         }
     }
@@ -319,7 +252,7 @@ size_t con_capture_readers(struct con_capture_info *out, size_t max)
         if (!r->used) {
             continue;
         }
-        str_copy(out[n].peer, r->peer, sizeof(out[n].peer));
+        str_copy(out[n].peer, r->s.peer, sizeof(out[n].peer));
         out[n].packets = r->packets;
         out[n].bytes = r->bytes;
         out[n].lost = r->lost;
