@@ -52,28 +52,12 @@ for t in iperf ip ping qemu-system-x86_64 awk sort; do
     command -v "$t" >/dev/null || nl_die "$t not found: run 'make deps'"
 done
 [ -f "$KERNEL" ] || nl_die "kernel $KERNEL not found: run 'make'"
-case $RUNS in '' | *[!0-9]* | 0) nl_die "RUNS must be a positive number" ;; esac
-case $SECS in '' | *[!0-9]* | 0) nl_die "SECONDS_PER_RUN must be a positive number" ;; esac
-[[ $SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] || nl_die "PETREL_TEST_TIMEOUT_SCALE must be a number"
+nl_check_numbers
 for n in $NICS; do
     case $n in rtl8139 | ne2k | ne2k-isa) ;; *) nl_die "unknown NIC model '$n' in NICS" ;; esac
 done
-if [ -z "$GUEST_DIR" ]; then
-    GUEST_DIR=$ROOT/build/guests/linux
-    "$ROOT/tools/mkguest-linux" --out "$GUEST_DIR" >&2 || nl_die "tools/mkguest-linux failed"
-fi
-if [ ! -f "$GUEST_DIR/vmlinuz" ] || [ ! -f "$GUEST_DIR/initrd.img" ]; then
-    nl_die "no vmlinuz/initrd.img in $GUEST_DIR"
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/petrel-bench-net.XXXXXX")
-cleanup() {
-    nl_cleanup
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-START=$(date +%s)
+nl_guest_dir
+nl_start net
 
 "$ROOT/tools/mkiso" --kernel "$KERNEL" --cmdline "ip=$ADDR/24 gw=10.77.0.1" \
     -o "$TMP/static.iso" >/dev/null || nl_die "tools/mkiso failed"

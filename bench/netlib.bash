@@ -3,8 +3,8 @@
 # lab, the Linux guest run directly by QEMU (the "native" reference), and process bookkeeping so
 # that the caller's EXIT trap stops everything it started.
 #
-# The caller sets PROG, ROOT, SECS (iperf seconds per run), SCALE (timeout multiplier) before
-# sourcing, and calls nl_cleanup from its EXIT trap.
+# The caller sets PROG, ROOT, RUNS, SECS (iperf seconds per run), SCALE (timeout multiplier) and
+# GUEST_DIR before sourcing, then calls nl_start (its EXIT trap runs nl_cleanup).
 # shellcheck shell=bash
 
 NL_LAB=           # the lab's name once nl_lab_up made it
@@ -16,6 +16,36 @@ nl_die() {
     exit 1
 }
 nl_say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+
+# nl_check_numbers: RUNS, SECS and SCALE are well-formed (dies otherwise).
+# shellcheck disable=SC2153 # SECS is the caller's
+nl_check_numbers() {
+    case $RUNS in '' | *[!0-9]* | 0) nl_die "RUNS must be a positive number" ;; esac
+    case $SECS in '' | *[!0-9]* | 0) nl_die "SECONDS_PER_RUN must be a positive number" ;; esac
+    [[ $SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] || nl_die "PETREL_TEST_TIMEOUT_SCALE must be a number"
+}
+
+# nl_guest_dir: sets GUEST_DIR to the Linux guest (tools/mkguest-linux's, refreshed, unless the
+# caller named one) and checks it has vmlinuz and initrd.img.
+nl_guest_dir() {
+    if [ -z "$GUEST_DIR" ]; then
+        GUEST_DIR=$ROOT/build/guests/linux
+        "$ROOT/tools/mkguest-linux" --out "$GUEST_DIR" >&2 || nl_die "tools/mkguest-linux failed"
+    fi
+    if [ ! -f "$GUEST_DIR/vmlinuz" ] || [ ! -f "$GUEST_DIR/initrd.img" ]; then
+        nl_die "no vmlinuz/initrd.img in $GUEST_DIR"
+    fi
+}
+
+# nl_start NAME: the run's temporary directory (TMP) and the traps that remove it and stop
+# everything started (nl_cleanup) on exit, also on failure or Ctrl-C; START = now.
+nl_start() {
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/petrel-bench-$1.XXXXXX")
+    trap 'nl_cleanup; rm -rf "$TMP"' EXIT
+    trap 'exit 130' INT TERM
+    # shellcheck disable=SC2034 # read by the caller
+    START=$(date +%s)
+}
 
 # nl_secs N: N seconds scaled by SCALE (PETREL_TEST_TIMEOUT_SCALE), rounded up.
 nl_secs() {

@@ -70,9 +70,7 @@ for t in iperf ip ping ss qemu-system-x86_64 awk sort "$PY"; do
     command -v "$t" >/dev/null || nl_die "$t not found: run 'make deps'"
 done
 [ -f "$KERNEL" ] || nl_die "kernel $KERNEL not found: run 'make'"
-case $RUNS in '' | *[!0-9]* | 0) nl_die "RUNS must be a positive number" ;; esac
-case $SECS in '' | *[!0-9]* | 0) nl_die "SECONDS_PER_RUN must be a positive number" ;; esac
-[[ $SCALE =~ ^[0-9]+(\.[0-9]+)?$ ]] || nl_die "PETREL_TEST_TIMEOUT_SCALE must be a number"
+nl_check_numbers
 for p in $PARTS; do
     case $p in own | guests | vxlan) ;; *) nl_die "unknown part '$p' in PARTS (own guests vxlan)" ;; esac
 done
@@ -85,23 +83,9 @@ done
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 if part guests || part vxlan; then
     [ "$(id -u)" -eq 0 ] || nl_die "parts guests and vxlan need root (a namespace lab); run 'sudo $0'"
-    if [ -z "$GUEST_DIR" ]; then
-        GUEST_DIR=$ROOT/build/guests/linux
-        "$ROOT/tools/mkguest-linux" --out "$GUEST_DIR" >&2 || nl_die "tools/mkguest-linux failed"
-    fi
-    if [ ! -f "$GUEST_DIR/vmlinuz" ] || [ ! -f "$GUEST_DIR/initrd.img" ]; then
-        nl_die "no vmlinuz/initrd.img in $GUEST_DIR"
-    fi
+    nl_guest_dir
 fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/petrel-bench-vnet.XXXXXX")
-cleanup() {
-    nl_cleanup
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-START=$(date +%s)
+nl_start vnet
 FAILED=0
 declare -A RES
 
