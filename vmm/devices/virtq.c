@@ -60,15 +60,21 @@ int virtq_pop(struct vmm_vm *vm, struct virtq *q, struct virtq_chain *c)
     if (q->size == 0) {
         return 0;
     }
-    rc = vq_rd16(vm, q->avail + 2, &avail_idx);
-    if (rc < 0) {
-        return rc;
-    }
-    if (avail_idx == q->last_avail) {
-        return 0;
-    }
-    if ((uint16_t)(avail_idx - q->last_avail) > q->size) {
-        return -EIO;
+    /* The driver only ever adds entries, so the index needs reading again only once the
+     * device has taken every entry the last read announced (one guest read less per chain
+     * while a burst is taken). */
+    if (q->avail_seen == q->last_avail) {
+        rc = vq_rd16(vm, q->avail + 2, &avail_idx);
+        if (rc < 0) {
+            return rc;
+        }
+        if (avail_idx == q->last_avail) {
+            return 0;
+        }
+        if ((uint16_t)(avail_idx - q->last_avail) > q->size) {
+            return -EIO;
+        }
+        q->avail_seen = avail_idx;
     }
     rc = vq_rd16(vm, q->avail + 4 + 2ull * (q->last_avail % q->size), &head);
     if (rc < 0) {

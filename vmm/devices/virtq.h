@@ -27,6 +27,7 @@ struct virtq {
     uint64_t used;
     bool event_idx;
     uint16_t last_avail; /* next available entry the device takes */
+    uint16_t avail_seen; /* avail->idx as last read: entries before it need no second read */
     uint16_t used_idx;   /* the device's copy of used->idx */
     uint16_t signalled;  /* used_idx at the last interrupt decision */
     uint32_t kick_word;  /* what virtq_want_kick last wrote (bit 16: written, 17: event_idx) */
