@@ -126,11 +126,11 @@ static void info(struct shell *sh, struct vmm_vm *vm)
                  vi.halted ? ", halted (hlt)" : "");
     shell_printf(sh, "time        %s in the guest, %s handling exits\n", g, v);
     shell_printf(sh,
-                 "counters    %llu exits, %llu irqs injected, %llu hlts, %llu unclaimed io, "
-                 "%llu unknown msrs\n",
+                 "counters    %llu exits, %llu irqs injected, %llu pv eois, %llu hlts, "
+                 "%llu unclaimed io, %llu unknown msrs\n",
                  (unsigned long long)vi.stats.exits_total,
-                 (unsigned long long)vi.stats.irqs_injected, (unsigned long long)vi.stats.halts,
-                 (unsigned long long)vi.stats.io_unclaimed,
+                 (unsigned long long)vi.stats.irqs_injected, (unsigned long long)vi.stats.pv_eois,
+                 (unsigned long long)vi.stats.halts, (unsigned long long)vi.stats.io_unclaimed,
                  (unsigned long long)vi.stats.msr_unknown);
     /* The busiest exit reasons, most first. */
     while (shown < 8) {

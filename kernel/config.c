@@ -24,12 +24,13 @@ enum vm_key {
     VK_NIC,
     VK_CONSOLE_PORT,
     VK_AUTOSTART,
+    VK_PARAVIRT,
     VK_COUNT,
 };
 
 static const char *const g_vm_keys[VK_COUNT] = {
-    "memory",  "kernel", "flat", "load",         "entry",
-    "cmdline", "initrd", "nic",  "console_port", "autostart",
+    "memory", "kernel", "flat",         "load",      "entry",    "cmdline",
+    "initrd", "nic",    "console_port", "autostart", "paravirt",
 };
 
 struct parser {
@@ -361,6 +362,7 @@ static void start_vm(struct parser *p, const char *name)
     vm->line = p->line;
     vm->mem_bytes = MiB(CONFIG_DEFAULT_MEM_MB);
     vm->autostart = true;
+    vm->paravirt = true;
     p->vm = vm;
     p->sec = SEC_VM;
 }
@@ -525,6 +527,13 @@ static void vm_key_value(struct parser *p, enum vm_key k, const char *key, const
             return;
         }
         vm->autostart = b;
+        return;
+    case VK_PARAVIRT:
+        if (config_parse_bool(value, &b) != 0) {
+            VM_ERR(p, "paravirt '%s' in [vm %s]: on or off", value, vm->name);
+            return;
+        }
+        vm->paravirt = b;
         return;
     case VK_COUNT:
         break;

@@ -3,7 +3,7 @@
  *   [appliance]          keys of the kernel command line (log = pit:debug, console.port = 23, ...)
  *   [vnet]               route/link/aging lines, kept raw; kernel/vnet_glue.c applies them
  *   [vm NAME]            one guest: memory, kernel or flat image (+ load/entry), cmdline,
- *                        initrd, nic, console_port, autostart
+ *                        initrd, nic, console_port, autostart, paravirt
  *
  * Pure and OS-independent (hosted unit tests and a libFuzzer target drive it): no heap, every
  * table bounded, every line and value checked against its buffer. Problems are reported line
@@ -66,6 +66,7 @@ struct config_vm {
     size_t nnics;
     uint16_t console_port; /* TCP port of the VM's own console, 0: none */
     bool autostart;        /* default true */
+    bool paravirt;         /* default true: KVM's PV EOI for a Linux guest (vmm/inject.c) */
     bool valid;            /* false: the section had an error and is skipped */
     /* Parse state: the line of each key seen (duplicate detection), the keys whose value was
      * accepted (bit per key), errors in the section and lines too broken to know their key. */

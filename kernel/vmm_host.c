@@ -100,6 +100,7 @@ static struct vmm_host g_host = {
     .nic_attach = vnet_glue_nic_attach,
     .nic_send = vnet_glue_nic_send,
     .nic_detach = vnet_glue_nic_detach,
+    .nic_mtu = vnet_glue_nic_mtu,
 };
 
 const struct vmm_host *kernel_vmm_host(void)

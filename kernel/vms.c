@@ -181,6 +181,7 @@ static int section_to_vmm(const struct config_vm *s, const struct bootinfo *bi,
     /* A Linux kernel gets the platform it expects: local APIC and IOAPIC (ACPI describes them).
      * Other guests keep the 8259-only PC the test guests are written for. */
     cfg->apic = vmm_linux_is_bzimage(cfg->image, cfg->image_len);
+    cfg->no_paravirt = !s->paravirt;
     /* Guest NICs: each `nic =` line becomes a model on the VM's PCI bus (vmm/nic_config.h);
      * line i is NIC "eth<i>" (the VNET port "<vm>.eth<i>"), also when an earlier one is bad. */
     for (size_t i = 0; i < s->nnics && i < VMM_NICS_MAX; i++) {

@@ -171,20 +171,46 @@ static uint32_t network_of(const char *vm, const char *nic_name, const char *net
     return h;
 }
 
-/* The network of NIC `nic_name` of VM `vm`, from its petrel.conf nic line (`net=`); 0 when the
- * VM has no section or the NIC no line. */
-static uint32_t vnic_network(const char *vm, const char *nic_name)
+/* The petrel.conf nic line of NIC `nic_name` of VM `vm`, parsed into *nc. false when the VM
+ * has no section or the NIC no (valid) line. */
+static bool vnic_line(const char *vm, const char *nic_name, struct vmm_nic_config *nc)
 {
     const struct config_vm *s = vms_config(vm);
-    struct vmm_nic_config nc;
 
     for (size_t i = 0; s != NULL && i < s->nnics && i < CONFIG_NICS_MAX; i++) {
-        if (vmm_nic_parse(s->nic[i], (unsigned)i, &nc, NULL, 0) == 0 &&
-            strcmp(nc.name, nic_name) == 0) {
-            return network_of(vm, nic_name, nc.net);
+        if (vmm_nic_parse(s->nic[i], (unsigned)i, nc, NULL, 0) == 0 &&
+            strcmp(nc->name, nic_name) == 0) {
+            return true;
         }
     }
-    return 0;
+    return false;
+}
+
+/* The IP MTU of a NIC's port (vmm_nic_mtu): its `mtu=`, else what its network wants when the
+ * model can tell its guest (1450 on a network a VXLAN link carries), else 1500. Said in the
+ * log when it is not simply 1500, and when a guest that cannot be told will fragment. */
+static uint16_t vnic_mtu(const char *port, const struct vmm_nic_config *nc, uint32_t network)
+{
+    uint16_t want = vnet_network_mtu(g_sw, network);
+    uint16_t mtu = vmm_nic_mtu(nc, want);
+
+    if (nc->mtu != 0) {
+        LOG_INFO(VNET, "port %s: MTU %u (mtu= in its nic line)%s", port, mtu,
+                 vmm_nic_model_tells_mtu(nc->model)
+                     ? ""
+                     : ": tell the guest too (DHCP option 26 or ip link)");
+    } else if (mtu != VNET_MTU_DEFAULT) {
+        LOG_INFO(VNET,
+                 "port %s: MTU %u offered to the guest (network %u is carried by a link: "
+                 "full-size frames cross it unfragmented; mtu=1500 in the nic line keeps 1500)",
+                 port, mtu, network);
+    } else if (want < VNET_MTU_DEFAULT) {
+        LOG_INFO(VNET,
+                 "port %s: MTU 1500: a %s guest cannot be told the link's %u, so its full-size "
+                 "frames are fragmented on the link (DHCP option 26 and mtu=%u avoid that)",
+                 port, vmm_nic_model_name(nc->model), want, want);
+    }
+    return mtu;
 }
 
 int vnet_glue_nic_attach(struct vmm_vm *vm, const char *nic_name, const uint8_t mac[6],
@@ -194,6 +220,8 @@ int vnet_glue_nic_attach(struct vmm_vm *vm, const char *nic_name, const uint8_t 
     const char *vm_name = vmm_vm_name(vm);
     char name[VNET_NAME_MAX];
     struct vnet_port_config pc;
+    struct vmm_nic_config nc;
+    bool has_line;
     struct vnic *v;
     int rc;
 
@@ -220,7 +248,9 @@ int vnet_glue_nic_attach(struct vmm_vm *vm, const char *nic_name, const uint8_t 
     pc.name = name;
     pc.kind = VNET_PORT_VNIC;
     pc.mac = mac;
-    pc.network = vnic_network(vm_name, nic_name);
+    has_line = vnic_line(vm_name, nic_name, &nc);
+    pc.network = has_line ? network_of(vm_name, nic_name, nc.net) : 0;
+    pc.mtu = has_line ? vnic_mtu(name, &nc, pc.network) : VNET_MTU_DEFAULT;
     pc.tx = vnic_tx;
     pc.ctx = v;
     rc = vnet_port_add(g_sw, &pc, &v->port);
@@ -230,10 +260,20 @@ int vnet_glue_nic_attach(struct vmm_vm *vm, const char *nic_name, const uint8_t 
         kfree(v);
         return rc;
     }
-    LOG_INFO(VNET, "port %s: %02x:%02x:%02x:%02x:%02x:%02x on network %u", name, mac[0], mac[1],
-             mac[2], mac[3], mac[4], mac[5], pc.network);
+    LOG_INFO(VNET, "port %s: %02x:%02x:%02x:%02x:%02x:%02x on network %u, mtu %u", name, mac[0],
+             mac[1], mac[2], mac[3], mac[4], mac[5], pc.network, pc.mtu);
     *backend = v;
     return 0;
+}
+
+uint16_t vnet_glue_nic_mtu(void *backend)
+{
+    struct vnic *v = backend;
+
+    if (v == NULL || v->port == NULL) {
+        return VNET_MTU_DEFAULT;
+    }
+    return vnet_port_mtu(v->port);
 }
 
 int vnet_glue_nic_send(void *backend, const void *frame, size_t len)

@@ -31,5 +31,9 @@ int vnet_glue_nic_attach(struct vmm_vm *vm, const char *nic_name, const uint8_t 
                          void **backend);
 int vnet_glue_nic_send(void *backend, const void *frame, size_t len);
 void vnet_glue_nic_detach(void *backend);
+/* The IP MTU of the NIC's port, which a virtio-net model offers its guest: the nic line's
+ * `mtu=`, else the network's (1450 where a VXLAN link carries it) for models that can tell
+ * their guest, else 1500 (vmm_nic_mtu). */
+uint16_t vnet_glue_nic_mtu(void *backend);
 
 #endif

@@ -125,16 +125,26 @@ static void ext_leaf(const struct vmm_cpuid_policy *p, uint32_t leaf, uint32_t r
     }
 }
 
-static void hv_leaf(uint32_t leaf, uint32_t r[4])
+bool vmm_cpuid_pv_eoi(const struct vmm_cpuid_policy *p)
 {
+    return p->apic && p->paravirt;
+}
+
+/* 0x40000000: the highest hypervisor leaf and a signature; 0x40000001: KVM's feature bits. */
+static void hv_leaf(const struct vmm_cpuid_policy *p, uint32_t leaf, uint32_t r[4])
+{
+    bool kvm = vmm_cpuid_pv_eoi(p);
+
     zero(r);
     if (leaf == VMM_CPUID_HV_BASE) {
-        const char *sig = VMM_CPUID_SIGNATURE;
+        const char *sig = kvm ? VMM_CPUID_KVM_SIG : VMM_CPUID_SIGNATURE;
 
         r[A] = VMM_CPUID_HV_MAX;
         memcpy(&r[B], sig, 4);
         memcpy(&r[C], sig + 4, 4);
         memcpy(&r[D], sig + 8, 4);
+    } else if (leaf == VMM_CPUID_HV_BASE + 1 && kvm) {
+        r[A] = VMM_KVM_FEATURE_PV_EOI; /* no clock, async PF, PV IPI/TLB/spinlocks; no hints */
     }
 }
 
@@ -144,7 +154,7 @@ void vmm_cpuid_filter(const struct vmm_cpuid_policy *p, uint32_t leaf, uint32_t 
     if (leaf <= VMM_CPUID_BASIC_MAX) {
         basic_leaf(p, leaf, subleaf, r);
     } else if (leaf >= VMM_CPUID_HV_BASE && leaf <= 0x4000FFFFu) {
-        hv_leaf(leaf, r);
+        hv_leaf(p, leaf, r);
     } else if (leaf >= 0x80000000u && leaf <= VMM_CPUID_EXT_MAX) {
         ext_leaf(p, leaf, r);
     } else {

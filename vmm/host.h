@@ -41,6 +41,11 @@ struct vmm_host {
                       void **backend);
     int (*nic_send)(void *backend, const void *frame, size_t len);
     void (*nic_detach)(void *backend);
+    /* The IP MTU of an attached NIC's network port (on Petrel: the nic line's mtu=, else 1450
+     * on a VNET network a VXLAN link carries, else 1500). A model that can tell its guest
+     * (virtio-net, VIRTIO_NET_F_MTU) offers it. Optional: without it nothing is offered and
+     * guests assume 1500. */
+    uint16_t (*nic_mtu)(void *backend);
 };
 
 /* Installed once at start; every VMM module uses it. */

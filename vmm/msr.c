@@ -6,7 +6,9 @@
  * the TSC (guest TSC = host TSC + the VMCB's TSC_OFFSET: a write sets the offset, so the
  * guest's TSC stays one steady clock), microcode revision (0), and the CPU MSRs an AMD guest
  * kernel reads (cpu_msr() below: MTRRs when the CPUID policy shows them, HWCR, SYSCFG, VM_CR,
- * DE_CFG, LS_CFG, the C1E message register). Devices hook more with vmm_hook_msr() (the LAPIC:
+ * DE_CFG, LS_CFG, the C1E message register) and KVM's PV EOI enable MSR where the CPUID
+ * policy offers it (bit 0 enable, bit 1 reserved, bits 63:2 the GPA of a 4-byte word that
+ * must be guest RAM; anything else #GP). Devices hook more with vmm_hook_msr() (the LAPIC:
  * APIC base and TSC deadline). Everything else is the explicit default: the guest gets #GP,
  * as on a CPU without that MSR, and the first access to each such MSR is logged. */
 #include "arch.h"
@@ -41,6 +43,7 @@
 #define MSR_AMD_VM_CR      0xC0010114u
 #define MSR_AMD_LS_CFG     0xC0011020u
 #define MSR_AMD_DE_CFG     0xC0011029u
+#define MSR_KVM_PV_EOI_EN  0x4B564D04u /* KVM's paravirtual EOI (inject.c) */
 
 /* MTRRcap: 8 variable ranges, fixed ranges, write combining; no SMRR. */
 #define MTRR_CAP_VALUE (8u | (1u << 8) | (1u << 10))
@@ -314,6 +317,33 @@ static int mtrr_msr(struct vmm_vm *vm, uint32_t msr, bool write, uint64_t *val)
     return -ENOENT;
 }
 
+/* MSR_KVM_PV_EOI_EN, only where CPUID offers it. Same results as mtrr_msr. */
+static int pv_eoi_msr(struct vmm_vm *vm, bool write, uint64_t *val)
+{
+    uint64_t gpa = *val & ~3ull;
+
+    if (!vmm_cpuid_pv_eoi(&vm->cpuid)) {
+        return -ENOENT;
+    }
+    if (!write) {
+        *val = vm->vcpu->pv_eoi_msr;
+        return 0;
+    }
+    if ((*val & 2u) || ((*val & 1u) && !gmem_range_ok(&vm->mem, gpa, 4))) {
+        if (!vm->vcpu->pv_eoi_bad_logged) {
+            vm->vcpu->pv_eoi_bad_logged = true;
+            LOG_VM(VMM, LOG_LVL_WARN, vm->name, "PV EOI MSR %#llx: %s, #GP (logged once)",
+                   (unsigned long long)*val,
+                   (*val & 2u) ? "reserved bit 1 set" : "the word is not guest RAM");
+        }
+        return -EPERM;
+    }
+    vmm_inject_pv_eoi_msr(vm->vcpu, *val);
+    LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "PV EOI %s (word at %#llx)",
+           (*val & 1u) ? "enabled" : "disabled", (unsigned long long)gpa);
+    return 0;
+}
+
 /* The CPU MSRs an AMD guest kernel reads and sets, kept per VM (their values mean nothing to
  * the real CPU). Same results as mtrr_msr. */
 static int cpu_msr(struct vmm_vm *vm, uint32_t msr, bool write, uint64_t *val)
@@ -345,6 +375,8 @@ static int cpu_msr(struct vmm_vm *vm, uint32_t msr, bool write, uint64_t *val)
             *val = 0; /* no C1E: Linux's AMD E400 check reads it without a fixup */
         }
         return 0;
+    case MSR_KVM_PV_EOI_EN:
+        return pv_eoi_msr(vm, write, val);
     default:
         return mtrr_msr(vm, msr, write, val);
     }
@@ -370,6 +402,9 @@ int vmm_msr_install_defaults(struct vmm_vm *vm)
         rc = vmm_hook_msr(vm, MSR_UCODE_REV, zero_rd, ignore_wr, NULL);
     }
     cpu_msrs_init(&vm->msrs);
+    /* The paravirtual EOI (this MSR and the CPUID leaves announcing it) unless turned off;
+     * it needs the LAPIC too, which the machine adds later (vmm_cpuid_pv_eoi). */
+    vm->cpuid.paravirt = !vm->cfg.no_paravirt;
     return rc;
 }
 

@@ -17,6 +17,25 @@ const char *vmm_nic_model_name(enum vmm_nic_model model)
     return model_names[model];
 }
 
+bool vmm_nic_model_tells_mtu(enum vmm_nic_model model)
+{
+    return model == VMM_NIC_VIRTIO;
+}
+
+uint16_t vmm_nic_mtu(const struct vmm_nic_config *nc, uint16_t network_mtu)
+{
+    if (nc->mtu != 0) {
+        return nc->mtu;
+    }
+    if (!vmm_nic_model_tells_mtu(nc->model)) {
+        return VMM_NIC_MTU_MAX;
+    }
+    if (network_mtu > VMM_NIC_MTU_MAX) {
+        return VMM_NIC_MTU_MAX;
+    }
+    return network_mtu < VMM_NIC_MTU_FLOOR ? VMM_NIC_MTU_FLOOR : network_mtu;
+}
+
 void vmm_nic_default_mac(unsigned vm_id, unsigned index, uint8_t mac[6])
 {
     mac[0] = 0x52;
@@ -89,6 +108,29 @@ static bool plain_name(const char *s, size_t len)
     return true;
 }
 
+/* `mtu=N`: decimal, VMM_NIC_MTU_MIN..VMM_NIC_MTU_MAX (the messages name them). */
+_Static_assert(VMM_NIC_MTU_MIN == 576 && VMM_NIC_MTU_MAX == 1500, "MTU range in messages");
+static int parse_mtu(const char *v, size_t vlen, struct vmm_nic_config *out, char *err,
+                     size_t errlen)
+{
+    unsigned n = 0;
+
+    if (vlen == 0 || vlen > 5) {
+        return fail(err, errlen, "bad MTU (want 576..1500)", v, vlen);
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        if (v[i] < '0' || v[i] > '9') {
+            return fail(err, errlen, "bad MTU (want 576..1500)", v, vlen);
+        }
+        n = n * 10 + (unsigned)(v[i] - '0');
+    }
+    if (n < VMM_NIC_MTU_MIN || n > VMM_NIC_MTU_MAX) {
+        return fail(err, errlen, "MTU out of range 576..1500", v, vlen);
+    }
+    out->mtu = (uint16_t)n;
+    return 0;
+}
+
 /* One setting: key (klen bytes) and its value. */
 static int parse_setting(const char *key, size_t klen, const char *v, size_t vlen,
                          struct vmm_nic_config *out, char *err, size_t errlen)
@@ -119,7 +161,10 @@ static int parse_setting(const char *key, size_t klen, const char *v, size_t vle
         out->name[vlen] = '\0';
         return 0;
     }
-    return fail(err, errlen, "unknown key (mac, net, network, name)", key, klen);
+    if (token_is(key, klen, "mtu")) {
+        return parse_mtu(v, vlen, out, err, errlen);
+    }
+    return fail(err, errlen, "unknown key (mac, net, network, name, mtu)", key, klen);
 }
 
 static bool is_blank(char c)

@@ -127,7 +127,10 @@ void vmm_vcpu_reset_state(struct vmm_vcpu *vcpu)
     vcpu->fresh = true;
     vcpu->wake_ns = UINT64_MAX;
     vcpu->pending_event = 0;
-    vcpu->window_open_req = false;
+    vcpu->virq_armed = false;
+    vcpu->exit_rip = 0;
+    vcpu->pv_eoi_msr = 0; /* a reset turns the paravirtual EOI off */
+    vcpu->pv_eoi_set = false;
     vmm_vcpu_regs_to_vmcb(vcpu);
 }
 

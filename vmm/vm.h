@@ -43,7 +43,15 @@ struct vmm_vcpu {
     bool halted;
     bool fresh;             /* never ran: flush its ASID's TLB entries */
     uint64_t pending_event; /* EVENTINJ to deliver at the next entry (0 = none) */
-    bool window_open_req;   /* V_IRQ + VINTR intercept armed */
+    bool virq_armed;        /* V_IRQ set with virq_vector for this entry (inject.c) */
+    uint64_t exit_rip;      /* RIP at the last exit: a handler that moved it ran an insn */
+    uint8_t virq_vector;
+    /* Paravirtual EOI (inject.c): the MSR's value (GPA | enable), and whether bit 0 of the
+     * guest's word was set by us for pv_eoi_vector and not seen cleared yet. */
+    uint64_t pv_eoi_msr;
+    bool pv_eoi_set;
+    uint8_t pv_eoi_vector;
+    bool pv_eoi_bad_logged; /* a refused MSR value was logged (once per vCPU) */
     uint64_t wake_ns;       /* earliest device deadline from the last poll (UINT64_MAX: none) */
     struct vmm_vcpu *sched_next;
 };
@@ -150,11 +158,16 @@ void vmm_msrpm_init(uint8_t *msrpm);
 
 /* inject.c: before each entry, deliver a pending event or ask for an interrupt window. */
 void vmm_inject_prepare(struct vmm_vcpu *vcpu);
-/* After each exit: an event whose delivery the exit interrupted is delivered again. */
+/* After each exit, before its dispatch: settles an armed virtual interrupt (taken: the
+ * controller is acked) and keeps an event whose delivery the exit interrupted for the next
+ * entry. */
 void vmm_inject_after_exit(struct vmm_vcpu *vcpu);
-/* The VINTR exit: the window is open, the next entry injects. */
+/* The VINTR exit (no longer requested): the window is open, the next entry injects. */
 void vmm_inject_window_exit(struct vmm_vcpu *vcpu);
 bool vmm_intc_pending(struct vmm_vm *vm);
+/* MSR_KVM_PV_EOI_EN written (msr.c checked the value): a word we set at the old address is
+ * cleared there first. */
+void vmm_inject_pv_eoi_msr(struct vmm_vcpu *vcpu, uint64_t val);
 
 /* dev.c: routing of intercepted accesses to devices. */
 int vmm_io_access(struct vmm_vm *vm, uint16_t port, unsigned size, bool write, uint32_t *val);

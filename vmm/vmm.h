@@ -38,6 +38,9 @@ struct vmm_vm_config {
     /* With pc_devices: add a local APIC and an IOAPIC (and advertise them in CPUID), as a
      * Linux guest needs; without, the 8259 pair is the only interrupt controller. */
     bool apic;
+    /* With apic: do not offer the paravirtual interface (KVM's CPUID leaves with the PV EOI
+     * feature and its MSR; vmm/inject.c). The config's `paravirt = off`. */
+    bool no_paravirt;
     /* With pc_devices: guest NICs (vmm/nic_config.h, parsed from `nic =` lines), one PCI
      * function each from slot 3 on; each attaches through vmm_host's nic_attach. */
     struct vmm_nic_config nics[VMM_NICS_MAX];
@@ -68,6 +71,7 @@ struct vmm_vm_stats {
     uint64_t io_unclaimed;
     uint64_t io_string_elems; /* elements moved by string IO (REP INS/OUTS) */
     uint64_t irqs_injected;
+    uint64_t pv_eois; /* EOIs the guest signalled through its paravirtual EOI word */
     uint64_t msr_unknown;
     uint64_t halts;
 };

@@ -109,6 +109,12 @@ struct vmm_intc_ops {
     /* Optional (both or neither): an NMI is waiting / the CPU took it. */
     bool (*nmi_pending)(void *intc);
     void (*nmi_ack)(void *intc);
+    /* Optional (both or neither; the LAPIC), for the paravirtual EOI (inject.c):
+     * eoi_deferrable: `vector` is (taken: already; else: once acked, `vector` being the only
+     * request now) the only one in service with nothing else requested, so its EOI may wait
+     * until the guest says so in memory; eoi: an EOI as the EOI register's. */
+    bool (*eoi_deferrable)(void *intc, uint8_t vector, bool taken);
+    void (*eoi)(void *intc);
 };
 /* Registers a controller: with set_line it joins the line controllers (at most VMM_INTC_MAX,
  * -ENOSPC beyond); with pending/ack it becomes the CPU controller (-EEXIST if there is one).

@@ -352,6 +352,11 @@ int vnet_port_set_mtu(struct vnet_port *port, uint16_t mtu)
     return 0;
 }
 
+uint16_t vnet_port_mtu(const struct vnet_port *port)
+{
+    return port->mtu;
+}
+
 void vnet_port_info(const struct vnet_port *port, struct vnet_port_info *out)
 {
     memset(out, 0, sizeof(*out));

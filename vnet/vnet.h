@@ -162,6 +162,7 @@ struct vnet_switch *vnet_port_switch(const struct vnet_port *port);
 int vnet_port_set_network(struct vnet_port *port, uint32_t network);
 /* VNET_MTU_MIN..VNET_MTU_MAX. 0 or -EINVAL. */
 int vnet_port_set_mtu(struct vnet_port *port, uint16_t mtu);
+uint16_t vnet_port_mtu(const struct vnet_port *port);
 
 const char *vnet_port_kind_name(enum vnet_port_kind kind);
 const char *vnet_drop_name(enum vnet_drop reason);
@@ -340,6 +341,12 @@ int vnet_link_remote_add(struct vnet_port *link, uint32_t ip);
 int vnet_link_remote_del(struct vnet_port *link, uint32_t ip);
 /* 0, or -EINVAL if the port is not a link. */
 int vnet_link_info(const struct vnet_port *link, struct vnet_link_info *out);
+/* The IP MTU a new port on `network` should have so that its full-size frames cross every
+ * link of the network without outer IP fragmentation, as Linux gives a vxlan device its
+ * lower device's MTU - 50: the smallest, over the network's links, of the link's own MTU and
+ * its outer_mtu - VNET_VXLAN_OVERHEAD (1450 under the default outer MTU of 1500);
+ * VNET_MTU_DEFAULT when the network has no link. Ports already there keep their MTU. */
+uint16_t vnet_network_mtu(struct vnet_switch *sw, uint32_t network);
 /* The link port carrying `vni`, or NULL. */
 struct vnet_port *vnet_link_by_vni(struct vnet_switch *sw, uint32_t vni);
 

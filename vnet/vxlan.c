@@ -339,6 +339,30 @@ int vnet_link_info(const struct vnet_port *port, struct vnet_link_info *out)
     return 0;
 }
 
+uint16_t vnet_network_mtu(struct vnet_switch *sw, uint32_t network)
+{
+    uint16_t mtu = 0;
+
+    for (uint32_t i = 0; i < sw->nports; i++) {
+        const struct vnet_port *p = sw->ports[i];
+        const struct vnet_link *l = link_of(p);
+        uint16_t m;
+
+        if (l == NULL || p->network != network) {
+            continue;
+        }
+        /* outer_mtu >= 576 (vnet_link_add checks it), so this stays positive. */
+        m = (uint16_t)(l->cfg.outer_mtu - VNET_VXLAN_OVERHEAD);
+        if (p->mtu < m) {
+            m = p->mtu;
+        }
+        if (mtu == 0 || m < mtu) {
+            mtu = m;
+        }
+    }
+    return mtu != 0 ? mtu : VNET_MTU_DEFAULT;
+}
+
 void vnet_link_tick(struct vnet_port *port, uint64_t now)
 {
     struct vnet_link *l = link_of(port);

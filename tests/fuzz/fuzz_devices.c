@@ -59,6 +59,9 @@
 #define vmm_pci_func_wmask       fz_vmm_pci_func_wmask
 #define vmm_pci_func_command     fz_vmm_pci_func_command
 #define vmm_pci_func_bar         fz_vmm_pci_func_bar
+#define vmm_pci_host_set_msi     fz_vmm_pci_host_set_msi
+#define vmm_pci_host_has_msi     fz_vmm_pci_host_has_msi
+#define vmm_pci_func_msi         fz_vmm_pci_func_msi
 #define vmm_dev_lapic_create     fz_vmm_dev_lapic_create
 #define vmm_lapic_set_eoi_hook   fz_vmm_lapic_set_eoi_hook
 #define vmm_lapic_deliver        fz_vmm_lapic_deliver

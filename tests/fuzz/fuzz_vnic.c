@@ -9,7 +9,11 @@
  * mostly-plausible TCP/UDP/IPv4 frames of up to 64 KiB, and received IPv4 frames with right
  * or wrong checksums (GUEST_CSUM). Besides ASan/UBSan/LSan it traps when a promise breaks: a
  * handler failing on a valid access, a read wider than its size, a frame sent longer than
- * the maximum, a TSO segment with a wrong IP or TCP checksum, the VM failed.
+ * the maximum, a TSO segment with a wrong IP or TCP checksum, the VM failed. virtio-net with
+ * an MSI route (most runs) also gets random config writes into its MSI-X capability, random
+ * table and PBA accesses, and an MSI-X bring-up now and then (table programmed, vectors
+ * assigned through either transport); promises: no MSI while MSI-X is disabled or the function
+ * masked, INTx never high while MSI-X is enabled.
  *
  * As in fuzz_devices.c, the fuzz rule links HOSTED_SRC (the real VMM core and devices), so
  * this file takes private copies of the fake core and of the models under other names. */
@@ -67,11 +71,22 @@
 
 /* (its own block: the alignment above stays as it was) */
 #define vmm_virtio_net_offload_stats fz_vmm_virtio_net_offload_stats
+#define vmm_pci_host_set_msi         fz_vmm_pci_host_set_msi
+#define vmm_pci_host_has_msi         fz_vmm_pci_host_has_msi
+#define vmm_pci_func_msi             fz_vmm_pci_func_msi
+#define vmm_msix_init                fz_vmm_msix_init
+#define vmm_msix_reset               fz_vmm_msix_reset
+#define vmm_msix_cfg_write           fz_vmm_msix_cfg_write
+#define vmm_msix_mmio                fz_vmm_msix_mmio
+#define vmm_msix_enabled             fz_vmm_msix_enabled
+#define vmm_msix_notify              fz_vmm_msix_notify
+#define vmm_msi_decode               fz_vmm_msi_decode
 
 #include "../unit/fake_vmm.c"
 #include "../../vmm/devices/pci_host.c"
 #include "../../vmm/devices/vnic.c"
 #include "../../vmm/devices/virtq.c"
+#include "../../vmm/devices/msix.c"
 #include "../../vmm/devices/virtio_net.c"
 #include "../../vmm/devices/rtl8139.c"
 #include "../../vmm/devices/ne2k.c"
@@ -127,7 +142,7 @@ static void cfg_out(struct vmm_vm *vm, unsigned reg, unsigned size, uint32_t val
 /* The model under test: 0 virtio-net, 1 rtl8139, 2 ne2k. */
 static unsigned g_model;
 
-static const unsigned io_span[3] = {40, 256, 40};
+static const unsigned io_span[3] = {72, 256, 40};
 
 static void do_io(struct vmm_vm *vm, struct input *in, bool write)
 {
@@ -145,8 +160,10 @@ static void do_io(struct vmm_vm *vm, struct input *in, bool write)
 
 static void do_mmio(struct vmm_vm *vm, struct input *in, bool write)
 {
-    static const uint64_t regions[4] = {0x0000, 0x1000, 0x2000, 0x3000};
-    uint64_t off = regions[take8(in) & 3];
+    /* virtio-net: common, ISR, device, notify, MSI-X table (twice as often), PBA, the end. */
+    static const uint64_t regions[8] = {0x0000, 0x1000, 0x2000, 0x3000,
+                                        0x4000, 0x4000, 0x5000, 0x7FC0};
+    uint64_t off = regions[take8(in) & 7];
     unsigned size = pick_size(in, true);
     uint64_t val = write ? take(in, 8) : 0xA5A5A5A5A5A5A5A5ull;
 
@@ -221,6 +238,46 @@ static void ne_dma(struct vmm_vm *vm, struct input *in)
     }
 }
 
+/* virtio-net's MSI-X as Linux sets it up: enable, three entries (mostly valid messages),
+ * unmasked, vectors for config and both queues through the legacy or the modern registers. */
+static void msix_bringup(struct vmm_vm *vm, struct input *in, bool legacy)
+{
+    uint64_t v;
+
+    cfg_out(vm, 0x86, 2, (take8(in) & 7) ? 0x8000 : (uint32_t)take(in, 2));
+    for (unsigned n = 0; n < 3; n++) {
+        uint32_t w[4] = {0xFEE00000u, 0, 0x30u + n, 0};
+
+        if ((take8(in) & 3) == 0) {
+            w[take8(in) & 3] = (uint32_t)take(in, 4);
+        }
+        for (unsigned i = 0; i < 4; i++) {
+            v = w[i];
+            (void)fake_mmio(vm, FZ_MMIO + 0x4000 + 16 * n + 4 * i, 4, true, &v);
+        }
+    }
+    for (unsigned q = 0; q < 3; q++) {
+        uint16_t vec = (take8(in) & 3) ? (uint16_t)q : (uint16_t)take(in, 2);
+
+        if (legacy) {
+            if (q == 0) {
+                fake_out(vm, FZ_IO + 0x14, 2, vec);
+            } else {
+                fake_out(vm, FZ_IO + 0x0E, 2, q - 1);
+                fake_out(vm, FZ_IO + 0x16, 2, vec);
+            }
+        } else if (q == 0) {
+            v = vec;
+            (void)fake_mmio(vm, FZ_MMIO + 0x10, 2, true, &v);
+        } else {
+            v = q - 1;
+            (void)fake_mmio(vm, FZ_MMIO + 0x16, 2, true, &v);
+            v = vec;
+            (void)fake_mmio(vm, FZ_MMIO + 0x1A, 2, true, &v);
+        }
+    }
+}
+
 /* A driver bring-up with rings at random (often valid) places. */
 static void do_bringup(struct vmm_vm *vm, struct input *in)
 {
@@ -244,6 +301,9 @@ static void do_bringup(struct vmm_vm *vm, struct input *in)
             fake_out(vm, FZ_IO + 0x08, 4, take8(in) % 20);
         }
         fake_outb(vm, FZ_IO + 0x12, 7);
+        if (how & 2) {
+            msix_bringup(vm, in, true);
+        }
         return;
     }
     {
@@ -272,6 +332,9 @@ static void do_bringup(struct vmm_vm *vm, struct input *in)
         }
         v = 0x0F;
         (void)fake_mmio(vm, FZ_MMIO + 0x14, 1, true, &v);
+        if (how & 2) {
+            msix_bringup(vm, in, false);
+        }
     }
 }
 
@@ -498,6 +561,19 @@ static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
     }
 }
 
+/* The machine's MSI route: decodes as machine.c does; a message while MSI-X is off or the
+ * function masked breaks a promise. */
+static bool fz_msi_route(void *ctx, uint64_t addr, uint32_t data)
+{
+    struct vmm_apic_irq irq;
+
+    (void)ctx;
+    if (g_vn == NULL || !g_vn->msix.enabled || g_vn->msix.fmask) {
+        __builtin_trap();
+    }
+    return vmm_msi_decode(addr, data, &irq) == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -524,6 +600,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_model = take8(&in) % 3;
     if (vmm_dev_pci_host_create(vm, &pci) != 0) {
         __builtin_trap();
+    }
+    if (take8(&in) & 3) {
+        vmm_pci_host_set_msi(pci, fz_msi_route, NULL);
     }
     if (g_model == 0) {
         rc = vmm_dev_virtio_net_create(vm, pci, &dc, &g_vn);
@@ -563,7 +642,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)fake_poll(vm);
             break;
         case 9:
-            cfg_out(vm, 0x04 + 4 * (take8(&in) % 4), 4, (uint32_t)take(&in, 4));
+            if (take8(&in) & 1) {
+                cfg_out(vm, 0x04 + 4 * (take8(&in) % 4), 4, (uint32_t)take(&in, 4));
+            } else {
+                /* Anywhere around the MSI-X capability (0x84-0x8F), any size. */
+                cfg_out(vm, 0x80 + take8(&in) % 20, pick_size(&in, false), (uint32_t)take(&in, 4));
+            }
             break;
         case 10:
             fake_reset_devices(vm);
@@ -592,6 +676,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (fake_nic.sent_len[i] > VMM_NIC_FRAME_MAX) {
                 __builtin_trap();
             }
+        }
+        /* With MSI-X enabled the function must not use INTx. */
+        if (g_vn != NULL && g_vn->has_msix && g_vn->msix.enabled && vm->line[FZ_IRQ]) {
+            __builtin_trap();
         }
         if (vm->failed) {
             __builtin_trap();

@@ -4,8 +4,9 @@ booted under Petrel in QEMU from a petrel.conf [vm] section (kernel, initrd, cmd
 One boot runs four Linux guests at once (so two at once is covered too), three of 128 MiB and
 one of 1 GiB:
   linux  no interrupt-controller flags: its local APIC and IOAPIC (a Linux VM has them; a
-         kernel without the models gives the 8259 and PIT); prints PETREL-SELFTEST facts, then
-         stays up with its shell on the serial console
+         kernel without the models gives the 8259 and PIT), and `paravirt = off` (no KVM
+         CPUID leaves, no PV EOI: the guest runs without them); prints PETREL-SELFTEST facts,
+         then stays up with its shell on the serial console
   off    1 GiB, nolapic noapic (8259 and PIT only), three NICs (virtio, rtl8139, ne2k, a
          static address on eth0): PETREL-SELFTEST facts, then powers off through ACPI
          (PM1a_CNT, S5): only that VM ends, with code 0
@@ -16,7 +17,10 @@ Their console lines are read from the serial log ("[vm] vm NAME: text").
 
 A second boot types on a guest's console over telnet (`console linux`, the appliance on QEMU
 user networking): uname -a, /proc/cpuinfo, /proc/interrupts, then `poweroff` in the guest's
-shell ends only that VM.
+shell ends only that VM. That guest has the paravirtual EOI (the default): while its shell
+prints /proc/interrupts a few times, `vm info linux` counts EOIs the guest signalled through
+memory, and its LAPIC accesses (MMIO exits: EOI register writes) stay under half the
+interrupts injected meanwhile.
 
 PETREL_KERNEL points the tests at another kernel build (default build/petrel.elf);
 PETREL_LINUX_GUEST at another guest directory (default: built here with tools/mkguest-linux,
@@ -46,6 +50,8 @@ VMS = {
     "crash": PIC_CMDLINE + " quiet petrel.then=panic",
 }
 MEM = {"linux": 128, "off": 1024, "rb": 128, "crash": 128}  # MiB
+# Extra petrel.conf lines per VM.
+EXTRA = {"linux": ["paravirt = off"]}
 # Guest NICs (petrel.conf nic lines; no host NIC in the tests, so they stay unplugged).
 NICS = {"off": ["virtio", "rtl8139", "ne2k"]}
 NIC_DRIVERS = {"virtio": "virtio_net", "rtl8139": "8139too", "ne2k": "ne2k-pci"}
@@ -91,6 +97,7 @@ def four(guest, module_boot, tmp_path_factory):
     conf.write_text("".join(
         f"[vm {vm}]\nmemory = {MEM[vm]}M\nkernel = vmlinuz\ninitrd = initrd.img\n"
         + "".join(f"nic = {n}\n" for n in NICS.get(vm, []))
+        + "".join(f"{line}\n" for line in EXTRA.get(vm, []))
         + f"cmdline = {cmdline}\n\n" for vm, cmdline in VMS.items()))
     iso = work / "linux.iso"
     r = subprocess.run([str(REPO / "tools" / "mkiso"), "--kernel", str(KERNEL), "-c", str(conf),
@@ -239,6 +246,18 @@ def test_panic_fails_stop_only_that_vm(four):
 SHELL_PROMPT = r"petrel-guest:~# "
 
 
+def pv_eoi_counts(con):
+    """(irqs injected, pv eois, lapic accesses) of VM linux so far, from `vm info` on an
+    appliance console session."""
+    con.send("vm info linux\r")
+    con.expect(tc.PROMPT)
+    info = con.before
+    m = re.search(r"counters .* (\d+) irqs injected, (\d+) pv eois,", info)
+    assert m, info
+    a = re.search(r"accesses .*\blapic (\d+) \(", info)
+    return int(m.group(1)), int(m.group(2)), int(a.group(1)) if a else 0
+
+
 def test_typed_commands_on_the_console(guest, boot, tmp_path):
     """console linux over telnet: the guest's shell answers typed commands; its poweroff ends
     only that VM."""
@@ -282,6 +301,20 @@ def test_typed_commands_on_the_console(guest, boot, tmp_path):
         t.expect(r"\s4:\s+\d+\s+IO-APIC\s+4-edge\s+ttyS0")
         t.expect(r"LOC:\s+[1-9]\d*\s+Local timer interrupts")
         t.expect(SHELL_PROMPT)
+        # The paravirtual EOI: while the guest's shell works, EOIs go through its word in
+        # memory, each one an EOI register write (a LAPIC MMIO exit) saved.
+        c = a.telnet()
+        before = pv_eoi_counts(c)
+        for _ in range(3):
+            t.send("cat /proc/interrupts; sleep 1\r")
+            t.expect(r"LOC:\s+[1-9]\d*\s+Local timer interrupts")
+            t.expect(SHELL_PROMPT)
+        after = pv_eoi_counts(c)
+        irqs, pv_eois, lapic = (b - a for a, b in zip(before, after))
+        print(f"vm linux meanwhile: {irqs} irqs injected, {pv_eois} pv eois, "
+              f"{lapic} lapic accesses")
+        assert pv_eois > 0, (before, after)
+        assert lapic < irqs / 2, (before, after)
         t.send("poweroff\r")
         t.expect(r"\[VM linux exited")
         q.wait_for(vm_line("linux", r"exited with code 0"), timeout=tc.T)

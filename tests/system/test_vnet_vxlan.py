@@ -9,15 +9,23 @@ only across the tunnel:
 
   guest ga --virtio-- A [net 42: ga.eth0, vx:peer] ==UDP 4789== B [net 42: gb.eth0, vx:peer] -- gb
 
+eth0 keeps the default MTU of a network a link carries: 1450 (outer MTU 1500 - 50), offered
+through VIRTIO_NET_F_MTU. Each guest has a second virtio NIC, eth1 with `mtu=1500` in its nic
+line, on network 43 that a second link (vx:big, VNI 43) carries: 192.168.43.10 and .20, full-size
+frames that fragment outside.
+
 - ga pings gb and back (typed on the guests' serial consoles over the appliances' telnet
   consoles); tshark on the lab bridge decodes the outer datagrams as VXLAN with VNI 42 carrying
   the guests' ICMP.
 - A's capture stream (TCP 5555) shows the inner ICMP on ga.eth0 and vx:peer and the outer
   VXLAN datagrams on local and edge.
-- Full-size frames (the guests keep MTU 1500): big pings both ways and an HTTP transfer each way
-  at once, checked with sha256sum, cross as fragmented outer datagrams.
+- MTU 1450 on eth0 (the guests' `ip link` says so, and `vnet ports`): full-size pings and an
+  HTTP transfer each way at once, checked with sha256sum, cross without outer fragmentation
+  (the links' `fragmented` counters do not move).
+- Full-size frames on eth1 (mtu=1500): big pings both ways and an HTTP transfer each way at
+  once, checked with sha256sum, cross as fragmented outer datagrams.
 - A Linux vxlan device in lab host h1 (`ip link add vx0 type vxlan id 42 remote A`) joins the
-  VNI: it pings ga, and ga pings it (also with full-size echoes Linux must reassemble).
+  VNI: it pings ga, and ga pings it (also with full-size echoes, inner IP fragments both ways).
 
 Both boots are shared by the tests (module fixtures). Needs root, tshark and the Linux guest.
 PETREL_LINUX_GUEST names another guest directory (default build/guests/linux, built with
@@ -42,15 +50,21 @@ REPO = qm.REPO
 PASSWORD = "petrel-vxlan-test"
 SALT = "vxlantest1"
 VNI = 42
-NET = 42  # the VNET network of the guests' NICs and the link
+NET = 42  # the VNET network of the guests' eth0 and the link vx:peer
 GUEST_NET = "192.168.42"
+TUNNEL_MTU = 1450  # what eth0 gets: the outer MTU (1500) - 50
+BIG_VNI = 43  # vx:big and network 43: the guests' eth1, with mtu=1500
+BIG_NET = 43
+BIG_GUEST_NET = "192.168.43"
 H1_OVERLAY = f"{GUEST_NET}.1"  # lab host h1's vx0
 # Per appliance: host NIC MAC, last byte of its lab address, guest name, guest MAC, guest address.
 APPLIANCES = {
     "a": {"mac": "52:54:00:12:34:56", "host": 2, "vm": "ga", "vm_mac": "52:54:00:42:00:10",
-          "vm_ip": f"{GUEST_NET}.10"},
+          "vm_ip": f"{GUEST_NET}.10", "big_mac": "52:54:00:43:00:10",
+          "big_ip": f"{BIG_GUEST_NET}.10"},
     "b": {"mac": "52:54:00:12:34:57", "host": 3, "vm": "gb", "vm_mac": "52:54:00:42:00:20",
-          "vm_ip": f"{GUEST_NET}.20"},
+          "vm_ip": f"{GUEST_NET}.20", "big_mac": "52:54:00:43:00:20",
+          "big_ip": f"{BIG_GUEST_NET}.20"},
 }
 BOOT_TIMEOUT = 420.0 * qm.TIMEOUT_SCALE  # two nested-TCG Linux guests on a shared machine
 GUEST_CMD_TIMEOUT = 60.0 * qm.TIMEOUT_SCALE
@@ -66,16 +80,20 @@ lab = labfix.lab_fixture(hosts=1, tools=("ip", "telnet", "tshark"))
 
 def petrel_conf(lab, me, peer):
     """petrel.conf of one appliance: the link to the other (and, on A, to lab host h1) and one
-    guest whose only NIC shares network NET with the link alone."""
+    guest whose eth0 shares network NET with the link alone (its MTU left to the switch), and
+    whose eth1 (mtu=1500) shares network BIG_NET with a second link to the other appliance."""
     remotes = [lab.addr(APPLIANCES[peer]["host"])]
     if me == "a":
         remotes.append(lab.host_ip(1))
     a = APPLIANCES[me]
     return (f"[vnet]\n"
-            f"link = vx:peer vni {VNI} remote {','.join(remotes)} network {NET}\n\n"
+            f"link = vx:peer vni {VNI} remote {','.join(remotes)} network {NET}\n"
+            f"link = vx:big vni {BIG_VNI} remote {lab.addr(APPLIANCES[peer]['host'])} "
+            f"network {BIG_NET}\n\n"
             f"[vm {a['vm']}]\n"
             f"memory = 128M\nkernel = vmlinuz\ninitrd = initrd.img\n"
             f"nic = virtio,mac={a['vm_mac']},net={NET}\n"
+            f"nic = virtio,mac={a['big_mac']},net={BIG_NET},mtu=1500\n"
             f"cmdline = console=ttyS0 tsc=reliable quiet petrel.ip={a['vm_ip']}/24\n")
 
 
@@ -199,11 +217,11 @@ def show(rows):
     return "\n".join(" ".join(r.get(f, "") for f in Tshark.FIELDS) for r in rows)
 
 
-def icmp_over_vxlan(rows, outer_src, outer_dst, inner_src, inner_dst, icmp_type):
-    """The rows of VXLAN datagrams outer_src -> outer_dst (UDP 4789, VNI) that carry ICMP of
+def icmp_over_vxlan(rows, outer_src, outer_dst, inner_src, inner_dst, icmp_type, vni=VNI):
+    """The rows of VXLAN datagrams outer_src -> outer_dst (UDP 4789, vni) that carry ICMP of
     icmp_type from inner_src to inner_dst."""
     return [r for r in rows
-            if r["vxlan.vni"] == str(VNI) and r["ip.src"] == f"{outer_src},{inner_src}"
+            if r["vxlan.vni"] == str(vni) and r["ip.src"] == f"{outer_src},{inner_src}"
             and r["ip.dst"] == f"{outer_dst},{inner_dst}" and r["icmp.type"] == str(icmp_type)
             and r["udp.dstport"] == "4789"]
 
@@ -218,9 +236,13 @@ def test_links_from_petrel_conf(pair, con_a):
         assert_no_fatal(q)
     links = con_a.cmd("vnet links")
     assert f"vx:peer vni {VNI}" in links, links
+    assert f"vx:big vni {BIG_VNI}" in links, links
     ports = con_a.cmd("vnet ports")
-    assert re.search(rf"^\s*\d+\s+ga\.eth0\s+vnic\s+{APPLIANCES['a']['vm_mac']}\s+{NET}\s", ports,
-                     re.M), ports
+    # The MTU column: eth0 took its network's (the link's outer MTU - 50), eth1 its mtu=1500.
+    assert re.search(rf"^\s*\d+\s+ga\.eth0\s+vnic\s+{APPLIANCES['a']['vm_mac']}\s+{NET}\s+"
+                     rf"{TUNNEL_MTU}\s", ports, re.M), ports
+    assert re.search(rf"^\s*\d+\s+ga\.eth1\s+vnic\s+{APPLIANCES['a']['big_mac']}\s+{BIG_NET}"
+                     rf"\s+1500\s", ports, re.M), ports
     assert re.search(rf"^\s*\d+\s+vx:peer\s+link\s+-\s+{NET}\s", ports, re.M), ports
     # Network 42 has no edge: the host NIC need not listen for the guests' MACs.
     assert "promiscuous mode on" not in pair["a"].output()
@@ -286,57 +308,54 @@ def test_capture_stream_shows_both_sides_of_the_link(lab, pair, shells, tmp_path
     assert want <= rows, "\n".join("\t".join(x) for x in sorted(rows))
 
 
-def link_counters(con):
-    """tx fragmented and rx frames of the one link, from `vnet links`."""
+def link_counters(con, name="vx:peer"):
+    """tx fragmented and rx frames of link `name`, from `vnet links`."""
     links = con.cmd("vnet links")
+    block = re.search(rf"^{re.escape(name)} vni .*\n(  .*\n?)+", links, re.M)
+    assert block, links
     tx = re.search(r"tx: (\d+) frames, (\d+) datagrams \((\d+) unicast, (\d+) replicated, "
-                   r"(\d+) fragmented, (\d+) udp errors\)", links)
-    rx = re.search(r"rx: (\d+) datagrams, (\d+) frames", links)
+                   r"(\d+) fragmented, (\d+) udp errors\)", block.group(0))
+    rx = re.search(r"rx: (\d+) datagrams, (\d+) frames", block.group(0))
     assert tx and rx, links
     return {"tx_frames": int(tx.group(1)), "fragmented": int(tx.group(5)),
             "udp_errors": int(tx.group(6)), "rx_frames": int(rx.group(2))}
 
 
-def test_full_size_frames_cross_fragmented(lab, pair, shells, con_a, tmp_path):
-    """The guests keep MTU 1500: a full-size inner frame (1514 bytes) makes an outer IP packet
-    of 1550 bytes, which lwIP fragments and the other appliance reassembles. Big pings both
-    ways, then a TCP transfer whose data is checked end to end."""
-    a, b = APPLIANCES["a"], APPLIANCES["b"]
-    a_ip, b_ip = lab.addr(a["host"]), lab.addr(b["host"])
-    before = link_counters(con_a)
-    cap = Tshark(lab, tmp_path / "frag.pcapng")
-    try:
-        sent, received, out = shells["a"].ping(f"-s 1472 {b['vm_ip']}", count=3)
-        assert received == sent, shells["a"].transcript()
-        sent, received, out = shells["b"].ping(f"-s 1472 {a['vm_ip']}", count=3)
-        assert received == sent, shells["b"].transcript()
-    finally:
-        rows = cap.stop()
-    big = [r for r in rows if r["ip.len"].split(",")[-1:] == ["1500"]]
-    assert len(icmp_over_vxlan(rows, a_ip, b_ip, a["vm_ip"], b["vm_ip"], 8)) >= 3, show(rows)
-    assert len(icmp_over_vxlan(rows, b_ip, a_ip, b["vm_ip"], a["vm_ip"], 8)) >= 3, show(rows)
-    # Each echo of 1500 IP bytes went as an outer first fragment (MF) and a second one.
-    frags = [r for r in rows if r["ip.flags.mf"].split(",")[0] == "1"]
-    assert len(frags) >= 12, show(rows)
-    assert big, show(rows)
-    after = link_counters(con_a)
-    assert after["fragmented"] - before["fragmented"] >= 6, (before, after)
+@pytest.fixture(scope="module")
+def big(shells):
+    """The guests' eth1 (network BIG_NET, mtu=1500) up with its address; returns the addresses
+    by appliance."""
+    for me, a in APPLIANCES.items():
+        shells[me].check(f"ip link set eth1 up && ip addr add {a['big_ip']}/24 dev eth1")
+    return {me: a["big_ip"] for me, a in APPLIANCES.items()}
 
-    # TCP both ways at once: each guest serves 1 MiB of random data with busybox httpd and
-    # fetches the other's with wget; sha256sum checks the data end to end. (httpd, not nc: a
-    # background nc reads the console and is stopped, or quits early on a closed stdin.)
+
+def guest_mtu(shell, dev):
+    """The MTU the guest's `ip link` shows for dev."""
+    _, out = shell.run(f"ip link show {dev}")
+    m = re.search(rf"^\d+: {dev}: .* mtu (\d+) ", out, re.M)
+    assert m, shell.transcript()
+    return int(m.group(1))
+
+
+def transfer_both_ways(shells, ips, label):
+    """TCP both ways at once: each guest serves 1 MiB of random data with busybox httpd and
+    fetches the other's (at ips[peer]) with wget; sha256sum checks the data end to end. (httpd,
+    not nc: a background nc reads the console and is stopped, or quits early on a closed
+    stdin.)"""
     sums = {}
     for me in ("a", "b"):
         sh = shells[me]
         _, out = sh.run("mkdir -p /tmp/www; rm -f /tmp/recv; "
-                     "dd if=/dev/urandom of=/tmp/www/data bs=1024 count=1024 2>/dev/null; "
-                     "httpd -p 8080 -h /tmp/www; sha256sum /tmp/www/data")
+                        "dd if=/dev/urandom of=/tmp/www/data bs=1024 count=1024 2>/dev/null; "
+                        "pidof httpd >/dev/null || httpd -p 8080 -h /tmp/www; "
+                        "sha256sum /tmp/www/data")
         m = re.search(r"^([0-9a-f]{64})  /tmp/www/data$", out, re.M)
         assert m, sh.transcript()
         sums[me] = m.group(1)
     t0 = time.monotonic()
-    shells["b"].start(f"wget -q -O /tmp/recv http://{a['vm_ip']}:8080/data; echo wget-exit=$?")
-    shells["a"].start(f"wget -q -O /tmp/recv http://{b['vm_ip']}:8080/data; echo wget-exit=$?")
+    shells["b"].start(f"wget -q -O /tmp/recv http://{ips['a']}:8080/data; echo wget-exit=$?")
+    shells["a"].start(f"wget -q -O /tmp/recv http://{ips['b']}:8080/data; echo wget-exit=$?")
     took = {}
     for me in ("a", "b"):
         _, out = shells[me].finish(timeout=180 * qm.TIMEOUT_SCALE)
@@ -346,8 +365,80 @@ def test_full_size_frames_cross_fragmented(lab, pair, shells, con_a, tmp_path):
         _, out = shells[me].run("sha256sum /tmp/recv")
         got = re.search(r"^([0-9a-f]{64})  /tmp/recv$", out, re.M)
         assert got and got.group(1) == sums[peer], shells[me].transcript()
-    print(f"1 MiB each way over VXLAN at once: ga's fetch done in {took['a']:.1f} s, "
+    print(f"1 MiB each way over VXLAN ({label}) at once: ga's fetch done in {took['a']:.1f} s, "
           f"gb's in {took['b']:.1f} s")
+
+
+def test_tunnel_mtu_crosses_unfragmented(lab, pair, shells, con_a, big):
+    """eth0 sits on a network a VXLAN link carries: the switch gives its port MTU 1450 and the
+    virtio NIC offers it (VIRTIO_NET_F_MTU), so Linux sets eth0's MTU to 1450 (eth1, with
+    mtu=1500 in its nic line, keeps 1500). Full-size frames then fit one outer datagram of
+    1500 bytes: full-size pings and a TCP transfer each way leave both links' `fragmented`
+    counters where they were."""
+    a, b = APPLIANCES["a"], APPLIANCES["b"]
+    for me in ("a", "b"):
+        assert guest_mtu(shells[me], "eth0") == TUNNEL_MTU
+        assert guest_mtu(shells[me], "eth1") == 1500
+        assert re.search(rf"port {APPLIANCES[me]['vm']}\.eth0: MTU {TUNNEL_MTU} offered to the "
+                         rf"guest", pair[me].output()), pair[me].describe()
+    con_b = netlab.Console(lab.ns_cmd(lab.name, ["telnet", lab.addr(b["host"]), "23"]),
+                           password=PASSWORD)
+    try:
+        before = {"a": link_counters(con_a), "b": link_counters(con_b)}
+        # 1422 bytes of ICMP data: IP packets of exactly 1450 bytes, frames of 1464.
+        payload = TUNNEL_MTU - 28
+        sent, received, out = shells["a"].ping(f"-s {payload} {b['vm_ip']}", count=3)
+        assert received == sent, shells["a"].transcript()
+        sent, received, out = shells["b"].ping(f"-s {payload} {a['vm_ip']}", count=3)
+        assert received == sent, shells["b"].transcript()
+        transfer_both_ways(shells, {"a": a["vm_ip"], "b": b["vm_ip"]}, f"MTU {TUNNEL_MTU}")
+        after = {"a": link_counters(con_a), "b": link_counters(con_b)}
+        ports = {"a": con_a.cmd("vnet ports"), "b": con_b.cmd("vnet ports")}
+    finally:
+        con_b.close()
+    print(f"vx:peer counters before {before}, after {after}")
+    # Nothing on the way was too long for a port: no giant or too_big drops anywhere.
+    for me in ("a", "b"):
+        assert not re.search(r"^drops on .*\b(giant|too_big) ", ports[me], re.M), ports[me]
+    for me in ("a", "b"):
+        assert after[me]["fragmented"] == before[me]["fragmented"], (me, before, after)
+        # 1 MiB in segments of at most 1450 IP bytes: some 750 frames or more went out.
+        assert after[me]["tx_frames"] - before[me]["tx_frames"] >= 700, (me, before, after)
+        assert after[me]["udp_errors"] == before[me]["udp_errors"], (me, before, after)
+    for q in pair.values():
+        assert_no_fatal(q)
+
+
+def test_full_size_frames_cross_fragmented(lab, pair, shells, con_a, big, tmp_path):
+    """eth1 has mtu=1500 in its nic line: a full-size inner frame (1514 bytes) makes an outer
+    IP packet of 1550 bytes, which lwIP fragments and the other appliance reassembles. Big
+    pings both ways, then a TCP transfer whose data is checked end to end."""
+    a, b = APPLIANCES["a"], APPLIANCES["b"]
+    a_ip, b_ip = lab.addr(a["host"]), lab.addr(b["host"])
+    before = link_counters(con_a, "vx:big")
+    cap = Tshark(lab, tmp_path / "frag.pcapng")
+    try:
+        sent, received, out = shells["a"].ping(f"-s 1472 {big['b']}", count=3)
+        assert received == sent, shells["a"].transcript()
+        sent, received, out = shells["b"].ping(f"-s 1472 {big['a']}", count=3)
+        assert received == sent, shells["b"].transcript()
+    finally:
+        rows = cap.stop()
+    big_rows = [r for r in rows if r["ip.len"].split(",")[-1:] == ["1500"]]
+    assert len(icmp_over_vxlan(rows, a_ip, b_ip, big["a"], big["b"], 8, BIG_VNI)) >= 3, \
+        show(rows)
+    assert len(icmp_over_vxlan(rows, b_ip, a_ip, big["b"], big["a"], 8, BIG_VNI)) >= 3, \
+        show(rows)
+    # Each echo of 1500 IP bytes went as an outer first fragment (MF) and a second one.
+    frags = [r for r in rows if r["ip.flags.mf"].split(",")[0] == "1"]
+    assert len(frags) >= 12, show(rows)
+    assert big_rows, show(rows)
+    after = link_counters(con_a, "vx:big")
+    assert after["fragmented"] - before["fragmented"] >= 6, (before, after)
+
+    transfer_both_ways(shells, big, "MTU 1500, fragmented")
+    after2 = link_counters(con_a, "vx:big")
+    assert after2["fragmented"] - after["fragmented"] >= 300, (after, after2)
     for q in pair.values():
         assert_no_fatal(q)
 
@@ -366,9 +457,8 @@ def test_linux_vxlan_joins_the_vni(lab, pair, shells, tmp_path):
         assert received >= 3, out
         sent, received2, out2 = shells["a"].ping(H1_OVERLAY, count=3)
         assert received2 >= 2, shells["a"].transcript()
-        # Full-size echoes: Linux reassembles the appliance's fragmented outer datagrams, and
-        # its answer (1500 IP bytes, more than vx0's MTU of 1450) comes back as two inner
-        # fragments that the guest reassembles.
+        # Echoes of 1500 IP bytes, more than the MTU of ga's eth0 and h1's vx0 (both 1450):
+        # each side sends two inner IP fragments, and the other reassembles them.
         sent, received3, out3 = shells["a"].ping(f"-s 1472 {H1_OVERLAY}", count=3)
         assert received3 == sent, shells["a"].transcript()
     finally:

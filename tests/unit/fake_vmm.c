@@ -85,6 +85,11 @@ static void fake_nic_detach(void *backend)
     }
 }
 
+static uint16_t fake_nic_mtu(void *backend)
+{
+    return backend == &fake_nic ? FAKE_NIC_MTU : 0;
+}
+
 static struct vmm_host fake_host = {
     .zalloc = fake_zalloc,
     .free = fake_free,
@@ -93,6 +98,7 @@ static struct vmm_host fake_host = {
     .nic_attach = fake_nic_attach,
     .nic_send = fake_nic_send,
     .nic_detach = fake_nic_detach,
+    .nic_mtu = fake_nic_mtu,
 };
 
 void fake_nic_enable(bool on)
@@ -100,6 +106,7 @@ void fake_nic_enable(bool on)
     fake_host.nic_attach = on ? fake_nic_attach : NULL;
     fake_host.nic_send = on ? fake_nic_send : NULL;
     fake_host.nic_detach = on ? fake_nic_detach : NULL;
+    fake_host.nic_mtu = on ? fake_nic_mtu : NULL;
 }
 
 bool fake_nic_deliver(const void *frame, size_t len)

@@ -88,6 +88,7 @@ const struct vmm_dev_reg *fake_find_dev(struct vmm_vm *vm, const char *name);
  * fake_nic_enable(false) the host has no backend (NICs come up unplugged). */
 #define FAKE_NIC_FRAMES    16
 #define FAKE_NIC_FRAME_MAX 2048
+#define FAKE_NIC_MTU       1450 /* what nic_mtu reports: a network a VXLAN link carries */
 struct fake_nic {
     bool attached;
     char name[16];

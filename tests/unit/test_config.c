@@ -120,6 +120,7 @@ static void test_full_valid_file(void **state)
                                "nic = ne2k\n"
                                "console_port = 2301\n"
                                "autostart = no\n"
+                               "paravirt = off\n"
                                "\t[ vm  db_2 ]  # second guest\n"
                                "\tflat = db.bin\n"
                                "\tload = 0x100000\n"
@@ -162,6 +163,7 @@ static void test_full_valid_file(void **state)
     assert_string_equal(web->nic[1], "ne2k");
     assert_int_equal(web->console_port, 2301);
     assert_false(web->autostart);
+    assert_false(web->paravirt);
 
     db = config_vm_find(g_c, "db_2");
     assert_non_null(db);
@@ -172,8 +174,20 @@ static void test_full_valid_file(void **state)
     assert_int_equal(db->mem_bytes, 1ull << 30);
     assert_string_equal(db->cmdline, "a b c");
     assert_true(db->autostart);
+    assert_true(db->paravirt); /* the default */
     assert_int_equal(db->console_port, 0);
     assert_null(config_vm_find(g_c, "nope"));
+}
+
+static void test_paravirt_key(void **state)
+{
+    (void)state;
+    expect_errors(parse("[vm a]\nkernel = a.bin\nparavirt = yes\n"
+                        "[vm b]\nkernel = b.bin\nparavirt = sometimes\n"),
+                  1);
+    assert_true(config_vm_find(g_c, "a")->paravirt);
+    expect_msg(CONFIG_ERROR, 6, "paravirt 'sometimes' in [vm b]: on or off");
+    assert_null(config_vm_find(g_c, "b")); /* skipped whole */
 }
 
 static void test_defaults(void **state)
@@ -691,6 +705,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_full_valid_file),
         T(test_defaults),
+        T(test_paravirt_key),
         T(test_empty_and_comments),
         T(test_quoted_empty_value),
         T(test_unknown_key_skips_vm),

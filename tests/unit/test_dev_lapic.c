@@ -332,6 +332,54 @@ static void test_tmr_eoi_broadcast(void **state)
     assert_false(vec_bit(f, 0x180, 0x60));
 }
 
+/* The paravirtual EOI's questions: one vector in service and nothing requested, and an EOI
+ * performed for the core as the register write does it (IOAPIC broadcast for level). */
+static void test_pv_eoi_ops(void **state)
+{
+    struct fixture *f = *state;
+    const struct vmm_intc_ops *ops = f->vm->intc_ops;
+
+    assert_non_null(ops->eoi_deferrable);
+    assert_non_null(ops->eoi);
+    wr(f, 0x0F0, SVR_ON);
+    assert_false(ops->eoi_deferrable(f->vm->intc, 0x60, true)); /* nothing in service */
+    fixed(f, 0x60, true);
+    /* Not taken yet (a virtual interrupt about to be armed): the only request, none in
+     * service. */
+    assert_true(ops->eoi_deferrable(f->vm->intc, 0x60, false));
+    assert_false(ops->eoi_deferrable(f->vm->intc, 0x61, false));
+    fixed(f, 0x50, false);
+    assert_false(ops->eoi_deferrable(f->vm->intc, 0x60, false));
+    assert_int_equal(take(f), 0x60);
+    assert_false(ops->eoi_deferrable(f->vm->intc, 0x50, false)); /* 0x60 in service */
+    assert_false(ops->eoi_deferrable(f->vm->intc, 0x60, true));  /* 0x50 still requested */
+    wr(f, 0x0B0, 0);
+    assert_int_equal(take(f), 0x50);
+    assert_true(ops->eoi_deferrable(f->vm->intc, 0x50, true));
+    assert_false(ops->eoi_deferrable(f->vm->intc, 0x51, true)); /* not that one */
+    ops->eoi(f->vm->intc);
+    assert_false(vec_bit(f, 0x100, 0x50));
+    assert_int_equal(f->eois, 1); /* edge: only the register EOI of 0x60 broadcast */
+    /* Two in service (nested): no. A level vector alone: yes, and its EOI is broadcast. */
+    fixed(f, 0x40, true);
+    assert_int_equal(take(f), 0x40);
+    assert_true(ops->eoi_deferrable(f->vm->intc, 0x40, true));
+    fixed(f, 0x70, false);
+    assert_int_equal(take(f), 0x70);
+    assert_false(ops->eoi_deferrable(f->vm->intc, 0x70, true));
+    wr(f, 0x0B0, 0); /* 0x70 */
+    assert_true(ops->eoi_deferrable(f->vm->intc, 0x40, true));
+    ops->eoi(f->vm->intc);
+    assert_int_equal(f->eois, 2);
+    assert_int_equal(f->eoi_vec[1], 0x40);
+    assert_false(vec_bit(f, 0x100, 0x40));
+    /* A hardware-disabled APIC defers nothing. */
+    fixed(f, 0x40, false);
+    assert_int_equal(take(f), 0x40);
+    msr_wr(f, MSR_APIC_BASE, BASE, 0);
+    assert_false(ops->eoi_deferrable(f->vm->intc, 0x40, true));
+}
+
 static void test_logical_destinations(void **state)
 {
     struct fixture *f = *state;
@@ -696,6 +744,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_software_disabled_holds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_priority, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tmr_eoi_broadcast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pv_eoi_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_logical_destinations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sw_disable_masks_lvts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_icr, setup, teardown),

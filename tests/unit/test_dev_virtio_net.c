@@ -5,7 +5,11 @@
  * memory outside guest RAM (ASan watches). Checksum offloads: DATA_VALID only on received
  * TCP/UDP-over-IPv4 frames whose checksum is right, NEEDS_CSUM filled in on transmit, and
  * hostile TX headers dropping just their frame; TCPv4 segmentation (TSO4) of super-frames up
- * to 64 KiB into checked segments, and hostile super-frames. */
+ * to 64 KiB into checked segments, and hostile super-frames. MSI-X (with an MSI route, as a
+ * VM with APICs has): the capability in the chain, vectors assigned through the legacy
+ * registers (which move the device config by 4) and the modern common config (out-of-range
+ * numbers read back NO_VECTOR), queue interrupts as their vector's message and never INTx,
+ * masked vectors pending until unmasked, and resets clearing the assignments. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,6 +32,7 @@
 
 #define F_CSUM       (1u << 0)
 #define F_GUEST_CSUM (1u << 1)
+#define F_MTU        (1u << 3)
 #define F_HOST_TSO4  (1u << 11)
 #define F_MAC        (1u << 5)
 #define F_STATUS     (1u << 16)
@@ -39,7 +44,21 @@ struct fixture {
     struct vmm_virtio_net *nic;
     uint16_t rx_avail; /* driver-side avail index per queue */
     uint16_t tx_avail;
+    unsigned nmsi; /* MSIs the route got, and the last one */
+    uint64_t msi_addr;
+    uint32_t msi_data;
 };
+
+/* The machine's MSI route, recorded. */
+static bool msi_route(void *ctx, uint64_t addr, uint32_t data)
+{
+    struct fixture *f = ctx;
+
+    f->nmsi++;
+    f->msi_addr = addr;
+    f->msi_data = data;
+    return true;
+}
 
 static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
@@ -118,7 +137,7 @@ static void make_avail(struct vmm_vm *vm, uint64_t avail, uint16_t *idx, uint16_
     put16(vm, avail + 2, *idx);
 }
 
-static int setup_common(void **state, bool backend)
+static int setup_common(void **state, bool backend, bool msi)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct vmm_nic_dev_config dc = {
@@ -129,6 +148,9 @@ static int setup_common(void **state, bool backend)
     memcpy(dc.mac, mac, 6);
     f->vm = fake_vm_new("t");
     assert_int_equal(vmm_dev_pci_host_create(f->vm, &f->pci), 0);
+    if (msi) {
+        vmm_pci_host_set_msi(f->pci, msi_route, f);
+    }
     assert_int_equal(vmm_dev_virtio_net_create(f->vm, f->pci, &dc, &f->nic), 0);
     /* The driver enables bus mastering, as pci_set_master does. */
     cfg_write(f->vm, 0x04, 2, 0x0007);
@@ -138,12 +160,17 @@ static int setup_common(void **state, bool backend)
 
 static int setup(void **state)
 {
-    return setup_common(state, true);
+    return setup_common(state, true, false);
+}
+
+static int setup_msix(void **state)
+{
+    return setup_common(state, true, true);
 }
 
 static int setup_unplugged(void **state)
 {
-    return setup_common(state, false);
+    return setup_common(state, false, false);
 }
 
 static int teardown(void **state)
@@ -220,7 +247,7 @@ static void test_pci_identity(void **state)
     assert_int_equal(types, 0x1E);
     /* BAR sizing. */
     cfg_write(f->vm, 0x10, 4, 0xFFFFFFFF);
-    assert_int_equal(cfg_read(f->vm, 0x10, 4), 0xFFFFFFE1);
+    assert_int_equal(cfg_read(f->vm, 0x10, 4), 0xFFFFFFC1); /* 64 ports */
     cfg_write(f->vm, 0x10, 4, IO);
     assert_string_equal(fake_nic.name, "eth0");
     assert_memory_equal(fake_nic.mac, mac, 6);
@@ -243,6 +270,9 @@ static void test_legacy_registers(void **state)
         assert_int_equal(fake_inb(vm, IO + 0x14 + i), mac[i]);
     }
     assert_int_equal(fake_in(vm, IO + 0x1A, 2), 1); /* link up */
+    /* The network's MTU, offered (F_MTU) at offset 10 of the device config. */
+    assert_true(hf & F_MTU);
+    assert_int_equal(fake_in(vm, IO + 0x14 + 10, 2), FAKE_NIC_MTU);
     /* Guest features are masked with what is offered. */
     fake_out(vm, IO + 0x04, 4, 0xFFFFFFFF);
     assert_int_equal(fake_in(vm, IO + 0x04, 4), hf);
@@ -593,6 +623,7 @@ static void test_modern(void **state)
         assert_int_equal(mrd(vm, 0x2000 + i, 1), mac[i]);
     }
     assert_int_equal(mrd(vm, 0x2006, 2), 1);
+    assert_int_equal(mrd(vm, 0x2000 + 10, 2), FAKE_NIC_MTU);
     /* TX: 12-byte header. */
     memset(&vm->ram[BUF], 0, 12);
     memset(&vm->ram[BUF + 12], 0xC3, 60);
@@ -1173,11 +1204,211 @@ static void test_unplugged(void **state)
 
     assert_false(fake_nic.attached);
     assert_int_equal(fake_in(vm, IO + 0x1A, 2), 0); /* link down */
+    /* No network: no MTU to offer. */
+    assert_false(fake_in(vm, IO, 4) & F_MTU);
+    assert_int_equal(fake_in(vm, IO + 0x14 + 10, 2), 0);
     legacy_up(f, F_MAC);
     post_tx(f, 0, 60, 1);
     fake_out(vm, IO + 0x10, 2, 1);
     assert_int_equal(vmm_virtio_net_stats(f->nic)->tx_dropped, 1);
     assert_int_equal(get16(vm, q_used(TXQ_PFN) + 2), 1);
+}
+
+/* ---- MSI-X ---- */
+
+#define MSIX_CAP   0x84
+#define MSIX_TABLE 0x4000 /* in BAR1 */
+#define MSIX_PBA   0x5000
+
+/* Enables MSI-X and programs entry n with vector 0x40 + n, unmasked, as Linux does. */
+static void msix_up(struct fixture *f)
+{
+    cfg_write(f->vm, MSIX_CAP + 2, 2, 0x8000);
+    for (unsigned n = 0; n < 3; n++) {
+        mwr(f->vm, MSIX_TABLE + 16 * n, 4, 0xFEE00000u);
+        mwr(f->vm, MSIX_TABLE + 16 * n + 4, 4, 0);
+        mwr(f->vm, MSIX_TABLE + 16 * n + 8, 4, 0x40 + n);
+        mwr(f->vm, MSIX_TABLE + 16 * n + 12, 4, 0);
+    }
+}
+
+static void test_msix_capability(void **state)
+{
+    struct fixture *f = *state;
+    unsigned cap = cfg_read(f->vm, 0x34, 1);
+    unsigned vendor = 0;
+    unsigned msix = 0;
+
+    for (unsigned i = 0; cap != 0 && i < 8; i++) {
+        if (cfg_read(f->vm, cap, 1) == 0x09) {
+            vendor++;
+        } else {
+            assert_int_equal(cfg_read(f->vm, cap, 1), 0x11);
+            assert_int_equal(cap, MSIX_CAP);
+            msix++;
+        }
+        cap = cfg_read(f->vm, cap + 1, 1);
+    }
+    assert_int_equal(vendor, 4);
+    assert_int_equal(msix, 1);
+    assert_int_equal(cfg_read(f->vm, MSIX_CAP + 2, 2), 2); /* 3 vectors, disabled */
+    assert_int_equal(cfg_read(f->vm, MSIX_CAP + 4, 4), MSIX_TABLE | 1);
+    assert_int_equal(cfg_read(f->vm, MSIX_CAP + 8, 4), MSIX_PBA | 1);
+    /* BAR1 is 32 KiB now: table and PBA after the modern regions. */
+    cfg_write(f->vm, 0x14, 4, 0xFFFFFFFF);
+    assert_int_equal(cfg_read(f->vm, 0x14, 4), 0xFFFF8000);
+    cfg_write(f->vm, 0x14, 4, (uint32_t)MMIO);
+    assert_int_equal(mrd(f->vm, MSIX_TABLE + 12, 4), 1); /* masked at reset */
+    assert_int_equal(mrd(f->vm, MSIX_PBA, 4), 0);
+    assert_int_equal(mrd(f->vm, 0x4FF0, 4), 0); /* between table and PBA: nothing */
+}
+
+static void test_msix_legacy(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+
+    legacy_up(f, F_MAC | F_STATUS);
+    /* Without MSI-X: device config at 0x14. */
+    assert_int_equal(fake_inb(vm, IO + 0x14), mac[0]);
+    msix_up(f);
+    /* With it: config_vector and queue_vector at 0x14/0x16, the config at 0x18. */
+    assert_int_equal(fake_in(vm, IO + 0x14, 2), 0xFFFF);
+    for (unsigned i = 0; i < 6; i++) {
+        assert_int_equal(fake_inb(vm, IO + 0x18 + i), mac[i]);
+    }
+    assert_int_equal(fake_in(vm, IO + 0x1E, 2), 1); /* link up */
+    fake_out(vm, IO + 0x14, 2, 0);
+    assert_int_equal(fake_in(vm, IO + 0x14, 2), 0);
+    fake_out(vm, IO + 0x0E, 2, 0);
+    fake_out(vm, IO + 0x16, 2, 1);
+    fake_out(vm, IO + 0x0E, 2, 1);
+    fake_out(vm, IO + 0x16, 2, 3); /* beyond the table: refused */
+    assert_int_equal(fake_in(vm, IO + 0x16, 2), 0xFFFF);
+    fake_out(vm, IO + 0x16, 2, 2);
+    assert_int_equal(fake_in(vm, IO + 0x16, 2), 2);
+    assert_int_equal(fake_in(vm, IO + 0x14, 4), 0x00020000);
+    fake_out(vm, IO + 0x0E, 2, 0);
+    assert_int_equal(fake_in(vm, IO + 0x16, 2), 1);
+    /* TX: the TX vector's message, no INTx; ISR still records it. */
+    post_tx(f, 0, 60, 0xAB);
+    fake_out(vm, IO + 0x10, 2, 1);
+    assert_int_equal(fake_nic.nsent, 1);
+    assert_int_equal(f->nmsi, 1);
+    assert_int_equal(f->msi_addr, 0xFEE00000u);
+    assert_int_equal(f->msi_data, 0x42);
+    assert_false(vm->line[IRQ]);
+    assert_int_equal(vm->rises[IRQ], 0);
+    /* RX: the RX vector at the poll. */
+    post_rx(f, 0, 1600);
+    assert_true(fake_nic_deliver((const uint8_t[60]){0}, 60));
+    fake_poll(vm);
+    assert_int_equal(f->nmsi, 2);
+    assert_int_equal(f->msi_data, 0x41);
+    assert_false(vm->line[IRQ]);
+    assert_int_equal(fake_inb(vm, IO + 0x13), 1);
+    /* A masked entry: pending, delivered on unmask. */
+    mwr(vm, MSIX_TABLE + 16 + 12, 4, 1);
+    post_rx(f, 1, 1600);
+    assert_true(fake_nic_deliver((const uint8_t[60]){0}, 60));
+    fake_poll(vm);
+    assert_int_equal(f->nmsi, 2);
+    assert_int_equal(mrd(vm, MSIX_PBA, 4), 2);
+    mwr(vm, MSIX_TABLE + 16 + 12, 4, 0);
+    assert_int_equal(f->nmsi, 3);
+    assert_int_equal(f->msi_data, 0x41);
+    assert_int_equal(mrd(vm, MSIX_PBA, 4), 0);
+    /* A queue without a vector: no interrupt at all while MSI-X is on. */
+    fake_out(vm, IO + 0x16, 2, 0xFFFF);
+    post_rx(f, 2, 1600);
+    assert_true(fake_nic_deliver((const uint8_t[60]){0}, 60));
+    fake_poll(vm);
+    assert_int_equal(f->nmsi, 3);
+    assert_false(vm->line[IRQ]);
+    /* MSI-X off: back to INTx (ISR holds the cause) and the config at 0x14. */
+    cfg_write(vm, MSIX_CAP + 2, 2, 0);
+    assert_true(vm->line[IRQ]);
+    assert_int_equal(fake_inb(vm, IO + 0x14), mac[0]);
+    assert_int_equal(fake_inb(vm, IO + 0x13), 1);
+    assert_false(vm->line[IRQ]);
+    /* A device reset clears the vectors. */
+    fake_outb(vm, IO + 0x12, 0);
+    cfg_write(vm, MSIX_CAP + 2, 2, 0x8000);
+    assert_int_equal(fake_in(vm, IO + 0x14, 4), 0xFFFFFFFF);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 0);
+}
+
+static void test_msix_modern(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    uint16_t txa = 0;
+
+    mwr(vm, 0x14, 1, 0);
+    mwr(vm, 0x14, 1, 3);
+    mwr(vm, 0x08, 4, 1);
+    mwr(vm, 0x0C, 4, 1);
+    mwr(vm, 0x14, 1, 0x0B);
+    msix_up(f);
+    /* msix_config and queue_msix_vector: out-of-range reads back NO_VECTOR. */
+    assert_int_equal(mrd(vm, 0x10, 2), 0xFFFF);
+    mwr(vm, 0x10, 2, 0);
+    assert_int_equal(mrd(vm, 0x10, 2), 0);
+    mwr(vm, 0x10, 2, 3);
+    assert_int_equal(mrd(vm, 0x10, 2), 0xFFFF);
+    mwr(vm, 0x10, 2, 0);
+    modern_queue(vm, 0, 8, 0x1000, 0x1100, 0x1200);
+    modern_queue(vm, 1, 8, 0x2000, 0x2100, 0x2200);
+    mwr(vm, 0x16, 2, 0);
+    mwr(vm, 0x1A, 2, 1);
+    assert_int_equal(mrd(vm, 0x1A, 2), 1);
+    mwr(vm, 0x16, 2, 1);
+    mwr(vm, 0x1A, 2, 0x7FFF);
+    assert_int_equal(mrd(vm, 0x1A, 2), 0xFFFF);
+    mwr(vm, 0x1A, 2, 2);
+    assert_int_equal(mrd(vm, 0x1A, 2), 2);
+    mwr(vm, 0x16, 2, 5); /* no such queue */
+    assert_int_equal(mrd(vm, 0x1A, 2), 0xFFFF);
+    mwr(vm, 0x1A, 2, 1);
+    mwr(vm, 0x14, 1, 0x0F);
+    /* TX through the modern notify: the TX vector, INTx stays low, ISR records. */
+    memset(&vm->ram[BUF], 0, 12);
+    memset(&vm->ram[BUF + 12], 0xC3, 60);
+    put_desc(vm, 0x2000, 0, BUF, 72, 0, 0);
+    put16(vm, 0x2100 + 4, 0);
+    put16(vm, 0x2100 + 2, ++txa);
+    mwr(vm, 0x3000 + 4, 2, 1);
+    assert_int_equal(fake_nic.nsent, 1);
+    assert_int_equal(f->nmsi, 1);
+    assert_int_equal(f->msi_data, 0x42);
+    assert_false(vm->line[IRQ]);
+    assert_int_equal(mrd(vm, 0x1000, 1), 1);
+    /* The function mask holds vectors back; clearing it delivers. */
+    cfg_write(vm, MSIX_CAP + 2, 2, 0xC000);
+    put_desc(vm, 0x2000, 1, BUF, 72, 0, 0);
+    put16(vm, 0x2100 + 4 + 2, 1);
+    put16(vm, 0x2100 + 2, ++txa);
+    mwr(vm, 0x3000 + 4, 2, 1);
+    assert_int_equal(fake_nic.nsent, 2);
+    assert_int_equal(f->nmsi, 1);
+    assert_int_equal(mrd(vm, MSIX_PBA, 4), 4);
+    cfg_write(vm, MSIX_CAP + 2, 2, 0x8000);
+    assert_int_equal(f->nmsi, 2);
+    assert_false(vm->line[IRQ]);
+    /* Bad table accesses are ignored (a byte write into an entry). */
+    mwr(vm, MSIX_TABLE + 8, 1, 0xFF);
+    assert_int_equal(mrd(vm, MSIX_TABLE + 8, 4), 0x40);
+    assert_int_equal(mrd(vm, MSIX_TABLE + 8, 2), 0);
+    /* Status 0 clears the vectors; the VM reset also MSI-X itself. */
+    mwr(vm, 0x14, 1, 0);
+    assert_int_equal(mrd(vm, 0x10, 2), 0xFFFF);
+    mwr(vm, 0x16, 2, 1);
+    assert_int_equal(mrd(vm, 0x1A, 2), 0xFFFF);
+    fake_reset_devices(vm);
+    assert_int_equal(cfg_read(vm, MSIX_CAP + 2, 2), 2);
+    assert_int_equal(mrd(vm, MSIX_TABLE + 12, 4), 1);
+    assert_int_equal(mrd(vm, MSIX_TABLE + 8, 4), 0);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 0);
 }
 
 int main(void)
@@ -1197,6 +1428,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tso_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tso_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unplugged, setup_unplugged, teardown),
+        cmocka_unit_test_setup_teardown(test_msix_capability, setup_msix, teardown),
+        cmocka_unit_test_setup_teardown(test_msix_legacy, setup_msix, teardown),
+        cmocka_unit_test_setup_teardown(test_msix_modern, setup_msix, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.name, "eth0");
     assert_false(c.mac_set);
     assert_string_equal(c.net, "");
+    assert_int_equal(c.mtu, 0); /* chosen from the network (vmm_nic_mtu) */
     assert_int_equal(vmm_nic_parse("rtl8139", 2, &c, err, sizeof(err)), 0);
     assert_int_equal(c.model, VMM_NIC_RTL8139);
     assert_string_equal(c.name, "eth2");
@@ -80,6 +81,17 @@ static void test_errors(void **state)
         "virtio mac, 52:54:00:12:34:56",
         ",virtio",
         "VIRTIO",
+        "virtio,mtu=",
+        "virtio,mtu=575", /* below IPv4's minimum datagram */
+        "virtio,mtu=1501",
+        "virtio,mtu=9000",
+        "virtio,mtu=0",
+        "virtio,mtu=65536",
+        "virtio,mtu=1500000",
+        "virtio,mtu=-1",
+        "virtio,mtu=1e3",
+        "virtio,mtu=1450x",
+        "virtio,mtu= 1450,net=lab", /* "mtu=" then a stray token */
     };
     struct vmm_nic_config c;
     char err[96];
@@ -94,6 +106,56 @@ static void test_errors(void **state)
     /* A tiny error buffer still gets a terminated string. */
     assert_int_equal(vmm_nic_parse("bogus", 0, &c, err, 4), -EINVAL);
     assert_int_equal(strlen(err), 3);
+}
+
+static void test_mtu_setting(void **state)
+{
+    struct vmm_nic_config c;
+    char err[96];
+
+    (void)state;
+    assert_int_equal(vmm_nic_parse("virtio,mtu=1500,net=42", 0, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.mtu, 1500);
+    assert_string_equal(c.net, "42");
+    assert_int_equal(vmm_nic_parse("virtio mtu 576", 0, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.mtu, VMM_NIC_MTU_MIN);
+    assert_int_equal(vmm_nic_parse("rtl8139,mtu=01400", 0, &c, err, sizeof(err)), 0);
+    assert_int_equal(c.mtu, 1400);
+    /* The reason names the range and the value. */
+    assert_int_equal(vmm_nic_parse("virtio,mtu=9000", 0, &c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "576..1500"));
+    assert_non_null(strstr(err, "'9000'"));
+    assert_int_equal(vmm_nic_parse("virtio,mtu=big", 0, &c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "'big'"));
+}
+
+/* The port MTU: the setting wins; virtio takes the network's (a VXLAN network's 1450) within
+ * 68..1500; the models that cannot tell their guest stay at 1500. */
+static void test_mtu_choice(void **state)
+{
+    struct vmm_nic_config c;
+
+    (void)state;
+    assert_int_equal(vmm_nic_parse("virtio", 0, &c, NULL, 0), 0);
+    assert_true(vmm_nic_model_tells_mtu(c.model));
+    assert_int_equal(vmm_nic_mtu(&c, 1500), 1500);
+    assert_int_equal(vmm_nic_mtu(&c, 1450), 1450);
+    assert_int_equal(vmm_nic_mtu(&c, 9000), VMM_NIC_MTU_MAX);
+    assert_int_equal(vmm_nic_mtu(&c, 40), VMM_NIC_MTU_FLOOR);
+    assert_int_equal(vmm_nic_mtu(&c, 0), VMM_NIC_MTU_FLOOR);
+    assert_int_equal(vmm_nic_parse("virtio,mtu=1500", 0, &c, NULL, 0), 0);
+    assert_int_equal(vmm_nic_mtu(&c, 1450), 1500);
+    assert_int_equal(vmm_nic_parse("virtio,mtu=1000", 0, &c, NULL, 0), 0);
+    assert_int_equal(vmm_nic_mtu(&c, 1450), 1000);
+    for (int m = VMM_NIC_RTL8139; m <= VMM_NIC_NE2K; m++) {
+        assert_int_equal(vmm_nic_parse(vmm_nic_model_name((enum vmm_nic_model)m), 0, &c, NULL, 0),
+                         0);
+        assert_false(vmm_nic_model_tells_mtu(c.model));
+        assert_int_equal(vmm_nic_mtu(&c, 1450), 1500);
+    }
+    /* Told by DHCP option 26, say: the operator sets the port to match. */
+    assert_int_equal(vmm_nic_parse("ne2k,mtu=1450", 0, &c, NULL, 0), 0);
+    assert_int_equal(vmm_nic_mtu(&c, 1500), 1450);
 }
 
 static void test_default_mac(void **state)
@@ -113,10 +175,9 @@ static void test_default_mac(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_default_mac),
+        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_mtu_setting),
+        cmocka_unit_test(test_mtu_choice), cmocka_unit_test(test_default_mac),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

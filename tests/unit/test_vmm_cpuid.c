@@ -77,6 +77,47 @@ static void test_hypervisor_leaf(void **state)
     assert_int_equal(r[A] | r[B] | r[C] | r[D], 0);
 }
 
+/* With a LAPIC and paravirt on: KVM's leaves, offering the PV EOI alone. */
+static void test_kvm_pv_eoi_leaves(void **state)
+{
+    struct vmm_cpuid_policy p;
+    uint32_t r[4];
+
+    (void)state;
+    vmm_cpuid_policy_default(&p);
+    p.paravirt = true;
+    assert_false(vmm_cpuid_pv_eoi(&p)); /* no LAPIC: Petrel's leaf as before */
+    all_ones(r);
+    vmm_cpuid_filter(&p, 0x40000000, 0, r);
+    assert_memory_equal(&r[B], "Petr", 4);
+    p.apic = true;
+    assert_true(vmm_cpuid_pv_eoi(&p));
+    all_ones(r);
+    vmm_cpuid_filter(&p, 0x40000000, 0, r);
+    assert_int_equal(r[A], 0x40000001);
+    assert_int_equal(r[B], 0x4b4d564b);
+    assert_int_equal(r[C], 0x564b4d56);
+    assert_int_equal(r[D], 0x4d);
+    all_ones(r);
+    vmm_cpuid_filter(&p, 0x40000001, 0, r);
+    assert_int_equal(r[A], 1u << 6); /* PV EOI only */
+    assert_int_equal(r[B] | r[C] | r[D], 0);
+    all_ones(r);
+    vmm_cpuid_filter(&p, 1, 0, r);
+    assert_true(r[C] & (1u << 31)); /* hypervisor: Linux looks at 0x4000xxxx only then */
+    all_ones(r);
+    vmm_cpuid_filter(&p, 0x40000100, 0, r);
+    assert_int_equal(r[A] | r[B] | r[C] | r[D], 0);
+    /* paravirt = off: back to Petrel's signature without features. */
+    p.paravirt = false;
+    all_ones(r);
+    vmm_cpuid_filter(&p, 0x40000000, 0, r);
+    assert_memory_equal(&r[B], "Petr", 4);
+    all_ones(r);
+    vmm_cpuid_filter(&p, 0x40000001, 0, r);
+    assert_int_equal(r[A] | r[B] | r[C] | r[D], 0);
+}
+
 static void test_extended(void **state)
 {
     struct vmm_cpuid_policy p;
@@ -191,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leaf1),
         cmocka_unit_test(test_hypervisor_leaf),
+        cmocka_unit_test(test_kvm_pv_eoi_leaves),
         cmocka_unit_test(test_extended),
         cmocka_unit_test(test_basic_range),
         cmocka_unit_test_setup_teardown(test_platform_bits, NULL, NULL),

@@ -730,24 +730,114 @@ static void test_window_when_masked(void **state)
     vmm_irq_set(g_vm, 0, true);
     vcpu()->regs.rflags = 0x2; /* IF = 0 */
     vmm_inject_prepare(vcpu());
+    /* A virtual interrupt with the real vector, no VINTR intercept, the controller not acked. */
     assert_int_equal(c->event_inj, 0);
     assert_true(c->int_ctl & SVM_INT_V_IRQ);
     assert_true(c->int_ctl & SVM_INT_V_IGN_TPR);
-    assert_true(c->intercept1 & SVM_I1_VINTR);
+    assert_true(c->int_ctl & SVM_INT_V_INTR_MASKING);
+    assert_int_equal((c->int_ctl >> SVM_INT_V_VECTOR_SHIFT) & 0xFF, 0x20);
+    assert_false(c->intercept1 & SVM_I1_VINTR);
     assert_int_equal(g_intc.acks, 0);
-    /* The interrupt shadow (after STI) also waits. */
-    vcpu()->regs.rflags = 0x202;
-    c->int_state = SVM_INT_STATE_SHADOW;
+    /* The CPU took it (V_IRQ clear at the exit): acked once, counted, nothing re-injected. */
+    c->int_ctl &= ~SVM_INT_V_IRQ;
+    do_exit(SVM_EXIT_HLT, 0, 0);
+    assert_int_equal(g_intc.acks, 1);
+    assert_int_equal(g_vm->stats.irqs_injected, 1);
+    assert_int_equal(c->int_ctl & ~SVM_INT_V_INTR_MASKING, 0);
     vmm_inject_prepare(vcpu());
     assert_int_equal(c->event_inj, 0);
-    c->int_state = 0;
-    /* The window opens: VINTR exit, then the next entry injects. */
-    assert_int_equal(do_exit(SVM_EXIT_VINTR, 0, 0), VMM_ACT_CONTINUE);
     assert_false(c->int_ctl & SVM_INT_V_IRQ);
-    assert_false(c->intercept1 & SVM_I1_VINTR);
-    vmm_inject_prepare(vcpu());
-    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x20);
+    do_exit(SVM_EXIT_INTR, 0, 0);
     assert_int_equal(g_intc.acks, 1);
+}
+
+static void test_virq_not_taken(void **state)
+{
+    struct vmcb_control *c = &vcpu()->vmcb->ctl;
+
+    (void)state;
+    add_intc();
+    do_exit(SVM_EXIT_INTR, 0, 0); /* the guest stopped at an instruction right after STI */
+    vmm_irq_set(g_vm, 0, true);
+    vcpu()->regs.rflags = 0x202;
+    c->int_state = SVM_INT_STATE_SHADOW; /* after STI: waits too */
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, 0);
+    assert_true(c->int_ctl & SVM_INT_V_IRQ);
+    /* The guest exited before opening its window: V_IRQ cleared, not acked. */
+    c->int_state = 0;
+    vcpu()->regs.rflags = 0x2;
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_false(c->int_ctl & SVM_INT_V_IRQ);
+    assert_int_equal(g_intc.acks, 0);
+    assert_int_equal(g_vm->stats.irqs_injected, 0);
+    /* A higher vector arrived meanwhile: the next entry arms that one. */
+    g_intc.vec = 0x31;
+    vmm_inject_prepare(vcpu());
+    assert_int_equal((c->int_ctl >> SVM_INT_V_VECTOR_SHIFT) & 0xFF, 0x31);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    /* IF open now: plain injection, acked at once. */
+    vcpu()->regs.rflags = 0x202;
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x31);
+    assert_false(c->int_ctl & SVM_INT_V_IRQ);
+    assert_int_equal(g_intc.acks, 1);
+    /* A VINTR exit (nobody asks for it now) still just closes the window. */
+    c->intercept1 |= SVM_I1_VINTR;
+    assert_int_equal(do_exit(SVM_EXIT_VINTR, 0, 0), VMM_ACT_CONTINUE);
+    assert_false(c->intercept1 & SVM_I1_VINTR);
+}
+
+/* STI; HLT: the HLT exit comes with the STI's shadow still set. The core carried the HLT out,
+ * so the shadow is over: the interrupt that ends the halt goes in at once, not as V_IRQ. */
+static void test_hlt_ends_the_shadow(void **state)
+{
+    struct vmcb_control *c = &vcpu()->vmcb->ctl;
+
+    (void)state;
+    add_intc();
+    vcpu()->regs.rflags = 0x202;
+    c->int_state = SVM_INT_STATE_SHADOW;
+    assert_int_equal(do_exit(SVM_EXIT_HLT, 0, 0), VMM_ACT_YIELD);
+    assert_true(vcpu()->halted);
+    vmm_irq_set(g_vm, 5, true);
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x25);
+    assert_false(c->int_ctl & SVM_INT_V_IRQ);
+    assert_false(c->int_state & SVM_INT_STATE_SHADOW);
+    assert_int_equal(g_intc.acks, 1);
+}
+
+static void test_virq_delivery_interrupted(void **state)
+{
+    struct vmcb_control *c = &vcpu()->vmcb->ctl;
+
+    (void)state;
+    add_intc();
+    vmm_irq_set(g_vm, 2, true);
+    vcpu()->regs.rflags = 0x2;
+    vmm_inject_prepare(vcpu());
+    assert_true(c->int_ctl & SVM_INT_V_IRQ);
+    /* The CPU started delivering 0x22 and a nested page fault stopped it: EXITINTINFO has it
+     * (V_IRQ still set, as QEMU leaves it). Acked once, delivered again through EVENTINJ. */
+    c->exit_int_info = SVM_EVT_VALID | SVM_EVT_TYPE_INTR | 0x22;
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_int_equal(g_intc.acks, 1);
+    assert_int_equal(g_vm->stats.irqs_injected, 1);
+    assert_false(c->int_ctl & SVM_INT_V_IRQ);
+    vmm_inject_prepare(vcpu());
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x22);
+    assert_false(c->int_ctl & SVM_INT_V_IRQ);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_int_equal(g_intc.acks, 1);
+    /* Taken and V_IRQ clear with it in EXITINTINFO: still one ack. */
+    vmm_irq_set(g_vm, 3, true);
+    vmm_inject_prepare(vcpu());
+    c->int_ctl &= ~SVM_INT_V_IRQ;
+    c->exit_int_info = SVM_EVT_VALID | SVM_EVT_TYPE_INTR | 0x23;
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_int_equal(g_intc.acks, 2);
+    assert_int_equal(vcpu()->pending_event, SVM_EVT_VALID | 0x23);
 }
 
 static void test_reinject_interrupted_event(void **state)
@@ -866,6 +956,7 @@ static void test_inject_nmi(void **state)
     assert_int_equal(c->event_inj, SVM_EVT_VALID | SVM_EVT_TYPE_NMI | 2);
     assert_false(g_nmi);
     /* An interrupt shadow does. */
+    do_exit(SVM_EXIT_INTR, 0, 0);
     g_nmi = true;
     c->int_state = SVM_INT_STATE_SHADOW;
     vmm_inject_prepare(vcpu());
@@ -1067,6 +1158,300 @@ static void test_pc_vm_with_apic(void **state)
     assert_true(vmm_vcpu_poll(v, g_fake.now));
     vmm_inject_prepare(v);
     assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x41);
+    g_vm = saved;
+    free_vm(vm);
+}
+
+/* ---- paravirtual EOI ------------------------------------------------------------------------ */
+
+#define PV_EOI_MSR  0x4B564D04u
+#define PV_EOI_WORD 0x3000u
+
+static uint32_t pv_word(struct vmm_vm *vm)
+{
+    uint32_t w = 0;
+
+    assert_int_equal(vmm_guest_read(vm, PV_EOI_WORD, &w, sizeof(w)), 0);
+    return w;
+}
+
+static void pv_word_set(struct vmm_vm *vm, uint32_t w)
+{
+    assert_int_equal(vmm_guest_write(vm, PV_EOI_WORD, &w, sizeof(w)), 0);
+}
+
+/* IOAPIC pin 2 (the PIT's IRQ 0): `vector`, level or edge, destination 0. */
+static void ioapic_pin2(struct vmm_vm *vm, uint8_t vector, bool level)
+{
+    mmio32(vm, 0xFEC00000, true, 0x15);
+    mmio32(vm, 0xFEC00010, true, 0);
+    mmio32(vm, 0xFEC00000, true, 0x14);
+    mmio32(vm, 0xFEC00010, true, vector | (level ? 1u << 15 : 0));
+}
+
+static bool lapic_isr(struct vmm_vm *vm, uint8_t vector)
+{
+    return (mmio32(vm, 0xFEE00100 + (vector / 32) * 0x10, false, 0) >> (vector % 32)) & 1;
+}
+
+/* A self IPI (ICR, fixed, self shorthand): the LAPIC requests `vector`. */
+static void self_ipi(struct vmm_vm *vm, uint8_t vector)
+{
+    mmio32(vm, 0xFEE00300, true, 0x40000u | vector);
+}
+
+static void test_pv_eoi_msr(void **state)
+{
+    struct vmm_vm *saved = g_vm;
+    struct vmm_vm *vm;
+
+    (void)state;
+    /* Without a LAPIC there is no such MSR, and CPUID keeps Petrel's signature. */
+    vm = new_pc_vm("noapic", false);
+    g_vm = vm;
+    assert_int_equal(cpuid_of(vm, 0x40000000, VMM_RBX), 0x72746550); /* "Petr" */
+    wrmsr(PV_EOI_MSR, PV_EOI_WORD | 1);
+    assert_true(gp_pending());
+    g_vm = saved;
+    free_vm(vm);
+    vm = new_pc_vm("apic", true);
+    g_vm = vm;
+    assert_int_equal(cpuid_of(vm, 0x40000000, VMM_RBX), 0x4b4d564b); /* "KVMK" */
+    assert_int_equal(cpuid_of(vm, 0x40000001, VMM_RAX), 1u << 6);
+    assert_int_equal(rdmsr(PV_EOI_MSR), 0);
+    assert_false(gp_pending());
+    wrmsr(PV_EOI_MSR, PV_EOI_WORD | 1);
+    assert_false(gp_pending());
+    assert_int_equal(rdmsr(PV_EOI_MSR), PV_EOI_WORD | 1);
+    /* Reserved bit 1, a word outside RAM (above it, the LAPIC page): #GP, the value stays. */
+    wrmsr(PV_EOI_MSR, PV_EOI_WORD | 3);
+    assert_true(gp_pending());
+    wrmsr(PV_EOI_MSR, 0x40000000ull | 1);
+    assert_true(gp_pending());
+    wrmsr(PV_EOI_MSR, 0xFEE00000ull | 1);
+    assert_true(gp_pending());
+    wrmsr(PV_EOI_MSR, (MiB(16) - 4) | 1); /* the last word of RAM is fine */
+    assert_false(gp_pending());
+    wrmsr(PV_EOI_MSR, MiB(16) | 1);
+    assert_true(gp_pending());
+    assert_int_equal(rdmsr(PV_EOI_MSR), (MiB(16) - 4) | 1);
+    wrmsr(PV_EOI_MSR, PV_EOI_WORD | 1);
+    assert_int_equal(rdmsr(PV_EOI_MSR), PV_EOI_WORD | 1);
+    /* Disabled: any address is fine. */
+    wrmsr(PV_EOI_MSR, 0x40000000ull);
+    assert_false(gp_pending());
+    assert_int_equal(rdmsr(PV_EOI_MSR), 0x40000000ull);
+    /* A reset turns it off. */
+    wrmsr(PV_EOI_MSR, PV_EOI_WORD | 1);
+    assert_int_equal(vmm_vm_reset_now(vm), 0);
+    assert_int_equal(rdmsr(PV_EOI_MSR), 0);
+    g_vm = saved;
+    free_vm(vm);
+    /* paravirt = off: no KVM leaves, no MSR. */
+    {
+        struct vmm_vm_config cfg;
+
+        memset(&cfg, 0, sizeof(cfg));
+        strcpy(cfg.name, "nopv");
+        cfg.mem_bytes = MiB(16);
+        cfg.image = g_image;
+        cfg.image_len = sizeof(g_image);
+        cfg.kind = VMM_IMAGE_FLAT;
+        cfg.flat_addr = 0x100000;
+        cfg.pc_devices = true;
+        cfg.apic = true;
+        cfg.no_paravirt = true;
+        assert_int_equal(vmm_vm_create(&cfg, &vm), 0);
+        assert_int_equal(vmm_vm_start(vm), 0);
+    }
+    g_vm = vm;
+    assert_int_equal(cpuid_of(vm, 0x40000000, VMM_RBX), 0x72746550);
+    assert_int_equal(cpuid_of(vm, 0x40000001, VMM_RAX), 0);
+    wrmsr(PV_EOI_MSR, PV_EOI_WORD | 1);
+    assert_true(gp_pending());
+    g_vm = saved;
+    free_vm(vm);
+}
+
+static void test_pv_eoi(void **state)
+{
+    struct vmm_vm *saved = g_vm;
+    struct vmm_vm *vm = new_pc_vm("apic", true);
+    struct vmm_vcpu *v = vm->vcpu;
+    struct vmcb_control *c = &v->vmcb->ctl;
+    uint64_t eois = 0;
+    uint64_t irqs;
+
+    (void)state;
+    g_vm = vm;
+    mmio32(vm, 0xFEE000F0, true, 0x1FF);
+    mmio32(vm, 0xFEE00350, true, 0x10700); /* LINT0 masked: the 8259 is out */
+    pv_word_set(vm, 0xABCD0000u);          /* the rest of the word is the guest's */
+    wrmsr(PV_EOI_MSR, PV_EOI_WORD | 1);
+    v->regs.rflags = 0x202;
+
+    /* A level-triggered vector alone in service with nothing requested: bit set. */
+    ioapic_pin2(vm, 0x30, true);
+    vmm_irq_set(vm, 0, true);
+    assert_true(vmm_vcpu_poll(v, g_fake.now));
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x30);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    vmm_irq_set(vm, 0, false); /* the handler quiets the device */
+    /* An exit with the bit still set changes nothing. */
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_true(lapic_isr(vm, 0x30));
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, 0);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    /* The guest clears it: the next exit performs the EOI, IOAPIC included (remote IRR). */
+    assert_true(mmio32(vm, 0xFEC00010, false, 0) & (1u << 14));
+    pv_word_set(vm, 0xABCD0000u);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_false(lapic_isr(vm, 0x30));
+    assert_false(mmio32(vm, 0xFEC00010, false, 0) & (1u << 14));
+    assert_int_equal(vm->stats.pv_eois, ++eois);
+    assert_int_equal(pv_word(vm), 0xABCD0000u);
+
+    /* Another vector arrives while the bit is set: cleared in memory before that injection,
+     * and with two in service the next one gets no bit. */
+    self_ipi(vm, 0x40);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x40);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    self_ipi(vm, 0x50);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x50);
+    assert_int_equal(pv_word(vm), 0xABCD0000u);
+    assert_true(lapic_isr(vm, 0x40) && lapic_isr(vm, 0x50));
+    /* The guest writes the register for both: exact LAPIC state, no PV EOI counted. */
+    mmio32(vm, 0xFEE000B0, true, 0);
+    mmio32(vm, 0xFEE000B0, true, 0);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_false(lapic_isr(vm, 0x40) || lapic_isr(vm, 0x50));
+    assert_int_equal(vm->stats.pv_eois, eois);
+
+    /* A guest that ignores the bit and writes the register: the stale bit goes before the
+     * next injection, and its EOI is not done twice. */
+    self_ipi(vm, 0x60);
+    vmm_inject_prepare(v);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    mmio32(vm, 0xFEE000B0, true, 0);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    self_ipi(vm, 0x70);
+    self_ipi(vm, 0x61);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x70);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_int_equal(pv_word(vm), 0xABCD0000u); /* 0x61 still requested: no bit for 0x70 */
+    assert_int_equal(vm->stats.pv_eois, eois);
+    mmio32(vm, 0xFEE000B0, true, 0);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x61);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    /* A lower vector waiting behind the one in service: the bit is taken back, so the
+     * guest's EOI exits and lets it in. */
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    self_ipi(vm, 0x51);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, 0);
+    assert_int_equal(pv_word(vm), 0xABCD0000u);
+    mmio32(vm, 0xFEE000B0, true, 0);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x51);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    pv_word_set(vm, 0xABCD0000u);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_int_equal(vm->stats.pv_eois, ++eois);
+    assert_false(lapic_isr(vm, 0x51));
+
+    /* A virtual interrupt (IF clear at the entry), its vector the only request: the bit is
+     * set before it is armed, so it is there when the guest takes it. Taken and cleared by
+     * the exit: acked, then its EOI performed. */
+    v->regs.rflags = 0x2;
+    irqs = vm->stats.irqs_injected;
+    self_ipi(vm, 0x80);
+    vmm_inject_prepare(v);
+    assert_true(c->int_ctl & SVM_INT_V_IRQ);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    c->int_ctl &= ~SVM_INT_V_IRQ; /* taken */
+    pv_word_set(vm, 0xABCD0000u); /* and ended through the word, without an exit */
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_false(lapic_isr(vm, 0x80));
+    assert_int_equal(vm->stats.pv_eois, ++eois);
+    assert_int_equal(vm->stats.irqs_injected, irqs + 1);
+    /* Taken, not ended by the exit: kept, ended at a later one. */
+    self_ipi(vm, 0x81);
+    vmm_inject_prepare(v);
+    c->int_ctl &= ~SVM_INT_V_IRQ;
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_true(lapic_isr(vm, 0x81));
+    vmm_inject_prepare(v);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    pv_word_set(vm, 0xABCD0000u);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_false(lapic_isr(vm, 0x81));
+    assert_int_equal(vm->stats.pv_eois, ++eois);
+    /* Not taken by the exit (IF stayed clear): the bit goes before the next decision, and a
+     * second request makes the next one a plain virtual interrupt without it. */
+    self_ipi(vm, 0x82);
+    vmm_inject_prepare(v);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    do_exit(SVM_EXIT_INTR, 0, 0); /* V_IRQ still set: not taken */
+    assert_false(lapic_isr(vm, 0x82));
+    self_ipi(vm, 0x42);
+    vmm_inject_prepare(v);
+    assert_true(c->int_ctl & SVM_INT_V_IRQ);
+    assert_int_equal((c->int_ctl >> SVM_INT_V_VECTOR_SHIFT) & 0xFF, 0x82);
+    assert_int_equal(pv_word(vm), 0xABCD0000u);
+    c->int_ctl &= ~SVM_INT_V_IRQ;
+    /* The guest's EOI register write is the exit: the LAPIC is exact, no PV EOI counted. */
+    assert_int_equal(vmm_guest_write(vm, 0x180000, "\xA3\xB0\x00\xE0\xFE", 5), 0);
+    v->regs.rip = 0x180000;
+    assert_int_equal(do_exit(SVM_EXIT_NPF, SVM_NPF_GPA | SVM_NPF_WRITE | SVM_NPF_P, 0xFEE000B0),
+                     VMM_ACT_CONTINUE);
+    assert_false(lapic_isr(vm, 0x82));
+    assert_int_equal(vm->stats.pv_eois, eois);
+    /* 0x42 now: the only request, IF open: EVENTINJ with the bit; this guest writes the
+     * register anyway, and the stale bit goes before the next entry. */
+    v->regs.rflags = 0x202;
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x42);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    mmio32(vm, 0xFEE000B0, true, 0);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, 0);
+    assert_int_equal(pv_word(vm), 0xABCD0000u);
+    assert_false(lapic_isr(vm, 0x42));
+    assert_int_equal(vm->stats.pv_eois, eois);
+    /* A virtual interrupt caught half delivered goes in again through EVENTINJ, after the
+     * bit is taken back. */
+    v->regs.rflags = 0x2;
+    self_ipi(vm, 0x83);
+    vmm_inject_prepare(v);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    c->exit_int_info = SVM_EVT_VALID | SVM_EVT_TYPE_INTR | 0x83;
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_true(lapic_isr(vm, 0x83));
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x83);
+    assert_int_equal(pv_word(vm), 0xABCD0000u);
+    mmio32(vm, 0xFEE000B0, true, 0);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_false(lapic_isr(vm, 0x83));
+
+    /* Turning it off with the bit set clears the bit first. */
+    v->regs.rflags = 0x202;
+    self_ipi(vm, 0x90);
+    vmm_inject_prepare(v);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    wrmsr(PV_EOI_MSR, 0);
+    assert_int_equal(pv_word(vm), 0xABCD0000u);
+    assert_true(lapic_isr(vm, 0x90));
     g_vm = saved;
     free_vm(vm);
 }
@@ -1339,6 +1724,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dev_register_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inject_when_interruptible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_when_masked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_virq_not_taken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hlt_ends_the_shadow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_virq_delivery_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reinject_interrupted_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intc_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inject_nmi, setup, teardown),
@@ -1346,6 +1734,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tsc_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pc_vm_without_apic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pc_vm_with_apic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pv_eoi_msr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pv_eoi, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit_from_device_inside_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_robin, setup, teardown),

@@ -454,6 +454,52 @@ static void test_fragmentation_policy(void **state)
     assert_int_equal(fk_dgrams[fk_ndgrams - 1].len, 1522);
 }
 
+/* The MTU a network carried by links offers new ports: underlay - 50 (or the link's own MTU
+ * when smaller), the smallest over its links; 1500 without links. A port given it sends
+ * full-size frames that cross without outer fragmentation, and a longer frame is a giant. */
+static void test_network_mtu(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct fk_port g;
+    struct vnet_port *l7;
+    uint8_t f[1514];
+
+    assert_int_equal(vnet_network_mtu(sw, 0), VNET_MTU_DEFAULT);
+    assert_int_equal(vnet_network_mtu(sw, 7), VNET_MTU_DEFAULT);
+    l7 = link_add(sw, "vx:a vni 1 remote 10.0.0.2 network 7");
+    assert_int_equal(vnet_network_mtu(sw, 7), 1450);
+    assert_int_equal(vnet_network_mtu(sw, 0), VNET_MTU_DEFAULT);
+    link_add(sw, "vx:b vni 2 remote 10.0.0.3 network 7 outer-mtu 1400");
+    assert_int_equal(vnet_network_mtu(sw, 7), 1350);
+    assert_int_equal(vnet_link_del(sw, "vx:b"), 0);
+    assert_int_equal(vnet_network_mtu(sw, 7), 1450);
+    /* The link's own MTU when it is the smaller. */
+    link_add(sw, "vx:c vni 3 remote 10.0.0.3 network 8 mtu 1000");
+    assert_int_equal(vnet_network_mtu(sw, 8), 1000);
+    /* A jumbo underlay: the link's MTU (1500 by default) bounds it... */
+    link_add(sw, "vx:d vni 4 remote 10.0.0.3 network 9 outer-mtu 9000");
+    assert_int_equal(vnet_network_mtu(sw, 9), VNET_MTU_DEFAULT);
+    /* ... unless the link carries jumbo frames too. */
+    link_add(sw, "vx:e vni 5 remote 10.0.0.4 network 10 mtu 9000 outer-mtu 9000");
+    assert_int_equal(vnet_network_mtu(sw, 10), 8950);
+    /* Moving the link moves its bound. */
+    assert_int_equal(vnet_port_set_network(l7, 11), 0);
+    assert_int_equal(vnet_network_mtu(sw, 7), VNET_MTU_DEFAULT);
+    assert_int_equal(vnet_network_mtu(sw, 11), 1450);
+
+    /* A port on network 11 with that MTU: 1450 + 14 bytes cross whole, one more is a giant. */
+    assert_int_equal(fk_add(sw, &g, "g", VNET_PORT_VNIC, 1, 11), 0);
+    assert_int_equal(vnet_port_set_mtu(g.port, vnet_network_mtu(sw, 11)), 0);
+    assert_int_equal(vnet_port_mtu(g.port), 1450);
+    fk_frame_ids(f, 0xff, 1, 1464);
+    assert_int_equal(vnet_input(g.port, f, 1464), 1);
+    assert_int_equal(link_stats(l7).tx_fragmented, 0);
+    assert_int_equal(fk_dgrams[fk_ndgrams - 1].len, 1464 + VNET_VXLAN_HLEN);
+    assert_int_equal(vnet_input(g.port, f, 1465), -EMSGSIZE);
+    assert_int_equal(fk_drops(g.port, VNET_DROP_GIANT), 1);
+    assert_int_equal(link_stats(l7).tx_frames, 1);
+}
+
 static void test_udp_errors(void **state)
 {
     struct vnet_switch *sw = *state;
@@ -684,6 +730,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decap_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accept_any, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fragmentation_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_network_mtu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_udp_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_horizon_and_promisc, setup, teardown),

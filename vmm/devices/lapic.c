@@ -329,6 +329,8 @@ void vmm_lapic_lint(struct vmm_lapic *l, unsigned pin)
 
 /* ---- the CPU side --------------------------------------------------------------------------- */
 
+static void do_eoi(struct vmm_lapic *l);
+
 static bool lapic_pending(void *dev, uint8_t *vector)
 {
     struct vmm_lapic *l = dev;
@@ -373,11 +375,42 @@ static void lapic_nmi_ack(void *dev)
     l->nmi = false;
 }
 
+/* The paravirtual EOI (vmm/inject.c): the guest may skip the EOI register write when the
+ * vector it takes is the only one in service and nothing else waits, since its EOI then
+ * changes nothing the CPU could see before the next exit (where the core performs it).
+ * taken: `vector` is in service already (IRR empty, ISR just it); else it is about to be
+ * (IRR just it, ISR empty), for a virtual interrupt the CPU takes by itself. */
+static bool lapic_eoi_deferrable(void *dev, uint8_t vector, bool taken)
+{
+    const struct vmm_lapic *l = dev;
+
+    if (!l->hw_enabled || l->nmi || l->extint_req) {
+        return false;
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        uint32_t want = i == (unsigned)(vector >> 5) ? 1u << (vector & 31) : 0;
+
+        if (l->isr[i] != (taken ? want : 0) || l->irr[i] != (taken ? 0 : want)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void lapic_eoi(void *dev)
+{
+    struct vmm_lapic *l = dev;
+
+    do_eoi(l);
+}
+
 static const struct vmm_intc_ops lapic_cpu_ops = {
     .pending = lapic_pending,
     .ack = lapic_ack,
     .nmi_pending = lapic_nmi_pending,
     .nmi_ack = lapic_nmi_ack,
+    .eoi_deferrable = lapic_eoi_deferrable,
+    .eoi = lapic_eoi,
 };
 
 /* ---- timer ---------------------------------------------------------------------------------- */

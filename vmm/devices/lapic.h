@@ -29,6 +29,11 @@
  * unmasked, the other LVT entries masked, so a guest that never touches the APIC runs on the
  * 8259 as before. LINT1 is NMI on a PC but nothing drives it; vmm_lapic_lint() pulses a pin.
  *
+ * The paravirtual EOI (KVM's PV EOI, vmm/inject.c): the CPU side also tells the core whether
+ * a vector taken (or about to be) is the only one in service with nothing else requested (its
+ * EOI may then wait for the guest's word in memory), and performs an EOI as the register
+ * write does.
+ *
  * TPR is the MMIO register only: CR8 (its 64-bit alias) is the VMCB's V_TPR, which this model
  * neither reads nor sets (Linux and the test guests use the register).
  *

@@ -47,6 +47,8 @@ struct vmm_pci_host {
     uint32_t addr; /* 0xCF8 */
     uint8_t rcr;   /* 0xCF9 */
     struct vmm_pci_func *funcs[VMM_PCI_DEVS][VMM_PCI_FUNCS];
+    vmm_pci_msi_fn msi; /* where functions' MSI writes go (NULL: no MSI) */
+    void *msi_ctx;
     struct vmm_dev_reg reg;
 };
 
@@ -102,6 +104,31 @@ uint64_t vmm_pci_func_bar(const struct vmm_pci_func *f, unsigned bar, bool *enab
     }
     *enabled = on && addr != 0;
     return addr;
+}
+
+void vmm_pci_host_set_msi(struct vmm_pci_host *h, vmm_pci_msi_fn fn, void *ctx)
+{
+    h->msi = fn;
+    h->msi_ctx = ctx;
+}
+
+bool vmm_pci_host_has_msi(const struct vmm_pci_host *h)
+{
+    return h->msi != NULL;
+}
+
+int vmm_pci_func_msi(struct vmm_pci_func *f, uint64_t addr, uint32_t data)
+{
+    struct vmm_pci_host *h = f->host;
+
+    /* An MSI is a memory write by the function: no bus master, no write. */
+    if (!(vmm_pci_func_command(f) & VMM_PCI_CMD_MASTER)) {
+        return -EPERM;
+    }
+    if (h->msi == NULL) {
+        return -ENODEV;
+    }
+    return h->msi(h->msi_ctx, addr, data) ? 0 : -EINVAL;
 }
 
 /* Tells the device about BARs whose decoding changed. */

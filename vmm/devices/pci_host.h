@@ -38,7 +38,13 @@
  * (offset, size 1/2/4, never crossing a dword) and return VMM_HANDLED (done; for reads *val is
  * the value) or VMM_NOT_MINE (the generic bytes and write mask apply). The interrupt line itself
  * is the device's business: it raises vmm_irq_set on its line (and honours INTx disable, command
- * bit 10, see vmm_pci_func_command). */
+ * bit 10, see vmm_pci_func_command).
+ *
+ * Message signalled interrupts: the machine names where a function's MSI writes go
+ * (vmm_pci_host_set_msi: the LAPIC route of machine.c) and a device sends one with
+ * vmm_pci_func_msi, which is a memory write by the function: dropped while bus mastering
+ * (command bit 2) is off, as on real hardware. A device offers MSI-X (msix.h) only when the
+ * host has a route (vmm_pci_host_has_msi), so a guest without an APIC keeps INTx. */
 #ifndef PETREL_VMM_DEV_PCI_HOST_H
 #define PETREL_VMM_DEV_PCI_HOST_H
 
@@ -102,5 +108,15 @@ uint8_t *vmm_pci_func_wmask(struct vmm_pci_func *f);
 uint16_t vmm_pci_func_command(const struct vmm_pci_func *f);
 /* The address BAR `bar` decodes now (0 for no BAR), and whether decoding is on. */
 uint64_t vmm_pci_func_bar(const struct vmm_pci_func *f, unsigned bar, bool *enabled);
+
+/* Where MSI writes go: fn(ctx, address, data) returns false when nothing accepted the message.
+ * fn NULL removes the route. */
+typedef bool (*vmm_pci_msi_fn)(void *ctx, uint64_t addr, uint32_t data);
+void vmm_pci_host_set_msi(struct vmm_pci_host *h, vmm_pci_msi_fn fn, void *ctx);
+bool vmm_pci_host_has_msi(const struct vmm_pci_host *h);
+/* Function f writes data to addr as an MSI: 0 when a LAPIC accepted it, -EPERM with bus
+ * mastering off, -ENODEV without a route, -EINVAL when the route refused it (bad address or
+ * delivery mode, nobody addressed). The caller logs. */
+int vmm_pci_func_msi(struct vmm_pci_func *f, uint64_t addr, uint32_t data);
 
 #endif

@@ -1,5 +1,6 @@
 /* virtio-net on a transitional virtio-pci function, legacy and modern transports (virtio_net.h). */
 #include "virtio_net.h"
+#include "msix.h"
 #include "virtq.h"
 #include "netcsum.h"
 #include "tcpseg.h"
@@ -17,7 +18,11 @@
 #define LEG_STATUS         0x12
 #define LEG_ISR            0x13
 #define LEG_CONFIG         0x14
-#define LEG_VRING_ALIGN    4096
+/* With MSI-X enabled the vector registers come next and the device config moves by 4. */
+#define LEG_CONFIG_VECTOR 0x14
+#define LEG_QUEUE_VECTOR  0x16
+#define LEG_CONFIG_MSIX   0x18
+#define LEG_VRING_ALIGN   4096
 
 /* Modern regions in BAR1. */
 #define MOD_COMMON     0x0000
@@ -27,6 +32,10 @@
 #define MOD_NOTIFY     0x3000
 #define MOD_NOTIFY_MUL 4
 #define MOD_REGION     0x1000
+/* MSI-X table and pending bits, in BAR1 too: one vector for config changes, one per queue. */
+#define MOD_MSIX_TABLE 0x4000
+#define MOD_MSIX_PBA   0x5000
+#define MSIX_VECTORS   3
 
 /* Vendor capabilities in config space. */
 #define CAP_BASE       0x40
@@ -35,6 +44,7 @@
 #define CAP_NOTIFY_CFG 2
 #define CAP_ISR_CFG    3
 #define CAP_DEVICE_CFG 4
+#define CAP_MSIX       (CAP_BASE + 0x44) /* after the notify capability (20 bytes at 0x70) */
 
 #define STATUS_ACK         0x01
 #define STATUS_DRIVER      0x02
@@ -48,6 +58,7 @@
 
 #define F_CSUM       (1ull << 0)
 #define F_GUEST_CSUM (1ull << 1)
+#define F_MTU        (1ull << 3) /* mtu in the device config: the guest's MTU */
 #define F_MAC        (1ull << 5)
 #define F_HOST_TSO4  (1ull << 11)
 #define F_STATUS     (1ull << 16)
@@ -55,7 +66,7 @@
 #define F_VERSION_1  (1ull << 32)
 
 #define NET_S_LINK_UP 1
-#define CONFIG_LEN    8 /* mac[6], status */
+#define CONFIG_LEN    12 /* mac[6], status, max_virtqueue_pairs, mtu */
 
 #define RXQ     0
 #define TXQ     1
@@ -102,6 +113,7 @@ struct vmm_virtio_net {
     bool moved_logged;
 
     uint64_t host_features;
+    uint16_t mtu; /* offered with F_MTU: the IP MTU of the NIC's VNET port */
     uint64_t guest_features;
     uint32_t dfselect;
     uint32_t gfselect;
@@ -112,7 +124,11 @@ struct vmm_virtio_net {
     struct vq_setup setup[NQUEUES];
     struct virtq q[NQUEUES];
     bool irq_level;
-    bool in_tx; /* guards against re-entry from the backend */
+    bool has_msix; /* the PCI host has an MSI route: the capability is offered */
+    struct vmm_msix msix;
+    uint16_t config_vector;         /* VMM_MSIX_NO_VECTOR or a table entry */
+    uint16_t queue_vector[NQUEUES]; /* the same, per queue */
+    bool in_tx;                     /* guards against re-entry from the backend */
     struct vmm_virtio_net_offload_stats off;
     uint64_t bad_hdr_log_ns; /* when the last bad-header line was logged */
     uint64_t bad_hdr_quiet;  /* bad headers not logged since */
@@ -128,9 +144,22 @@ static uint16_t vn_command(const struct vmm_virtio_net *n)
     return n->pci != NULL ? vmm_pci_func_command(n->pci) : 0;
 }
 
+static bool vn_msix_on(const struct vmm_virtio_net *n)
+{
+    return n->has_msix && vmm_msix_enabled(&n->msix);
+}
+
+/* A vector number the driver wrote: kept if the table has it, else NO_VECTOR (which the driver
+ * reads back as the refusal). */
+static uint16_t vn_vector(const struct vmm_virtio_net *n, uint64_t v)
+{
+    return n->has_msix && v < MSIX_VECTORS ? (uint16_t)v : VMM_MSIX_NO_VECTOR;
+}
+
+/* INTx follows ISR, except while MSI-X is enabled: then the function must not use INTx. */
 static void vn_update_irq(struct vmm_virtio_net *n)
 {
-    bool level = n->isr != 0 && !(vn_command(n) & VMM_PCI_CMD_INTX_DISABLE);
+    bool level = n->isr != 0 && !vn_msix_on(n) && !(vn_command(n) & VMM_PCI_CMD_INTX_DISABLE);
 
     if (level != n->irq_level) {
         n->irq_level = level;
@@ -149,7 +178,9 @@ static void vn_reset(struct vmm_virtio_net *n)
     n->status = 0;
     n->isr = 0;
     n->queue_sel = 0;
+    n->config_vector = VMM_MSIX_NO_VECTOR;
     for (unsigned i = 0; i < NQUEUES; i++) {
+        n->queue_vector[i] = VMM_MSIX_NO_VECTOR;
         memset(&n->setup[i], 0, sizeof(n->setup[i]));
         n->setup[i].size = VIRTIO_NET_QSIZE;
         virtq_reset(&n->q[i]);
@@ -176,7 +207,9 @@ static size_t vn_hdr_len(const struct vmm_virtio_net *n)
     return (n->guest_features & F_VERSION_1) ? HDR_V1 : HDR_LEGACY;
 }
 
-/* Interrupt decision for both queues (one interrupt for everything since the last one). */
+/* Interrupt decision for both queues (one interrupt for everything since the last one): with
+ * MSI-X on, the queue's own vector (no vector: no interrupt); else INTx, which ISR drives. ISR
+ * records the cause either way. */
 static void vn_flush_irq(struct vmm_virtio_net *n)
 {
     for (unsigned i = 0; i < NQUEUES; i++) {
@@ -184,6 +217,10 @@ static void vn_flush_irq(struct vmm_virtio_net *n)
 
         if (virtq_should_interrupt(n->port.vm, &n->q[i], &err)) {
             n->isr |= ISR_QUEUE;
+            if (vn_msix_on(n) && n->queue_vector[i] != VMM_MSIX_NO_VECTOR) {
+                n->port.stats.irqs++;
+                vmm_msix_notify(&n->msix, n->queue_vector[i]);
+            }
         }
         if (err < 0) {
             vn_hostile(n, i == RXQ ? "RX ring not in RAM" : "TX ring not in RAM", err);
@@ -476,8 +513,14 @@ static uint8_t vn_config_byte(const struct vmm_virtio_net *n, unsigned off)
     if (off < 6) {
         return n->port.mac[off];
     }
-    if (off < CONFIG_LEN) {
+    if (off < 8) {
         return (uint8_t)(st >> (8 * (off - 6)));
+    }
+    if (off < 10) {
+        return off == 8 ? 1 : 0; /* max_virtqueue_pairs: one (only meaningful with MQ) */
+    }
+    if (off < CONFIG_LEN) {
+        return (uint8_t)(n->mtu >> (8 * (off - 10))); /* 0 unless F_MTU is offered */
     }
     return 0;
 }
@@ -534,7 +577,18 @@ static uint32_t leg_read(struct vmm_virtio_net *n, unsigned off, unsigned size)
     default:
         break;
     }
-    if (off >= LEG_CONFIG) {
+    if (vn_msix_on(n) && off >= LEG_CONFIG_VECTOR) {
+        if (off < LEG_CONFIG_MSIX) {
+            /* config_vector at 0x14, queue_vector (of queue_sel) at 0x16. */
+            uint32_t qv =
+                n->queue_sel < NQUEUES ? n->queue_vector[n->queue_sel] : VMM_MSIX_NO_VECTOR;
+
+            return (n->config_vector | qv << 16) >> (8 * (off - LEG_CONFIG_VECTOR));
+        }
+        for (unsigned i = 0; i < size; i++) {
+            v |= (uint32_t)vn_config_byte(n, off - LEG_CONFIG_MSIX + i) << (8 * i);
+        }
+    } else if (off >= LEG_CONFIG) {
         for (unsigned i = 0; i < size; i++) {
             v |= (uint32_t)vn_config_byte(n, off - LEG_CONFIG + i) << (8 * i);
         }
@@ -544,6 +598,16 @@ static uint32_t leg_read(struct vmm_virtio_net *n, unsigned off, unsigned size)
 
 static void leg_write(struct vmm_virtio_net *n, unsigned off, unsigned size, uint32_t v)
 {
+    if (vn_msix_on(n) && size == 2 && off == LEG_CONFIG_VECTOR) {
+        n->config_vector = vn_vector(n, v & 0xFFFF);
+        return;
+    }
+    if (vn_msix_on(n) && size == 2 && off == LEG_QUEUE_VECTOR) {
+        if (n->queue_sel < NQUEUES) {
+            n->queue_vector[n->queue_sel] = vn_vector(n, v & 0xFFFF);
+        }
+        return;
+    }
     switch (off) {
     case LEG_GUEST_FEATURES:
         n->guest_features = v & n->host_features & 0xFFFFFFFFu;
@@ -608,7 +672,7 @@ static uint64_t mod_common_read(struct vmm_virtio_net *n, unsigned off)
     case 0x0C:
         return n->gfselect < 2 ? (uint32_t)(n->guest_features >> (32 * n->gfselect)) : 0;
     case 0x10:
-        return 0xFFFF; /* msix_config: no vector */
+        return n->config_vector; /* msix_config */
     case 0x12:
         return NQUEUES;
     case 0x14:
@@ -620,7 +684,7 @@ static uint64_t mod_common_read(struct vmm_virtio_net *n, unsigned off)
     case 0x18:
         return s != NULL ? s->size : 0;
     case 0x1A:
-        return 0xFFFF;
+        return s != NULL ? n->queue_vector[n->queue_sel] : VMM_MSIX_NO_VECTOR;
     case 0x1C:
         return s != NULL && s->enabled;
     case 0x1E:
@@ -672,11 +736,20 @@ static void mod_common_write(struct vmm_virtio_net *n, unsigned off, unsigned si
             n->guest_features |= ((v & 0xFFFFFFFFull) << sh) & n->host_features;
         }
         return;
+    case 0x10:
+        n->config_vector = vn_vector(n, v & 0xFFFF);
+        return;
     case 0x14:
         vn_set_status(n, (uint8_t)v);
         return;
     case 0x16:
         n->queue_sel = (uint16_t)v;
+        return;
+    case 0x1A:
+        /* queue_msix_vector: may change while the queue runs, as the legacy register can. */
+        if (s != NULL) {
+            n->queue_vector[n->queue_sel] = vn_vector(n, v & 0xFFFF);
+        }
         return;
     default:
         break;
@@ -736,6 +809,9 @@ static int vn_mmio(void *dev, uint64_t gpa, unsigned size, bool write, uint64_t 
         return VMM_HANDLED;
     }
     off = gpa - n->mem_addr;
+    if (n->has_msix && vmm_msix_mmio(&n->msix, off, size, write, val)) {
+        return VMM_HANDLED;
+    }
     if (off < MOD_COMMON + MOD_COMMON_LEN) { /* MOD_COMMON is 0 */
         if (write) {
             mod_common_write(n, (unsigned)off, size, *val);
@@ -815,9 +891,30 @@ static uint64_t vn_poll(void *dev, uint64_t now)
     return UINT64_MAX;
 }
 
+/* MSI-X changes (enable, function mask) move the interrupt between INTx and messages. */
+static int vn_cfg_write(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+    struct vmm_virtio_net *n = ctx;
+    int rc;
+
+    if (!n->has_msix) {
+        return VMM_NOT_MINE;
+    }
+    rc = vmm_msix_cfg_write(&n->msix, off, size, val);
+    if (rc == VMM_HANDLED) {
+        vn_update_irq(n);
+    }
+    return rc;
+}
+
 static void vn_dev_reset(void *dev)
 {
-    vn_reset(dev);
+    struct vmm_virtio_net *n = dev;
+
+    if (n->has_msix) {
+        vmm_msix_reset(&n->msix);
+    }
+    vn_reset(n);
 }
 
 static void vn_destroy(void *dev)
@@ -846,7 +943,15 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
                  [1] = {.type = VMM_PCI_BAR_MEM32,
                         .size = VIRTIO_NET_MMIO_SIZE,
                         .addr = cfg->mmio_base}},
+        .cfg_write = vn_cfg_write,
         .bar_changed = vn_bar_changed,
+    };
+    struct vmm_msix_config mc = {
+        .cap = CAP_MSIX,
+        .nvec = MSIX_VECTORS,
+        .bar = 1,
+        .table_off = MOD_MSIX_TABLE,
+        .pba_off = MOD_MSIX_PBA,
     };
     uint8_t *pcfg;
     int rc;
@@ -899,14 +1004,34 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
     vn_put_cap(pcfg, CAP_BASE, CAP_BASE + 0x10, CAP_COMMON_CFG, MOD_COMMON, MOD_COMMON_LEN);
     vn_put_cap(pcfg, CAP_BASE + 0x10, CAP_BASE + 0x20, CAP_ISR_CFG, MOD_ISR, 4);
     vn_put_cap(pcfg, CAP_BASE + 0x20, CAP_BASE + 0x30, CAP_DEVICE_CFG, MOD_DEVICE, CONFIG_LEN);
-    vn_put_cap(pcfg, CAP_BASE + 0x30, 0, CAP_NOTIFY_CFG, MOD_NOTIFY, MOD_REGION);
+    n->has_msix = vmm_pci_host_has_msi(pci);
+    vn_put_cap(pcfg, CAP_BASE + 0x30, n->has_msix ? CAP_MSIX : 0, CAP_NOTIFY_CFG, MOD_NOTIFY,
+               MOD_REGION);
+    if (n->has_msix) {
+        rc = vmm_msix_init(&n->msix, vm, n->port.name, n->pci, &mc);
+        if (rc < 0) {
+            LOG_VM(VMM, LOG_LVL_ERROR, vmm_vm_name(vm), "virtio-net %s: MSI-X: %d", n->port.name,
+                   rc);
+            return rc;
+        }
+    }
     vn_reset(n);
     /* Attach last: from here the backend may deliver frames. */
     vnic_port_init(&n->port, vm, "virtio-net", cfg->name, cfg->mac, vmm_virtio_net_rx, n);
+    if (vnic_link_up(&n->port) && vmm_host()->nic_mtu != NULL) {
+        /* The port's MTU (1450 on a network a VXLAN link carries): Linux's virtio_net makes it
+         * the interface's MTU, and its maximum (the spec wants 68..65535). */
+        n->mtu = vmm_host()->nic_mtu(n->port.backend);
+        if (n->mtu >= VMM_NIC_MTU_FLOOR) {
+            n->host_features |= F_MTU;
+        }
+    }
     LOG_VM(VMM, LOG_LVL_INFO, vmm_vm_name(vm),
-           "virtio-net %s: 00:%02x.0 io 0x%x mmio 0x%llx irq %u mac %02x:%02x:%02x:%02x:%02x:%02x",
+           "virtio-net %s: 00:%02x.0 io 0x%x mmio 0x%llx irq %u%s mac "
+           "%02x:%02x:%02x:%02x:%02x:%02x",
            n->port.name, cfg->slot, cfg->io_base, (unsigned long long)cfg->mmio_base, cfg->irq,
-           cfg->mac[0], cfg->mac[1], cfg->mac[2], cfg->mac[3], cfg->mac[4], cfg->mac[5]);
+           n->has_msix ? " msi-x" : "", cfg->mac[0], cfg->mac[1], cfg->mac[2], cfg->mac[3],
+           cfg->mac[4], cfg->mac[5]);
     if (out != NULL) {
         *out = n;
     }

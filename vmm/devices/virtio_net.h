@@ -1,16 +1,29 @@
 /* virtio-net over virtio-pci: the fast paravirtual NIC (Linux: virtio_pci + virtio_net).
  *
  * A transitional device, 1AF4:1000 (subsystem 1AF4:0001, network), with both transports:
- *   - legacy (virtio 0.9.5): BAR0, 32 IO ports: host/guest features, queue PFN/size/select/
- *     notify, status, ISR (read clears), then the device config (MAC, link status);
+ *   - legacy (virtio 0.9.5): BAR0, 64 IO ports: host/guest features, queue PFN/size/select/
+ *     notify, status, ISR (read clears), then (with MSI-X enabled) config_vector at 0x14 and
+ *     queue_vector at 0x16, then the device config (MAC, link status, max_virtqueue_pairs,
+ *     MTU) at 0x14, or 0x18 with MSI-X enabled;
  *   - modern (virtio 1.0): vendor capabilities at 0x40 in config space pointing into BAR1, a
- *     16 KiB memory BAR: common config at 0x0000, ISR at 0x1000, device config at 0x2000,
+ *     32 KiB memory BAR: common config at 0x0000, ISR at 0x1000, device config at 0x2000,
  *     notifications at 0x3000 (one dword per queue). The driver picks one (Linux takes the
  *     modern one when the capabilities are there; virtio_pci.force_legacy=1 takes the other).
+ * Interrupts: INTA (level, ISR read clears it) and, when the machine routes MSIs (a VM with
+ * APICs), MSI-X (msix.c): the capability at 0x84 after the vendor ones, 3 vectors with the
+ * table at BAR1 0x4000 and the pending bits at 0x5000. The driver assigns vectors to config
+ * changes (msix_config / legacy config_vector) and to each queue (queue_msix_vector / legacy
+ * queue_vector); a number beyond the table reads back 0xFFFF (NO_VECTOR, refused). With MSI-X
+ * enabled a queue interrupt is its vector's message (none for NO_VECTOR) and INTx stays low:
+ * the driver never reads ISR (one exit less per interrupt, and no IOAPIC EOI); ISR still
+ * records the cause. Without MSI-X, INTx and ISR as before. A device reset (status 0)
+ * clears the vector assignments; a VM reset also the MSI-X table and enable.
  * One RX queue (0) and one TX queue (1), 256 entries each. Features offered: MAC, STATUS,
- * RING_EVENT_IDX, the offloads CSUM, GUEST_CSUM and HOST_TSO4 and, on the modern transport,
+ * RING_EVENT_IDX, the offloads CSUM, GUEST_CSUM and HOST_TSO4, MTU when the host reports
+ * the port's MTU (vmm_host nic_mtu: 1450 on a VNET network a VXLAN link carries, so the
+ * guest's full-size frames cross it unfragmented) and, on the modern transport,
  * VERSION_1 (12-byte header instead of 10). No receive segmentation offloads (GUEST_TSO*),
- * no mergeable RX buffers, no control queue, no MSI-X (INTx only).
+ * no mergeable RX buffers, no control queue.
  *
  * Checksum offloads: with CSUM the guest may leave a TCP/UDP checksum to the device
  * (NEEDS_CSUM, csum_start, csum_offset); the model fills it in before the frame goes to the
@@ -38,8 +51,8 @@
 #include "pci_host.h"
 #include "vnic.h"
 
-#define VIRTIO_NET_IO_SIZE   32
-#define VIRTIO_NET_MMIO_SIZE 0x4000
+#define VIRTIO_NET_IO_SIZE   64
+#define VIRTIO_NET_MMIO_SIZE 0x8000
 #define VIRTIO_NET_QSIZE     256
 
 struct vmm_virtio_net;
