@@ -23,7 +23,7 @@
 # on the same emulated NIC; absolute figures depend on the machine.
 #
 # Needs root (network namespaces). Environment: RUNS (3), SECONDS_PER_RUN (3), NICS ("rtl8139
-# ne2k"; ne2k-isa is accepted too), KERNEL (build/petrel.elf), GUEST (a directory with vmlinuz and
+# ne2k virtio"; ne2k-isa is accepted too), KERNEL (build/petrel.elf), GUEST (a directory with vmlinuz and
 # initrd.img; default: tools/mkguest-linux's build/guests/linux, built or refreshed first),
 # PETREL_TEST_TIMEOUT_SCALE (multiplies every timeout; for a busy machine).
 # Everything it creates (lab, QEMUs, temporary files) is removed on exit, also on failure or
@@ -36,7 +36,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KERNEL=${KERNEL:-$ROOT/build/petrel.elf}
 RUNS=${RUNS:-3}
 SECS=${SECONDS_PER_RUN:-3}
-NICS=${NICS:-rtl8139 ne2k}
+NICS=${NICS:-rtl8139 ne2k virtio}
 SCALE=${PETREL_TEST_TIMEOUT_SCALE:-1}
 GUEST_DIR=${GUEST:-}
 BOOT_TIMEOUT=60 # seconds until the appliance has its address (times SCALE)
@@ -54,7 +54,7 @@ done
 [ -f "$KERNEL" ] || nl_die "kernel $KERNEL not found: run 'make'"
 nl_check_numbers
 for n in $NICS; do
-    case $n in rtl8139 | ne2k | ne2k-isa) ;; *) nl_die "unknown NIC model '$n' in NICS" ;; esac
+    case $n in rtl8139 | ne2k | ne2k-isa | virtio) ;; *) nl_die "unknown NIC model '$n' in NICS" ;; esac
 done
 nl_guest_dir
 nl_start net

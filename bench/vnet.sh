@@ -31,7 +31,7 @@
 # Everything runs under QEMU TCG; the guests are nested (Linux under Petrel under TCG), so the
 # absolute figures are small and move with the machine's load: the same-run ratios are the point.
 # Needs root (namespaces). Environment: RUNS (3), SECONDS_PER_RUN (5), PARTS ("own guests
-# vxlan"), NICS ("rtl8139 ne2k"), HOST_NIC (rtl8139), GUEST_NICS ("virtio rtl8139 ne2k"),
+# vxlan"), NICS ("rtl8139 ne2k virtio"), HOST_NIC (virtio; rtl8139, ne2k), GUEST_NICS ("virtio rtl8139 ne2k"),
 # VXLAN_NIC (virtio), KERNEL (build/petrel.elf), GUEST (directory with vmlinuz and initrd.img;
 # default tools/mkguest-linux's build/guests/linux, refreshed first), LISTEN (5002),
 # PETREL_TEST_TIMEOUT_SCALE (multiplies every timeout), PROFILE (1: print the appliance's time
@@ -47,8 +47,8 @@ KERNEL=${KERNEL:-$ROOT/build/petrel.elf}
 RUNS=${RUNS:-3}
 SECS=${SECONDS_PER_RUN:-5}
 PARTS=${PARTS:-own guests vxlan}
-NICS=${NICS:-rtl8139 ne2k}
-HOST_NIC=${HOST_NIC:-rtl8139}
+NICS=${NICS:-rtl8139 ne2k virtio}
+HOST_NIC=${HOST_NIC:-virtio}
 GUEST_NICS=${GUEST_NICS:-virtio rtl8139 ne2k}
 VXLAN_NIC=${VXLAN_NIC:-virtio}
 SCALE=${PETREL_TEST_TIMEOUT_SCALE:-1}
@@ -75,7 +75,7 @@ for p in $PARTS; do
     case $p in own | guests | vxlan) ;; *) nl_die "unknown part '$p' in PARTS (own guests vxlan)" ;; esac
 done
 for n in $NICS $HOST_NIC; do
-    case $n in rtl8139 | ne2k | ne2k-isa) ;; *) nl_die "unknown host NIC model '$n'" ;; esac
+    case $n in rtl8139 | ne2k | ne2k-isa | virtio) ;; *) nl_die "unknown host NIC model '$n'" ;; esac
 done
 for n in $GUEST_NICS $VXLAN_NIC; do
     case $n in virtio | rtl8139 | ne2k) ;; *) nl_die "unknown guest NIC model '$n'" ;; esac

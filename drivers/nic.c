@@ -5,11 +5,14 @@
 
 extern const struct nic_driver drv_rtl8139_driver;
 extern const struct nic_driver drv_ne2k_driver;
+extern const struct nic_driver drv_virtio_net_driver;
 
-/* Probe order: PCI cards first (rtl8139, ne2k-pci); ne2k also probes the ISA card. */
+/* Probe order: PCI cards first (rtl8139, ne2k-pci); ne2k also probes the ISA card; virtio-net
+ * last, so a machine that has it next to another card keeps binding what it bound before. */
 static const struct nic_driver *const g_drivers[] = {
     &drv_rtl8139_driver,
     &drv_ne2k_driver,
+    &drv_virtio_net_driver,
 };
 
 static struct nic *g_primary;

@@ -1,4 +1,4 @@
-/* The common host NIC interface that the RTL8139 and NE2000 drivers implement.
+/* The common host NIC interface that the RTL8139, NE2000 and virtio-net drivers implement.
  *
  * A driver only moves frames: probe finds and resets the card, send queues one Ethernet frame
  * (without FCS), and received frames are handed to the `rx` callback from the main loop (the
@@ -46,7 +46,7 @@ struct nic_ops {
 typedef void (*nic_rx_fn)(void *ctx, const void *frame, size_t len);
 
 struct nic {
-    char name[NIC_NAME_MAX]; /* "rtl8139", "ne2k" */
+    char name[NIC_NAME_MAX]; /* "rtl8139", "ne2k", "virtio" */
     char model[32];          /* human-readable, e.g. "RTL8139 00:04.0" */
     uint8_t pci_bus, pci_dev, pci_fn;
     bool is_pci;
@@ -70,7 +70,7 @@ struct nic_driver {
     int (*probe)(const char *sel, struct nic **out);
 };
 
-/* Finds the NIC to use: `sel` from the command line (nic=rtl8139|ne2k|BB:DD.F) or NULL for the
+/* Finds the NIC to use: `sel` from the command line (nic=rtl8139|ne2k|virtio|BB:DD.F) or NULL for the
  * first one found. Returns 0 or -ENODEV. */
 int nic_probe(const char *sel, struct nic **out);
 void nic_set_rx(struct nic *nic, nic_rx_fn fn, void *ctx);

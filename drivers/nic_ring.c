@@ -1,5 +1,5 @@
 /* Pure helpers for the host NIC drivers (see nic_ring.h): selection strings, RTL8139 ring
- * arithmetic and header checks, NE2000 page-ring arithmetic and header checks. */
+ * arithmetic and header checks, NE2000 page-ring arithmetic and header checks, virtio rings. */
 #include "nic_ring.h"
 #include "../kernel/lib.h"
 
@@ -221,5 +221,49 @@ enum nic_rx_verdict ne_rx_check(const struct ne_ring *r, uint8_t page, const uin
     if (e->frame_len < NE_RX_LEN_MIN || e->frame_len > NE_RX_LEN_MAX) {
         return NIC_RX_SKIP;
     }
+    return NIC_RX_OK;
+}
+
+/* ---- virtio-net ---------------------------------------------------------------------------- */
+
+int vio_ring_layout(uint32_t n, struct vio_ring_layout *out)
+{
+    uint32_t avail_end;
+
+    if (n == 0 || n > VIO_QUEUE_MAX || (n & (n - 1)) != 0) {
+        return -EINVAL;
+    }
+    /* Available ring: flags, idx, ring[n], used_event (the last only with EVENT_IDX, but the
+     * legacy layout reserves it either way). Used ring: flags, idx, ring[n], avail_event. */
+    out->avail_off = n * VIO_DESC_LEN;
+    avail_end = out->avail_off + 2u + 2u + 2u * n + 2u;
+    out->used_off = (avail_end + VIO_RING_ALIGN - 1u) & ~(VIO_RING_ALIGN - 1u);
+    out->size = out->used_off + 2u + 2u + VIO_USED_ELEM * n + 2u;
+    return 0;
+}
+
+int vio_used_pending(uint16_t used_idx, uint16_t seen, uint32_t n)
+{
+    uint32_t d = (uint16_t)(used_idx - seen);
+
+    if (d > n) {
+        return -EIO;
+    }
+    return (int)d;
+}
+
+enum nic_rx_verdict vio_rx_check(uint32_t id, uint32_t len, uint32_t n, uint32_t buf_len,
+                                 uint16_t *frame_len)
+{
+    *frame_len = 0;
+    if (id >= n) {
+        return NIC_RX_CORRUPT;
+    }
+    /* At least an Ethernet header after the net header; short frames (QEMU's virtio-net does
+     * not pad to 60 bytes) are fine. Never more than the buffer or a 1514-byte frame. */
+    if (len < VIO_NET_HDR_LEN + 14u || len > buf_len || len - VIO_NET_HDR_LEN > 1514u) {
+        return NIC_RX_SKIP;
+    }
+    *frame_len = (uint16_t)(len - VIO_NET_HDR_LEN);
     return NIC_RX_OK;
 }

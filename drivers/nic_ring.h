@@ -1,5 +1,6 @@
 /* Pure helpers for the host NIC drivers: NIC selection strings, RTL8139 receive-ring arithmetic
- * and header checks, NE2000 page-ring arithmetic and header checks.
+ * and header checks, NE2000 page-ring arithmetic and header checks, the legacy virtio ring layout
+ * and virtio-net used-ring checks.
  *
  * Nothing here touches hardware, so the unit tests run it hosted. Every value that comes from
  * the card is treated as hostile: the checks decide whether a header may be trusted before the
@@ -128,5 +129,36 @@ size_t ne_ring_first_chunk(const struct ne_ring *r, uint32_t addr, size_t n);
  * NIC_RX_CORRUPT: the next pointer is outside the ring or does not fit the byte count. */
 enum nic_rx_verdict ne_rx_check(const struct ne_ring *r, uint8_t page, const uint8_t hdr[4],
                                 struct ne_rx_entry *e);
+
+/* ---- virtio-net: legacy virtqueue layout and used-ring checks --------------------------------- */
+
+/* The legacy (virtio 0.9.5) split ring: descriptors, then the available ring, then, at the next
+ * 4096-byte boundary, the used ring, all in one physically contiguous region whose first page
+ * number is written to the device (VIRTIO_PCI_QUEUE_PFN). */
+#define VIO_RING_ALIGN  4096u
+#define VIO_QUEUE_MAX   32768u /* the largest queue the legacy interface allows */
+#define VIO_DESC_LEN    16u    /* addr (8), len (4), flags (2), next (2) */
+#define VIO_USED_ELEM   8u     /* id (4), len (4) */
+#define VIO_NET_HDR_LEN 10u    /* struct virtio_net_hdr without mergeable RX buffers */
+
+struct vio_ring_layout {
+    uint32_t avail_off; /* from the start of the region; descriptors are at 0 */
+    uint32_t used_off;
+    uint32_t size; /* bytes the region must have */
+};
+
+/* Fills *out for a queue of `n` entries; -EINVAL unless n is a power of two in 1..VIO_QUEUE_MAX. */
+int vio_ring_layout(uint32_t n, struct vio_ring_layout *out);
+/* Used-ring entries the device has added since we last looked: used_idx - seen (both free
+ * running 16-bit counters). -EIO when that exceeds the queue size `n` (a device cannot have
+ * used more buffers than the ring holds: its index cannot be trusted). */
+int vio_used_pending(uint16_t used_idx, uint16_t seen, uint32_t n);
+/* Judges a received buffer from the used ring: descriptor `id` (must be < n), `len` bytes
+ * written by the device (net header + frame), into a buffer of `buf_len` bytes.
+ * NIC_RX_OK: *frame_len bytes of frame follow the header. NIC_RX_SKIP: the id is good but the
+ * length is not (shorter than header + Ethernet header, or longer than the buffer or a
+ * frame): count it, post the buffer again. NIC_RX_CORRUPT: the id is out of range. */
+enum nic_rx_verdict vio_rx_check(uint32_t id, uint32_t len, uint32_t n, uint32_t buf_len,
+                                 uint16_t *frame_len);
 
 #endif

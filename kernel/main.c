@@ -76,7 +76,8 @@ static void init_network(void)
         if (g_params.nic[0] != '\0') {
             LOG_WARN(NET, "no NIC matches nic=%s; the appliance has no network", g_params.nic);
         } else {
-            LOG_WARN(NET, "no supported NIC found (rtl8139, ne2k); the appliance has no network");
+            LOG_WARN(NET, "no supported NIC found (rtl8139, ne2k, virtio); the appliance has no "
+                          "network");
         }
         (void)vnet_glue_init(NULL); /* reports petrel.conf's [vnet] lines as not applied */
         return;

@@ -19,7 +19,7 @@ enum test_fault {
 
 struct params {
     enum test_fault test_fault;
-    char nic[PARAM_STR_MAX]; /* nic=rtl8139|ne2k|BB:DD.F, empty = first found */
+    char nic[PARAM_STR_MAX]; /* nic=rtl8139|ne2k|virtio|BB:DD.F, empty = first found */
     char ip[PARAM_STR_MAX];  /* ip=dhcp|A.B.C.D/PREFIX, empty = dhcp */
     char gw[PARAM_STR_MAX];  /* gw=A.B.C.D */
     /* vm=NAME:MODULE[:mem=MB][:flat=ADDR] (one per guest, until petrel.conf): kernel/vms.c

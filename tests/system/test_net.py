@@ -32,10 +32,11 @@ import qemu as qm
 REPO = qm.REPO
 RUN = str(REPO / "tools" / "run")
 
-# --nic names of tools/run; ne2k is QEMU's ne2k_pci, ne2k-isa the ISA card at 0x300/IRQ 9.
-NICS = ["rtl8139", "ne2k", "ne2k-isa"]
+# --nic names of tools/run; ne2k is QEMU's ne2k_pci, ne2k-isa the ISA card at 0x300/IRQ 9,
+# virtio QEMU's virtio-net-pci (drivers/virtio_net.c).
+NICS = ["rtl8139", "ne2k", "ne2k-isa", "virtio"]
 NIC_LOG = {"rtl8139": r"RTL8139 00:\d\d\.0", "ne2k": r"NE2000 PCI 00:\d\d\.0",
-           "ne2k-isa": r"NE2000 ISA 0x300"}
+           "ne2k-isa": r"NE2000 ISA 0x300", "virtio": r"virtio-net 00:\d\d\.0"}
 QEMU_MAC = "52:54:00:12:34:56"
 IPERF_SECONDS = 3
 MIN_BYTES = 4 * 1024 * 1024  # "some MB": TCG on a busy 2-core machine still moves far more

@@ -1,6 +1,6 @@
 /* Unit tests for drivers/nic_ring.c: nic= selection strings, RTL8139 ring arithmetic and
  * header checks (including frames that wrap and hostile headers), NE2000 page-ring arithmetic
- * and header checks. */
+ * and header checks, the legacy virtio ring layout and virtio-net used-ring checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -412,6 +412,114 @@ static void test_ne_check_exhaustive(void **state)
     }
 }
 
+/* ---- virtio-net ---------------------------------------------------------------------------- */
+
+static void test_vio_layout(void **state)
+{
+    struct vio_ring_layout l;
+
+    (void)state;
+    /* QEMU's default 256 entries: 4 KiB of descriptors, the available ring after them, the
+     * used ring on the next page. */
+    assert_int_equal(vio_ring_layout(256, &l), 0);
+    assert_int_equal(l.avail_off, 4096);
+    assert_int_equal(l.used_off, 8192);
+    assert_int_equal(l.size, 8192 + 6 + 8 * 256);
+    assert_int_equal(vio_ring_layout(1, &l), 0);
+    assert_int_equal(l.avail_off, 16);
+    assert_int_equal(l.used_off, 4096);
+    assert_int_equal(vio_ring_layout(1024, &l), 0);
+    assert_int_equal(l.avail_off, 16384);
+    assert_int_equal(l.used_off, 16384 + 4096);
+    assert_int_equal(vio_ring_layout(VIO_QUEUE_MAX, &l), 0);
+    assert_int_equal(l.used_off % VIO_RING_ALIGN, 0);
+    assert_int_equal(vio_ring_layout(0, &l), -EINVAL);
+    assert_int_equal(vio_ring_layout(255, &l), -EINVAL);
+    assert_int_equal(vio_ring_layout(VIO_QUEUE_MAX * 2, &l), -EINVAL);
+    assert_int_equal(vio_ring_layout(0xffffffffu, &l), -EINVAL);
+}
+
+static void test_vio_layout_all_sizes(void **state)
+{
+    (void)state;
+    for (uint32_t n = 1; n <= VIO_QUEUE_MAX; n *= 2) {
+        struct vio_ring_layout l;
+
+        assert_int_equal(vio_ring_layout(n, &l), 0);
+        /* The available ring (with used_event) ends before the used ring starts, which is
+         * aligned and within one alignment step of it. */
+        assert_true(l.avail_off + 6 + 2 * n <= l.used_off);
+        assert_true(l.used_off - (l.avail_off + 6 + 2 * n) < VIO_RING_ALIGN);
+        assert_int_equal(l.used_off % VIO_RING_ALIGN, 0);
+        assert_int_equal(l.size, l.used_off + 6 + 8 * n);
+    }
+}
+
+static void test_vio_used_pending(void **state)
+{
+    (void)state;
+    assert_int_equal(vio_used_pending(0, 0, 256), 0);
+    assert_int_equal(vio_used_pending(5, 0, 256), 5);
+    assert_int_equal(vio_used_pending(256, 0, 256), 256);
+    assert_int_equal(vio_used_pending(257, 0, 256), -EIO);
+    /* The 16-bit counters wrap. */
+    assert_int_equal(vio_used_pending(3, 65533, 256), 6);
+    assert_int_equal(vio_used_pending(0, 65535, 256), 1);
+    /* A device index behind ours is as impossible as one too far ahead. */
+    assert_int_equal(vio_used_pending(65535, 0, 256), -EIO);
+    assert_int_equal(vio_used_pending(9, 10, 256), -EIO);
+}
+
+static void test_vio_rx_check(void **state)
+{
+    uint16_t fl = 0xffff;
+    const uint32_t buf = VIO_NET_HDR_LEN + 1514;
+
+    (void)state;
+    assert_int_equal(vio_rx_check(0, VIO_NET_HDR_LEN + 60, 256, buf, &fl), NIC_RX_OK);
+    assert_int_equal(fl, 60);
+    /* A 42-byte ARP frame, unpadded (QEMU's virtio-net does not pad). */
+    assert_int_equal(vio_rx_check(255, VIO_NET_HDR_LEN + 42, 256, buf, &fl), NIC_RX_OK);
+    assert_int_equal(fl, 42);
+    assert_int_equal(vio_rx_check(7, buf, 256, buf, &fl), NIC_RX_OK);
+    assert_int_equal(fl, 1514);
+    /* Bad lengths: skipped, the buffer still ours to post again. */
+    assert_int_equal(vio_rx_check(7, buf + 1, 256, buf, &fl), NIC_RX_SKIP);
+    assert_int_equal(fl, 0);
+    assert_int_equal(vio_rx_check(7, 0, 256, buf, &fl), NIC_RX_SKIP);
+    assert_int_equal(vio_rx_check(7, VIO_NET_HDR_LEN, 256, buf, &fl), NIC_RX_SKIP);
+    assert_int_equal(vio_rx_check(7, VIO_NET_HDR_LEN + 13, 256, buf, &fl), NIC_RX_SKIP);
+    assert_int_equal(vio_rx_check(7, VIO_NET_HDR_LEN + 14, 256, buf, &fl), NIC_RX_OK);
+    assert_int_equal(vio_rx_check(7, 0xffffffffu, 256, buf, &fl), NIC_RX_SKIP);
+    /* A buffer larger than a frame still takes no more than 1514 bytes of frame. */
+    assert_int_equal(vio_rx_check(7, VIO_NET_HDR_LEN + 1515, 256, 2048, &fl), NIC_RX_SKIP);
+    /* Ids out of range: corrupt. */
+    assert_int_equal(vio_rx_check(256, VIO_NET_HDR_LEN + 60, 256, buf, &fl), NIC_RX_CORRUPT);
+    assert_int_equal(vio_rx_check(0xffffffffu, VIO_NET_HDR_LEN + 60, 256, buf, &fl),
+                     NIC_RX_CORRUPT);
+    assert_int_equal(vio_rx_check(0, VIO_NET_HDR_LEN + 60, 0, buf, &fl), NIC_RX_CORRUPT);
+}
+
+static void test_vio_rx_check_exhaustive(void **state)
+{
+    const uint32_t buf = VIO_NET_HDR_LEN + 1514;
+
+    (void)state;
+    for (uint32_t len = 0; len < 70000; len++) {
+        uint16_t fl;
+        enum nic_rx_verdict v = vio_rx_check(3, len, 16, buf, &fl);
+
+        if (v == NIC_RX_OK) {
+            assert_true(len <= buf);
+            assert_int_equal(fl, len - VIO_NET_HDR_LEN);
+            assert_true(fl >= 14 && fl <= 1514);
+        } else {
+            assert_int_equal(v, NIC_RX_SKIP);
+            assert_int_equal(fl, 0);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +542,11 @@ int main(void)
         cmocka_unit_test(test_ne_check_skip),
         cmocka_unit_test(test_ne_check_corrupt),
         cmocka_unit_test(test_ne_check_exhaustive),
+        cmocka_unit_test(test_vio_layout),
+        cmocka_unit_test(test_vio_layout_all_sizes),
+        cmocka_unit_test(test_vio_used_pending),
+        cmocka_unit_test(test_vio_rx_check),
+        cmocka_unit_test(test_vio_rx_check_exhaustive),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

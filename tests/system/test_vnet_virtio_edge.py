@@ -1,0 +1,123 @@
+"""System test of a Linux guest bridged through VNET onto a virtio-net edge: the appliance's host
+NIC is QEMU's virtio-net-pci (drivers/virtio_net.c) instead of the RTL8139 of
+test_vnet_guests.py, and one guest (virtio-net, Linux's virtio_net driver) sits on the edge's
+network. The guest's DHCP exchange with the lab's dnsmasq, pings both ways and a checked TCP
+transfer each way (md5 compared) all cross the virtio edge.
+
+Needs root (the lab). PETREL_KERNEL / PETREL_BUILD pick the appliance build,
+PETREL_LINUX_GUEST the guest (see test_linux.py)."""
+
+import re
+import subprocess
+import time
+
+import pytest
+
+import labfix
+import netlab
+import qemu as qm
+import test_linux as tl
+from test_net import assert_no_fatal, kernel_for_tests
+from test_vnet_guests import GUEST_CMDLINE, HTTP_SERVER, NC_SINK, guest_address, random_file
+
+guest = tl.guest  # the fixture: build/guests/linux (tools/mkguest-linux, cached)
+
+PASSWORD = "petrel-virtio-edge"
+SALT = "virtioedge1"
+T = qm.TIMEOUT_SCALE
+BOOT_TIMEOUT = 300.0 * T  # one Linux guest on the nested-TCG CPU
+GUEST_CMD_TIMEOUT = 90.0 * T
+FILE_KIB = 2048
+HTTP_PORT = 8000
+NC_PORT = 9000
+VM = "ev"
+MAC = "52:54:00:4e:00:21"
+
+# A lab with dnsmasq (.100-.150) on its bridge .1, TAP tap0, hosts h1 (.11) and h2 (.12).
+lab = labfix.lab_fixture(hosts=2, dhcp=True, tools=("ip", "ping", "telnet", "dnsmasq"))
+
+
+@pytest.fixture(scope="module")
+def appliance(request, lab, guest, tmp_path_factory, petrel_kernel):
+    """The appliance (virtio-net edge, static .2) on the lab's TAP with one virtio guest."""
+    work = tmp_path_factory.mktemp("virtioedge")
+    conf = work / "petrel.conf"
+    conf.write_text(f"[vm {VM}]\nmemory = 128M\nkernel = vmlinuz\ninitrd = initrd.img\n"
+                    f"nic = virtio,mac={MAC}\ncmdline = {GUEST_CMDLINE}\n")
+    secret = netlab.make_password(PASSWORD, SALT)
+    iso = work / "edge.iso"
+    r = subprocess.run([str(qm.REPO / "tools" / "mkiso"), "--kernel",
+                        str(kernel_for_tests(petrel_kernel)), "-c", str(conf), "--cmdline",
+                        f"ip={lab.appliance_ip}/24 gw={lab.bridge_ip} console.password={secret}",
+                        "-m", str(guest / "vmlinuz"), "-m", str(guest / "initrd.img"),
+                        "-o", str(iso)], cwd=qm.REPO, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"mkiso failed:\n{r.stdout}{r.stderr}"
+    q = netlab.run_qemu_class(qm)(iso, work, ["--mem", "768", "--nic", "virtio", "--tap",
+                                              lab.tap, "--netns", lab.name], name="virtioedge")
+    request.addfinalizer(q.stop)
+    q.start()
+    q.wait_ready()
+    assert re.search(r"drv     info  virtio-net 00:\d\d\.0: MAC", q.output()), q.describe()
+    q.wait_for(tl.vm_line(VM, "PETREL-GUEST-SHELL"), timeout=BOOT_TIMEOUT)
+    assert_no_fatal(q)
+    return q
+
+
+def test_guest_through_virtio_edge(lab, appliance, tmp_path):
+    """DHCP from dnsmasq, ping both ways, and a checked TCP transfer each way."""
+    ip = guest_address(appliance, VM)
+    assert ip in {lab.addr(h) for h in range(100, 151)}, f"{ip} is not from dnsmasq's range"
+    sent, received, pout = lab.ping(1, ip, count=5, interval=0.3)
+    assert received >= 4, pout
+
+    sh = labfix.GuestShell(lab.ns_cmd(lab.host_ns(1), ["telnet", "-E", lab.appliance_ip, "23"]),
+                           VM, PASSWORD, GUEST_CMD_TIMEOUT)
+    try:
+        st, gout = sh.run(f"ping -c 5 -W 2 {lab.host_ip(2)}", timeout=60 * T)
+        m = re.search(r"(\d+) packets transmitted, (\d+) packets received", gout)
+        assert st == 0 and m and int(m.group(2)) >= 4, gout
+
+        # Lab host -> guest: HTTP from h1, busybox wget in the guest.
+        www = tmp_path / "www"
+        www.mkdir()
+        want = random_file(www / "blob", FILE_KIB)
+        server = subprocess.Popen(lab.ns_cmd(lab.host_ns(1), [netlab.PYTHON, "-c", HTTP_SERVER,
+                                                              www, HTTP_PORT]),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert server.stdout.readline().strip() == "serving"
+            t = time.monotonic()
+            got = sh.check(f"wget -q -O - http://{lab.host_ip(1)}:{HTTP_PORT}/blob | md5sum",
+                           timeout=240 * T)
+            down_s = time.monotonic() - t
+        finally:
+            server.kill()
+            server.wait()
+        assert want in got, f"the guest got {got!r}, the host served {want}"
+
+        # Guest -> lab host: busybox nc sends a file the guest made; h2 checks it.
+        sink = subprocess.Popen(lab.ns_cmd(lab.host_ns(2), [netlab.PYTHON, "-c", NC_SINK,
+                                                            NC_PORT, 120 * T]),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert sink.stdout.readline().strip() == "listening"
+            made = sh.check(f"dd if=/dev/urandom of=/tmp/up bs=1024 count={FILE_KIB} "
+                            "2>/dev/null; md5sum /tmp/up")
+            guest_md5 = re.search(r"([0-9a-f]{32})\s+/tmp/up", made).group(1)
+            t = time.monotonic()
+            sh.check(f"nc {lab.host_ip(2)} {NC_PORT} < /tmp/up", timeout=240 * T)
+            res, _ = sink.communicate(timeout=120 * T)
+            up_s = time.monotonic() - t
+        finally:
+            if sink.poll() is None:
+                sink.kill()
+                sink.wait()
+        assert f"{FILE_KIB * 1024} {guest_md5}" in res, f"host got {res!r}, guest {guest_md5}"
+        print(f"{VM} on the virtio edge: {FILE_KIB} KiB down in {down_s:.1f} s, "
+              f"up in {up_s:.1f} s")
+    finally:
+        sh.close()
+    assert not [t for t in qm.log_lines(appliance.output())
+                if t[1] == "drv" and t[2] in ("warn", "error")], appliance.describe()
+    assert_no_fatal(appliance)
