@@ -333,7 +333,7 @@ class RunScript(qm.Qemu):
 def test_tools_run_help():
     r = subprocess.run([str(REPO / "tools" / "run"), "--help"], capture_output=True, text=True,
                        timeout=30)
-    assert r.returncode == 0 and "--nic rtl8139|ne2k|none" in r.stdout and "Ctrl-A X" in r.stdout
+    assert r.returncode == 0 and "--nic rtl8139|ne2k|virtio|none" in r.stdout and "Ctrl-A X" in r.stdout
 
 
 def test_tools_run_errors(tmp_path):
