@@ -228,6 +228,55 @@ def nic_accesses(con, vm):
     return int(m.group(1)) if m else 0
 
 
+def ping_both_ways(lab, sh, ip):
+    """Lab host h1 pings the guest, the guest pings h2: at least 4 of 5 answered each way."""
+    sent, received, pout = lab.ping(1, ip, count=5, interval=0.3)
+    assert received >= 4, pout
+    st, gout = sh.run(f"ping -c 5 -W 2 {lab.host_ip(2)}", timeout=60 * T)
+    m = re.search(r"(\d+) packets transmitted, (\d+) packets received", gout)
+    assert st == 0 and m and int(m.group(2)) >= 4, gout
+
+
+def transfer_both_ways(lab, sh, tmp_path, vm):
+    """FILE_KIB each way, md5-checked: HTTP from h1 fetched by busybox wget in the guest, then a
+    file the guest made sent with busybox nc to h2. Returns (down, up) seconds."""
+    www = tmp_path / "www"
+    www.mkdir()
+    want = random_file(www / "blob", FILE_KIB)
+    server = subprocess.Popen(lab.ns_cmd(lab.host_ns(1), [netlab.PYTHON, "-c", HTTP_SERVER, www,
+                                                          HTTP_PORT]),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout.readline().strip() == "serving"
+        t = time.monotonic()
+        got = sh.check(f"wget -q -O - http://{lab.host_ip(1)}:{HTTP_PORT}/blob | md5sum",
+                       timeout=240 * T)
+        down_s = time.monotonic() - t
+    finally:
+        server.kill()
+        server.wait()
+    assert want in got, f"{vm}: the guest got {got!r}, the host served {want}"
+
+    sink = subprocess.Popen(lab.ns_cmd(lab.host_ns(2), [netlab.PYTHON, "-c", NC_SINK, NC_PORT,
+                                                        120 * T]),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert sink.stdout.readline().strip() == "listening"
+        made = sh.check(f"dd if=/dev/urandom of=/tmp/up bs=1024 count={FILE_KIB} 2>/dev/null; "
+                        "md5sum /tmp/up")
+        guest_md5 = re.search(r"([0-9a-f]{32})\s+/tmp/up", made).group(1)
+        t = time.monotonic()
+        sh.check(f"nc {lab.host_ip(2)} {NC_PORT} < /tmp/up", timeout=240 * T)
+        res, _ = sink.communicate(timeout=120 * T)
+        up_s = time.monotonic() - t
+    finally:
+        if sink.poll() is None:
+            sink.kill()
+            sink.wait()
+    assert f"{FILE_KIB * 1024} {guest_md5}" in res, f"{vm}: host got {res!r}, guest {guest_md5}"
+    return down_s, up_s
+
+
 @pytest.mark.parametrize("vm", list(EDGE_VMS))
 def test_guest_on_the_edge(lab, appliance, con, shells, vm, tmp_path):
     """DHCP from dnsmasq, ping both ways, and a checked TCP transfer each way."""
@@ -261,53 +310,13 @@ def test_guest_on_the_edge(lab, appliance, con, shells, vm, tmp_path):
         assert "up" in lines, link  # VIRTIO_NET_S_LINK_UP
     assert NIC_DRIVERS[model] in link or (model == "virtio" and "virtio" in link), link
 
-    # Lab host -> guest and guest -> lab host.
-    sent, received, pout = lab.ping(1, ip, count=5, interval=0.3)
-    assert received >= 4, pout
-    st, gout = sh.run(f"ping -c 5 -W 2 {lab.host_ip(2)}", timeout=60 * T)
-    m = re.search(r"(\d+) packets transmitted, (\d+) packets received", gout)
-    assert st == 0 and m and int(m.group(2)) >= 4, gout
+    ping_both_ways(lab, sh, ip)
 
     if model == "virtio":
         acc0 = nic_accesses(con, vm)
         irq0 = virtio_msi_irqs(sh.check("cat /proc/interrupts"))
 
-    # Lab host -> guest: HTTP from h1, busybox wget in the guest.
-    www = tmp_path / "www"
-    www.mkdir()
-    want = random_file(www / "blob", FILE_KIB)
-    server = subprocess.Popen(lab.ns_cmd(lab.host_ns(1), [netlab.PYTHON, "-c", HTTP_SERVER, www,
-                                                          HTTP_PORT]),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert server.stdout.readline().strip() == "serving"
-        t = time.monotonic()
-        got = sh.check(f"wget -q -O - http://{lab.host_ip(1)}:{HTTP_PORT}/blob | md5sum",
-                       timeout=240 * T)
-        down_s = time.monotonic() - t
-    finally:
-        server.kill()
-        server.wait()
-    assert want in got, f"{vm}: the guest got {got!r}, the host served {want}"
-
-    # Guest -> lab host: busybox nc sends a file the guest made; h2 checks it.
-    sink = subprocess.Popen(lab.ns_cmd(lab.host_ns(2), [netlab.PYTHON, "-c", NC_SINK, NC_PORT,
-                                                        120 * T]),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert sink.stdout.readline().strip() == "listening"
-        made = sh.check(f"dd if=/dev/urandom of=/tmp/up bs=1024 count={FILE_KIB} 2>/dev/null; "
-                        "md5sum /tmp/up")
-        guest_md5 = re.search(r"([0-9a-f]{32})\s+/tmp/up", made).group(1)
-        t = time.monotonic()
-        sh.check(f"nc {lab.host_ip(2)} {NC_PORT} < /tmp/up", timeout=240 * T)
-        res, _ = sink.communicate(timeout=120 * T)
-        up_s = time.monotonic() - t
-    finally:
-        if sink.poll() is None:
-            sink.kill()
-            sink.wait()
-    assert f"{FILE_KIB * 1024} {guest_md5}" in res, f"{vm}: host got {res!r}, guest {guest_md5}"
+    down_s, up_s = transfer_both_ways(lab, sh, tmp_path, vm)
     print(f"{vm} ({model}): {FILE_KIB} KiB down in {down_s:.1f} s, up in {up_s:.1f} s; "
           f"test {time.monotonic() - t0:.1f} s")
     if model == "virtio":

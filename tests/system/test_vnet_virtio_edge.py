@@ -9,7 +9,6 @@ PETREL_LINUX_GUEST the guest (see test_linux.py)."""
 
 import re
 import subprocess
-import time
 
 import pytest
 
@@ -18,7 +17,8 @@ import netlab
 import qemu as qm
 import test_linux as tl
 from test_net import assert_no_fatal, kernel_for_tests
-from test_vnet_guests import GUEST_CMDLINE, HTTP_SERVER, NC_SINK, guest_address, random_file
+from test_vnet_guests import (FILE_KIB, GUEST_CMDLINE, guest_address, ping_both_ways,
+                              transfer_both_ways)
 
 guest = tl.guest  # the fixture: build/guests/linux (tools/mkguest-linux, cached)
 
@@ -27,9 +27,6 @@ SALT = "virtioedge1"
 T = qm.TIMEOUT_SCALE
 BOOT_TIMEOUT = 300.0 * T  # one Linux guest on the nested-TCG CPU
 GUEST_CMD_TIMEOUT = 90.0 * T
-FILE_KIB = 2048
-HTTP_PORT = 8000
-NC_PORT = 9000
 VM = "ev"
 MAC = "52:54:00:4e:00:21"
 
@@ -68,52 +65,11 @@ def test_guest_through_virtio_edge(lab, appliance, tmp_path):
     """DHCP from dnsmasq, ping both ways, and a checked TCP transfer each way."""
     ip = guest_address(appliance, VM)
     assert ip in {lab.addr(h) for h in range(100, 151)}, f"{ip} is not from dnsmasq's range"
-    sent, received, pout = lab.ping(1, ip, count=5, interval=0.3)
-    assert received >= 4, pout
-
     sh = labfix.GuestShell(lab.ns_cmd(lab.host_ns(1), ["telnet", "-E", lab.appliance_ip, "23"]),
                            VM, PASSWORD, GUEST_CMD_TIMEOUT)
     try:
-        st, gout = sh.run(f"ping -c 5 -W 2 {lab.host_ip(2)}", timeout=60 * T)
-        m = re.search(r"(\d+) packets transmitted, (\d+) packets received", gout)
-        assert st == 0 and m and int(m.group(2)) >= 4, gout
-
-        # Lab host -> guest: HTTP from h1, busybox wget in the guest.
-        www = tmp_path / "www"
-        www.mkdir()
-        want = random_file(www / "blob", FILE_KIB)
-        server = subprocess.Popen(lab.ns_cmd(lab.host_ns(1), [netlab.PYTHON, "-c", HTTP_SERVER,
-                                                              www, HTTP_PORT]),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            assert server.stdout.readline().strip() == "serving"
-            t = time.monotonic()
-            got = sh.check(f"wget -q -O - http://{lab.host_ip(1)}:{HTTP_PORT}/blob | md5sum",
-                           timeout=240 * T)
-            down_s = time.monotonic() - t
-        finally:
-            server.kill()
-            server.wait()
-        assert want in got, f"the guest got {got!r}, the host served {want}"
-
-        # Guest -> lab host: busybox nc sends a file the guest made; h2 checks it.
-        sink = subprocess.Popen(lab.ns_cmd(lab.host_ns(2), [netlab.PYTHON, "-c", NC_SINK,
-                                                            NC_PORT, 120 * T]),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            assert sink.stdout.readline().strip() == "listening"
-            made = sh.check(f"dd if=/dev/urandom of=/tmp/up bs=1024 count={FILE_KIB} "
-                            "2>/dev/null; md5sum /tmp/up")
-            guest_md5 = re.search(r"([0-9a-f]{32})\s+/tmp/up", made).group(1)
-            t = time.monotonic()
-            sh.check(f"nc {lab.host_ip(2)} {NC_PORT} < /tmp/up", timeout=240 * T)
-            res, _ = sink.communicate(timeout=120 * T)
-            up_s = time.monotonic() - t
-        finally:
-            if sink.poll() is None:
-                sink.kill()
-                sink.wait()
-        assert f"{FILE_KIB * 1024} {guest_md5}" in res, f"host got {res!r}, guest {guest_md5}"
+        ping_both_ways(lab, sh, ip)
+        down_s, up_s = transfer_both_ways(lab, sh, tmp_path, VM)
         print(f"{VM} on the virtio edge: {FILE_KIB} KiB down in {down_s:.1f} s, "
               f"up in {up_s:.1f} s")
     finally:
