@@ -38,6 +38,14 @@ int nic_probe(const char *sel, struct nic **out)
 void nic_set_rx(struct nic *nic, nic_rx_fn fn, void *ctx)
 {
     nic->rx = fn;
+    nic->rx_off = NULL;
+    nic->rx_ctx = ctx;
+}
+
+void nic_set_rx_off(struct nic *nic, nic_rx_off_fn fn, void *ctx)
+{
+    nic->rx = NULL;
+    nic->rx_off = fn;
     nic->rx_ctx = ctx;
 }
 
@@ -64,6 +72,26 @@ int nic_send(struct nic *nic, const void *frame, size_t len)
     return nic->ops->send(nic, frame, len);
 }
 
+int nic_send_off(struct nic *nic, const void *frame, size_t len, const struct netoff *off)
+{
+    bool gso = off != NULL && off->gso != NETOFF_GSO_NONE;
+    bool partial = off != NULL && off->csum == NETOFF_CSUM_PARTIAL;
+
+    if (!netoff_active(off)) {
+        return nic_send(nic, frame, len);
+    }
+    if (nic->ops->send_off == NULL || (gso && !(nic->tx_offloads & NETOFF_CAP_TSO4)) ||
+        (partial && !gso && !(nic->tx_offloads & NETOFF_CAP_CSUM))) {
+        nic->stats.tx_dropped++;
+        return -EINVAL;
+    }
+    if (len < 14 || len > (gso ? NETOFF_FRAME_MAX : NIC_FRAME_MAX)) {
+        nic->stats.tx_dropped++;
+        return -EMSGSIZE;
+    }
+    return nic->ops->send_off(nic, frame, len, off);
+}
+
 int nic_set_promisc(struct nic *nic, bool on)
 {
     int rc = nic->ops->set_promisc(nic, on);
@@ -88,13 +116,41 @@ int nic_set_allmulti(struct nic *nic, bool on)
 
 void nic_deliver(struct nic *nic, const void *frame, size_t len)
 {
+    nic_deliver_off(nic, frame, len, NULL);
+}
+
+/* netoff_emit's receiver for a plain rx hook. */
+static int nic_emit_plain(void *ctx, const uint8_t *frame, size_t len, const struct netoff *off)
+{
+    struct nic *nic = ctx;
+
+    (void)off;
+    nic->rx(nic->rx_ctx, frame, len);
+    return 0;
+}
+
+void nic_deliver_off(struct nic *nic, const void *frame, size_t len, const struct netoff *off)
+{
+    /* Main loop only, never nested: one frame's segments or checksum-completed copy. */
+    static uint8_t scratch[NIC_FRAME_MAX + 4];
+
     nic->stats.rx_packets++;
     nic->stats.rx_bytes += len;
+    if (nic->rx_off != NULL) {
+        nic->rx_off(nic->rx_ctx, frame, len, off);
+        return;
+    }
     if (nic->rx == NULL) {
         nic->stats.rx_dropped++;
         return;
     }
-    nic->rx(nic->rx_ctx, frame, len);
+    if (!netoff_active(off)) {
+        nic->rx(nic->rx_ctx, frame, len);
+        return;
+    }
+    if (netoff_emit(frame, len, off, 0, scratch, sizeof(scratch), nic_emit_plain, nic) < 0) {
+        nic->stats.rx_dropped++;
+    }
 }
 
 struct nic *nic_primary(void)

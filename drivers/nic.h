@@ -8,6 +8,7 @@
 #define PETREL_NIC_H
 
 #include "../kernel/types.h"
+#include "../kernel/lib/netoff.h"
 
 #define NIC_MAC_LEN   6
 #define NIC_MTU       1500
@@ -40,10 +41,17 @@ struct nic_ops {
     int (*set_allmulti)(struct nic *nic, bool on);
     /* Link state as the card reports it (true when it cannot tell). */
     bool (*link_up)(struct nic *nic);
+    /* Optional: send with offload metadata (kernel/lib/netoff.h) the card takes as it is
+     * (nic->tx_offloads covers it; off NULL = a plain frame). A GSO frame may be up to
+     * NETOFF_FRAME_MAX bytes. */
+    int (*send_off)(struct nic *nic, const void *frame, size_t len, const struct netoff *off);
 };
 
 /* Called from the main loop for every good received frame (without FCS). */
 typedef void (*nic_rx_fn)(void *ctx, const void *frame, size_t len);
+/* The same with the frame's offload metadata (NULL: none): a card that negotiated receive
+ * offloads may deliver GSO super-frames, partial checksums and checked (VALID) ones. */
+typedef void (*nic_rx_off_fn)(void *ctx, const void *frame, size_t len, const struct netoff *off);
 
 struct nic {
     char name[NIC_NAME_MAX]; /* "rtl8139", "ne2k", "virtio" */
@@ -55,7 +63,9 @@ struct nic {
     bool allmulti;
     const struct nic_ops *ops;
     nic_rx_fn rx;
+    nic_rx_off_fn rx_off; /* set instead of rx by a receiver that takes metadata */
     void *rx_ctx;
+    unsigned tx_offloads; /* NETOFF_CAP_* that ops->send_off takes (0 without send_off) */
     struct nic_stats stats;
     /* Full-size frames a peer may send in one burst without this NIC losing them (the
      * appliance's TCP receive window, netstack/net.c; 0 = the stack's default). */
@@ -74,11 +84,19 @@ struct nic_driver {
  * first one found. Returns 0 or -ENODEV. */
 int nic_probe(const char *sel, struct nic **out);
 void nic_set_rx(struct nic *nic, nic_rx_fn fn, void *ctx);
+/* Binds a receiver that takes offload metadata (replaces nic_set_rx's). */
+void nic_set_rx_off(struct nic *nic, nic_rx_off_fn fn, void *ctx);
 int nic_send(struct nic *nic, const void *frame, size_t len);
+/* Sends with metadata the card takes (nic->tx_offloads; off NULL = nic_send). -EINVAL for
+ * metadata the card does not take, -EMSGSIZE for a frame too long for it. */
+int nic_send_off(struct nic *nic, const void *frame, size_t len, const struct netoff *off);
 int nic_set_promisc(struct nic *nic, bool on);
 int nic_set_allmulti(struct nic *nic, bool on);
 /* Delivers a received frame to the bound receiver (drivers call this from deferred work). */
 void nic_deliver(struct nic *nic, const void *frame, size_t len);
+/* Delivers a received frame with offload metadata: as it is to an rx_off receiver, otherwise
+ * segmented or with its checksum completed first (netoff_emit) to the plain one. */
+void nic_deliver_off(struct nic *nic, const void *frame, size_t len, const struct netoff *off);
 /* The NIC the kernel bound at boot, or NULL. */
 struct nic *nic_primary(void);
 void nic_set_primary(struct nic *nic);

@@ -8,6 +8,7 @@
 #include "../kernel/types.h"
 
 struct vmm_vm;
+struct netoff;
 
 struct vmm_host {
     /* Heap memory, zeroed. */
@@ -41,6 +42,15 @@ struct vmm_host {
                       void **backend);
     int (*nic_send)(void *backend, const void *frame, size_t len);
     void (*nic_detach)(void *backend);
+    /* Optional offloads (kernel/lib/netoff.h), for a model whose guest driver negotiated them:
+     * nic_set_offloads makes rx_off the NIC's receive hook, given each frame's metadata but only
+     * what caps (NETOFF_CAP_*) cover (the host segments or completes the rest first); caps 0
+     * with rx_off NULL goes back to rx. nic_send_off is nic_send with metadata, which the host
+     * checks (netoff_check; a bad one is refused with -EINVAL). */
+    int (*nic_set_offloads)(void *backend, unsigned caps,
+                            bool (*rx_off)(void *dev, const void *frame, size_t len,
+                                           const struct netoff *off));
+    int (*nic_send_off)(void *backend, const void *frame, size_t len, const struct netoff *off);
     /* The IP MTU of an attached NIC's network port (on Petrel: the nic line's mtu=, else 1450
      * on a VNET network a VXLAN link carries, else 1500). A model that can tell its guest
      * (virtio-net, VIRTIO_NET_F_MTU) offers it. Optional: without it nothing is offered and

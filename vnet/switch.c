@@ -391,3 +391,33 @@ void vnet_stats_get(struct vnet_switch *sw, struct vnet_stats *out)
     out->vxlan_no_link = sw->n.vxlan_no_link;
     out->captured = sw->n.captured;
 }
+
+/* ---- offloads (interim: everything is resolved in software at the ingress) ------------- */
+
+static int vnet_emit_input(void *ctx, const uint8_t *frame, size_t len, const struct netoff *off)
+{
+    (void)off;
+    return vnet_input(ctx, frame, len);
+}
+
+int vnet_input_off(struct vnet_port *port, const void *frame, size_t len,
+                   const struct netoff *off)
+{
+    static uint8_t scratch[VNET_FRAME_MAX_ALL];
+    const char *why = NULL;
+
+    if (!netoff_active(off)) {
+        return vnet_input(port, frame, len);
+    }
+    if (port == NULL || frame == NULL ||
+        netoff_check(frame, len, off, NETOFF_FRAME_MAX, VNET_FRAME_MAX_ALL, &why) < 0) {
+        return -EINVAL;
+    }
+    return netoff_emit(frame, len, off, 0, scratch, sizeof(scratch), vnet_emit_input, port);
+}
+
+int vnet_port_set_offloads(struct vnet_port *port, unsigned caps)
+{
+    (void)port;
+    return caps == 0 ? 0 : -EINVAL;
+}

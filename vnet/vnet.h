@@ -29,6 +29,7 @@
 
 #include "frame.h"
 #include "host.h"
+#include "../kernel/lib/netoff.h"
 
 #define VNET_NAME_MAX        32 /* port names: 1..31 of [A-Za-z0-9._:-] */
 #define VNET_PORTS_MAX       64
@@ -99,7 +100,8 @@ enum vnet_port_kind {
     X(VXLAN_VNI, vxlan_vni)   /* link in: the VNI is not the link's */                             \
     X(VXLAN_VTEP, vxlan_vtep) /* link in: source VTEP not configured (accept_any off) */           \
     X(NO_REMOTE, no_remote)   /* link out: no remote VTEP to send to */                            \
-    X(FRAG, frag)             /* link out: would need outer IP fragmentation, link forbids it */
+    X(FRAG, frag)             /* link out: would need outer IP fragmentation, link forbids it */ \
+    X(OFFLOAD, offload)       /* in: offload metadata that does not fit the frame (netoff_check) */
 
 enum vnet_drop {
 #define VNET_DROP_ENUM(up, low) VNET_DROP_##up,
@@ -120,6 +122,11 @@ struct vnet_port_counters {
  * the call (copy it). Returns 0, -EAGAIN when the port cannot take it now (counted tx_busy;
  * the switch does not retry), or another negative errno (counted tx_error). */
 typedef int (*vnet_tx_fn)(struct vnet_port *port, const void *frame, size_t len);
+/* The same with offload metadata (kernel/lib/netoff.h): off is NULL for a plain frame, else
+ * only what the port's offloads (NETOFF_CAP_*) cover; frames needing more were segmented or
+ * completed by the switch first. */
+typedef int (*vnet_tx_off_fn)(struct vnet_port *port, const void *frame, size_t len,
+                              const struct netoff *off);
 /* Edge ports: turn promiscuous reception on or off (see vnet_port_config). */
 typedef int (*vnet_promisc_fn)(struct vnet_port *port, bool on);
 
@@ -132,7 +139,12 @@ struct vnet_port_config {
     const uint8_t *mac;
     uint32_t network;
     uint16_t mtu;  /* IP MTU; 0 = VNET_MTU_DEFAULT */
-    vnet_tx_fn tx; /* required */
+    vnet_tx_fn tx; /* required unless tx_off is given */
+    /* Optional: when given, every frame leaves through it instead of tx. `offloads` says what
+     * metadata it takes as it is (NETOFF_CAP_*; vnet_port_set_offloads changes it later, e.g.
+     * when a guest's driver negotiates its features); 0 = plain frames only. */
+    vnet_tx_off_fn tx_off;
+    unsigned offloads;
     /* Edge ports: called with true when the first vnic or link port joins the edge's network
      * (guests' and remote stations' MACs must then be received), with false when the last
      * one leaves. Optional. */
@@ -156,6 +168,10 @@ const char *vnet_port_name(const struct vnet_port *port);
 enum vnet_port_kind vnet_port_kind(const struct vnet_port *port);
 void *vnet_port_ctx(const struct vnet_port *port);
 struct vnet_switch *vnet_port_switch(const struct vnet_port *port);
+
+/* Changes what a port with tx_off takes (NETOFF_CAP_*). 0, or -EINVAL (no tx_off and caps != 0,
+ * unknown bits). */
+int vnet_port_set_offloads(struct vnet_port *port, unsigned caps);
 
 /* Moves a port to another network (its learned MACs are forgotten). 0, -EEXIST (its MAC is
  * taken there), -EBUSY. */
@@ -192,6 +208,13 @@ size_t vnet_port_list(struct vnet_switch *sw, struct vnet_port_info *out, size_t
  * filtered or every transmission failed), or -EINVAL (runt, bad source MAC, NULL),
  * -EMSGSIZE (giant), -EPERM (a drop route), -EBUSY (nested too deep). */
 int vnet_input(struct vnet_port *port, const void *frame, size_t len);
+/* vnet_input with offload metadata (NULL = vnet_input). A GSO super-frame may be longer than
+ * the port's MTU allows as long as each of its segments is not; metadata that does not fit the
+ * frame (netoff_check) drops it, counted `offload`, -EINVAL. Each egress port gets the frame
+ * the way its offloads take it (netoff_emit); taps see it as it came in (a super-frame is
+ * captured whole, as Linux's tcpdump shows TSO frames). */
+int vnet_input_off(struct vnet_port *port, const void *frame, size_t len,
+                   const struct netoff *off);
 
 /* ---- routes (Palacios VNET style) ------------------------------------------------------- */
 

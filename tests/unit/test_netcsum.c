@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "../../kernel/errno.h"
-#include "../../vmm/devices/netcsum.h"
+#include "../../kernel/lib/netcsum.h"
 
 static uint16_t ref_sum(const uint8_t *p, size_t len)
 {

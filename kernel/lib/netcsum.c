@@ -1,7 +1,7 @@
 /* Internet checksums for the NIC models' offloads (netcsum.h). */
 #include "netcsum.h"
-#include "../../kernel/errno.h"
-#include "../../kernel/lib.h"
+#include "../errno.h"
+#include "../lib.h"
 
 #define ETH_HLEN     14
 #define ETH_P_IPV4   0x0800

@@ -1,8 +1,8 @@
 /* TCP segmentation of a TCP/IPv4 super-frame into wire-sized frames (tcpseg.h). */
 #include "tcpseg.h"
 #include "netcsum.h"
-#include "../../kernel/errno.h"
-#include "../../kernel/lib.h"
+#include "../errno.h"
+#include "../lib.h"
 
 #define ETH_HLEN     14
 #define VLAN_HLEN    4

@@ -4,8 +4,8 @@
  * checksum, TCP sequence number, flags and checksum rewritten), so the guest does the per-
  * packet work once per 64 KiB instead of once per 1.5 KiB. Pure functions on host memory:
  * tcpseg_prepare checks every field and length first, tcpseg_build then cannot fail. */
-#ifndef PETREL_VMM_DEV_TCPSEG_H
-#define PETREL_VMM_DEV_TCPSEG_H
+#ifndef PETREL_LIB_TCPSEG_H
+#define PETREL_LIB_TCPSEG_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,14 +2,14 @@
  * virtio-net's VIRTIO_NET_F_CSUM (the guest leaves the TCP/UDP checksum for the device to fill
  * in) and VIRTIO_NET_F_GUEST_CSUM (the device tells the guest a received checksum is good).
  * Pure functions on a frame in host memory; every offset is checked against the length. */
-#ifndef PETREL_VMM_DEV_NETCSUM_H
-#define PETREL_VMM_DEV_NETCSUM_H
+#ifndef PETREL_LIB_NETCSUM_H
+#define PETREL_LIB_NETCSUM_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../kernel/lib/inet_csum.h" /* inet_csum_add, inet_csum_fold: the sums */
+#include "inet_csum.h" /* inet_csum_add, inet_csum_fold: the sums */
 
 /* Whether the frame is untagged Ethernet + IPv4 (not a fragment) + TCP or UDP (with a
  * checksum) whose transport checksum, over the pseudo-header and the IP payload, is right. */
