@@ -402,7 +402,7 @@ if part guests; then
     done
     echo "  ping in ms (h1 -> guest); own = the appliance's lwIP on the same host NIC, same boot;"
     echo "  exits/fr = the VM's exits / the guest's frames (port rx + tx) during its iperf runs;"
-    echo "  virtio* = native with only the features Petrel's virtio-net offers (csum, TSO4 send)"
+    echo "  virtio* = native with only the features Petrel's virtio-net offers (csum and TSO4 both ways)"
     if [[ " $GUEST_NICS " == *" virtio "* ]]; then
         rr=$(nl_ratio "${RES[g.virtio.rx]}" "${RES[g.virtio.nat_rx]}")
         rt=$(nl_ratio "${RES[g.virtio.tx]}" "${RES[g.virtio.nat_tx]}")

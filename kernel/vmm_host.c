@@ -101,6 +101,8 @@ static struct vmm_host g_host = {
     .nic_send = vnet_glue_nic_send,
     .nic_detach = vnet_glue_nic_detach,
     .nic_mtu = vnet_glue_nic_mtu,
+    .nic_set_offloads = vnet_glue_nic_set_offloads,
+    .nic_send_off = vnet_glue_nic_send_off,
 };
 
 const struct vmm_host *kernel_vmm_host(void)

@@ -27,6 +27,8 @@
 struct vnic {
     struct vnet_port *port;
     bool (*rx)(void *dev, const void *frame, size_t len);
+    /* Set while the guest's driver takes offloads (nic_set_offloads): replaces rx. */
+    bool (*rx_off)(void *dev, const void *frame, size_t len, const struct netoff *off);
     void *dev;
 };
 
@@ -116,6 +118,36 @@ static int edge_tx(struct vnet_port *port, const void *frame, size_t len)
     return 0;
 }
 
+/* netoff_emit's receiver: one segment (or completed copy) into the plain path. */
+static int edge_emit(void *ctx, const uint8_t *frame, size_t len, const struct netoff *off)
+{
+    (void)off;
+    return edge_tx(ctx, frame, len);
+}
+
+/* Frames with offloads the NIC takes (the switch passes only those): to the NIC whole; when it
+ * is busy, cut in software into the queue, so a burst is not lost at the edge (a queue slot
+ * holds a wire-size frame, not a 64 KiB super-frame). */
+static int edge_tx_off(struct vnet_port *port, const void *frame, size_t len,
+                       const struct netoff *off)
+{
+    static uint8_t scratch[EDGE_FRAME_MAX];
+    int rc;
+
+    if (!netoff_active(off)) {
+        return edge_tx(port, frame, len);
+    }
+    edgeq_flush();
+    if (g_edgeq_count == 0) {
+        rc = nic_send_off(g_nic, frame, len, off);
+        if (rc != -EAGAIN) {
+            return rc;
+        }
+    }
+    rc = netoff_emit(frame, len, off, 0, scratch, sizeof(scratch), edge_emit, port);
+    return rc < 0 ? rc : 0;
+}
+
 static int edge_promisc(struct vnet_port *port, bool on)
 {
     struct nic *nic = vnet_port_ctx(port);
@@ -130,11 +162,13 @@ static int edge_promisc(struct vnet_port *port, bool on)
     return rc;
 }
 
-/* The NIC's receive callback (main loop, deferred from the interrupt). */
-static void edge_rx(void *ctx, const void *frame, size_t len)
+/* The NIC's receive callback (main loop, deferred from the interrupt), with the offload
+ * metadata the card delivered (a super-frame, a partial or checked checksum), which the switch
+ * carries to the ports that take it. */
+static void edge_rx(void *ctx, const void *frame, size_t len, const struct netoff *off)
 {
-    (void)vnet_input(ctx, frame, len); /* drops are counted by the switch */
-    (void)net_link_vnet_poll();        /* lwIP gets its frame in this main-loop pass */
+    (void)vnet_input_off(ctx, frame, len, off); /* drops are counted by the switch */
+    (void)net_link_vnet_poll();                  /* lwIP gets its frame in this main-loop pass */
 }
 
 /* ---- guest NIC backends (struct vmm_host) ------------------------------------------------ */
@@ -147,6 +181,19 @@ static int vnic_tx(struct vnet_port *port, const void *frame, size_t len)
         return -ENODEV; /* detached, deletion pending */
     }
     return v->rx(v->dev, frame, len) ? 0 : -EAGAIN;
+}
+
+/* The switch passes metadata only as far as the port's offloads (what the guest negotiated)
+ * cover, so a model without rx_off only ever gets plain frames here. */
+static int vnic_tx_off(struct vnet_port *port, const void *frame, size_t len,
+                       const struct netoff *off)
+{
+    struct vnic *v = vnet_port_ctx(port);
+
+    if (v->rx_off == NULL) {
+        return vnic_tx(port, frame, len);
+    }
+    return v->rx_off(v->dev, frame, len, off) ? 0 : -EAGAIN;
 }
 
 /* A VNET network from the `net=` of a nic line: "" or "default" is network 0, a decimal number
@@ -252,6 +299,8 @@ int vnet_glue_nic_attach(struct vmm_vm *vm, const char *nic_name, const uint8_t 
     pc.network = has_line ? network_of(vm_name, nic_name, nc.net) : 0;
     pc.mtu = has_line ? vnic_mtu(name, &nc, pc.network) : VNET_MTU_DEFAULT;
     pc.tx = vnic_tx;
+    pc.tx_off = vnic_tx_off;
+    pc.offloads = 0; /* until the guest's driver negotiates them (nic_set_offloads) */
     pc.ctx = v;
     rc = vnet_port_add(g_sw, &pc, &v->port);
     if (rc != 0) {
@@ -288,6 +337,48 @@ int vnet_glue_nic_send(void *backend, const void *frame, size_t len)
     return rc < 0 ? rc : 0;
 }
 
+int vnet_glue_nic_send_off(void *backend, const void *frame, size_t len, const struct netoff *off)
+{
+    struct vnic *v = backend;
+    int rc;
+
+    if (v == NULL || v->port == NULL) {
+        return -ENODEV;
+    }
+    if (off != NULL && off->csum == NETOFF_CSUM_VALID) {
+        return -EINVAL; /* a guest cannot vouch for a checksum it sends */
+    }
+    rc = vnet_input_off(v->port, frame, len, off);
+    return rc < 0 ? rc : 0;
+}
+
+int vnet_glue_nic_set_offloads(void *backend, unsigned caps,
+                               bool (*rx_off)(void *dev, const void *frame, size_t len,
+                                              const struct netoff *off))
+{
+    struct vnic *v = backend;
+    int rc;
+
+    if (v == NULL || v->port == NULL) {
+        return -ENODEV;
+    }
+    if (rx_off == NULL && caps != 0) {
+        return -EINVAL;
+    }
+    rc = vnet_port_set_offloads(v->port, caps);
+    if (rc != 0) {
+        LOG_WARN(VNET, "port %s: offloads %#x refused (%d): plain frames only",
+                 vnet_port_name(v->port), caps, rc);
+        (void)vnet_port_set_offloads(v->port, 0);
+    } else {
+        LOG_DEBUG(VNET, "port %s: offloads%s%s%s", vnet_port_name(v->port),
+                  caps & NETOFF_CAP_CSUM ? " csum" : "", caps & NETOFF_CAP_TSO4 ? " tso4" : "",
+                  caps == 0 ? " none" : "");
+    }
+    v->rx_off = rx_off;
+    return rc;
+}
+
 /* Deletes ports whose deletion had to wait (detached from inside a switch callback). */
 static void pending_del_run(void)
 {
@@ -309,6 +400,7 @@ void vnet_glue_nic_detach(void *backend)
         return;
     }
     v->rx = NULL; /* the device is going away: nothing reaches it from now on */
+    v->rx_off = NULL;
     rc = vnet_port_del(v->port);
     if (rc == 0) {
         kfree(v);
@@ -514,6 +606,10 @@ int vnet_glue_init(struct nic *nic)
     pc.name = "edge";
     pc.kind = VNET_PORT_EDGE;
     pc.tx = edge_tx;
+    if (nic->ops->send_off != NULL) {
+        pc.tx_off = edge_tx_off;
+        pc.offloads = nic->tx_offloads; /* what the card segments and checksums itself */
+    }
     pc.set_promisc = edge_promisc;
     pc.ctx = nic;
     rc = vnet_port_add(g_sw, &pc, &g_edge);
@@ -523,7 +619,7 @@ int vnet_glue_init(struct nic *nic)
         g_sw = NULL;
         return rc;
     }
-    nic_set_rx(nic, edge_rx, g_edge);
+    nic_set_rx_off(nic, edge_rx, g_edge);
     vnet_set_default(g_sw);
     timer_start(&g_tick, TICK_NS, TICK_NS, tick, NULL, "vnet");
     g_poll.fn = vnet_poll;

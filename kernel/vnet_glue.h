@@ -8,6 +8,7 @@
 #include "types.h"
 
 struct nic;
+struct netoff;
 struct vmm_vm;
 
 /* Creates the default switch and makes `nic` its edge port (NIC receive -> vnet_input(edge)).
@@ -30,6 +31,13 @@ int vnet_glue_nic_attach(struct vmm_vm *vm, const char *nic_name, const uint8_t 
                          bool (*rx)(void *dev, const void *frame, size_t len), void *dev,
                          void **backend);
 int vnet_glue_nic_send(void *backend, const void *frame, size_t len);
+/* nic_send with offload metadata (a guest's TSO super-frame, partial checksum); a guest's
+ * VALID is refused (-EINVAL). */
+int vnet_glue_nic_send_off(void *backend, const void *frame, size_t len, const struct netoff *off);
+/* What the guest's driver negotiated: the port's offloads and the model's rx_off hook. */
+int vnet_glue_nic_set_offloads(void *backend, unsigned caps,
+                               bool (*rx_off)(void *dev, const void *frame, size_t len,
+                                              const struct netoff *off));
 void vnet_glue_nic_detach(void *backend);
 /* The IP MTU of the NIC's port, which a virtio-net model offers its guest: the nic line's
  * `mtu=`, else the network's (1450 where a VXLAN link carries it) for models that can tell
