@@ -16,7 +16,7 @@
 #                        NIC model on the same TAP and address: rx, tx, ping; for virtio twice:
 #                        QEMU's virtio-net as it comes (checksum offload and TSO/GSO: 64 KiB
 #                        segments through the TAP) and with only the features Petrel's model
-#                        offers (checksum both ways and TSO4 on send; no receive GSO, no
+#                        offers (checksum and TSO4 both ways; no TSO6, ECN, UFO or
 #                        mergeable RX buffers), the like-for-like figure;
 #           exits/pkt    the VM's exits (`vm info linux` on the appliance's console, every exit
 #                        reason, counted always) over the guest's frames (`vnet ports`: rx + tx of
