@@ -17,7 +17,8 @@
 #include "../vnet/pcapng.h"
 #include "../vnet/vnet.h"
 
-#define SCRATCH_MAX (VNET_MTU_MAX + 18 + 512) /* one EPB of the largest frame, SHB and IDB */
+/* One EPB of the largest frame (a 64 KiB super-frame, captured whole), or the SHB and IDBs. */
+#define SCRATCH_MAX (NETOFF_FRAME_MAX + 512)
 
 struct reader {
     bool used;

@@ -114,6 +114,21 @@ static int show_ports(struct shell *sh, struct vnet_switch *sw)
         }
         shell_printf(sh, "drops on %s:%s\n", p->name, line);
     }
+    /* Offloads (docs/vnet.md): what each port takes whole, and what the switch did for it. */
+    for (size_t i = 0; i < n; i++) {
+        const struct vnet_port_info *p = &g_ports[i];
+
+        if (p->offloads == 0 && p->c.gso_in == 0 && p->c.gso_split == 0 && p->c.csum_filled == 0) {
+            continue;
+        }
+        shell_printf(sh,
+                     "offloads on %s: takes%s%s%s; gso_in %llu gso_split %llu csum_filled %llu\n",
+                     p->name, (p->offloads & NETOFF_CAP_CSUM) ? " csum" : "",
+                     (p->offloads & NETOFF_CAP_TSO4) ? " tso4" : "",
+                     (p->offloads & (NETOFF_CAP_CSUM | NETOFF_CAP_TSO4)) ? "" : " nothing",
+                     (unsigned long long)p->c.gso_in, (unsigned long long)p->c.gso_split,
+                     (unsigned long long)p->c.csum_filled);
+    }
     return 0;
 }
 
@@ -485,7 +500,8 @@ static int cmd_capture(struct shell *sh, int argc, char **argv)
 static const struct shell_cmd g_cmds[] = {
     {"vnet", "ports|routes|links|macs|stats | route add|del ... | link add|del ...",
      "the VNET switch: ports, routes, VXLAN links, MAC table, counters", cmd_vnet, SHELL_RO,
-     "  vnet ports                  ports, their MACs, networks and counters (drops by reason)\n"
+     "  vnet ports                  ports, their MACs, networks and counters (drops by reason,\n"
+     "                              offloads taken and done)\n"
      "  vnet routes                 the route table in order, with counters\n"
      "  vnet route add [at N] ROUTE [src SPEC] [dst SPEC] [from PORT] (port NAME|link NAME|drop)\n"
      "                              SPEC: any | none | MAC | exact MAC | not MAC\n"

@@ -7,6 +7,8 @@
 
 /* The largest frame any port accepts: VNET_MTU_MAX + header + one VLAN tag. */
 #define VNET_FRAME_MAX_ALL (VNET_MTU_MAX + VNET_ETH_HLEN + VNET_VLAN_HLEN)
+/* Every NETOFF_CAP_* bit a port may claim. */
+#define VNET_OFFLOADS_ALL (NETOFF_CAP_CSUM | NETOFF_CAP_TSO4 | NETOFF_CAP_VALID)
 
 struct vnet_link;
 
@@ -21,6 +23,8 @@ struct vnet_port {
     uint16_t mtu;
     bool promisc;
     vnet_tx_fn tx;
+    vnet_tx_off_fn tx_off; /* when set, frames leave through it (with metadata) instead of tx */
+    unsigned offloads;     /* NETOFF_CAP_* tx_off takes as they are; 0 without tx_off */
     vnet_promisc_fn set_promisc;
     void *ctx;
     uint32_t tap_mask; /* bit i: tap i selects this port */
@@ -80,7 +84,11 @@ struct vnet_switch {
     struct vnet_tap taps[VNET_TAPS_MAX];
     uint32_t port_gen; /* changes whenever a port comes or goes: drops cached port pointers */
     unsigned depth;    /* nesting of vnet_input */
-    bool in_capture;   /* inside a tap callback */
+    /* Where segments and completed checksums are built for ports without offloads, one buffer
+     * of VNET_FRAME_MAX_ALL bytes per nesting level (scratch[depth - 1]): a tx callback may
+     * re-enter vnet_input while the segment it was given still lives in its level's buffer. */
+    uint8_t *scratch[VNET_DEPTH_MAX];
+    bool in_capture; /* inside a tap callback */
     struct vnet_counters n;
 };
 
@@ -116,7 +124,9 @@ void vnet_capture_update_port(struct vnet_switch *sw, struct vnet_port *port);
 int vnet_link_create(struct vnet_port *port, const struct vnet_link_config *cfg);
 void vnet_link_destroy(struct vnet_port *port);
 /* Encapsulates and sends one frame; returns VNET_DROP_COUNT when at least one datagram left,
- * otherwise the drop reason. */
+ * otherwise the drop reason. The frame is always plain (at most VNET_FRAME_MAX_ALL bytes, its
+ * checksums complete): links have no tx_off, so the switch hands them segments of a
+ * super-frame one by one and completes partial checksums first (netoff_emit, caps 0). */
 enum vnet_drop vnet_link_tx(struct vnet_port *port, const void *frame, size_t len);
 void vnet_link_tick(struct vnet_port *port, uint64_t now);
 void vnet_link_set_aging(struct vnet_port *port, uint64_t aging_ns);

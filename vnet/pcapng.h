@@ -10,8 +10,11 @@
 #include "vnet.h"
 
 #define VNET_PCAPNG_LINKTYPE_ETHERNET 1
-#define VNET_PCAPNG_SNAPLEN_DEFAULT   65535
-#define VNET_PCAPNG_IFS_MAX           256 /* interfaces one stream can describe */
+/* libpcap's MAXIMUM_SNAPLEN (what tcpdump and dumpcap write): a TSO super-frame entering the
+ * switch (up to NETOFF_FRAME_MAX = 65553 bytes, more than the classic 65535) is stored whole.
+ * A smaller snaplen stores the first snaplen bytes, the original length recorded. */
+#define VNET_PCAPNG_SNAPLEN_DEFAULT 262144
+#define VNET_PCAPNG_IFS_MAX         256 /* interfaces one stream can describe */
 
 enum vnet_pcapng_dir {
     VNET_PCAPNG_DIR_UNKNOWN = 0,

@@ -158,8 +158,13 @@ static int check_config(struct vnet_switch *sw, const struct vnet_port_config *c
                  VNET_MTU_MAX);
         return -EINVAL;
     }
-    if (cfg->kind != VNET_PORT_LINK && cfg->tx == NULL) {
+    if (cfg->kind != VNET_PORT_LINK && cfg->tx == NULL && cfg->tx_off == NULL) {
         LOG_WARN(VNET, "vnet: port %s: no tx callback", cfg->name);
+        return -EINVAL;
+    }
+    if ((cfg->offloads & ~VNET_OFFLOADS_ALL) != 0 || (cfg->offloads != 0 && cfg->tx_off == NULL)) {
+        LOG_WARN(VNET, "vnet: port %s: offloads 0x%x refused (known 0x%x, and only with tx_off)",
+                 cfg->name, cfg->offloads, VNET_OFFLOADS_ALL);
         return -EINVAL;
     }
     if (cfg->mac != NULL) {
@@ -227,6 +232,8 @@ int vnet_port_attach(struct vnet_switch *sw, const struct vnet_port_config *cfg,
     p->network = cfg->network;
     p->mtu = cfg->mtu != 0 ? cfg->mtu : VNET_MTU_DEFAULT;
     p->tx = cfg->tx;
+    p->tx_off = cfg->tx_off;
+    p->offloads = cfg->offloads;
     p->set_promisc = cfg->set_promisc;
     p->ctx = cfg->ctx;
     if (cfg->mac != NULL) {
@@ -357,6 +364,27 @@ uint16_t vnet_port_mtu(const struct vnet_port *port)
     return port->mtu;
 }
 
+int vnet_port_set_offloads(struct vnet_port *port, unsigned caps)
+{
+    if (port == NULL) {
+        return -EINVAL;
+    }
+    if ((caps & ~VNET_OFFLOADS_ALL) != 0 || (caps != 0 && port->tx_off == NULL)) {
+        LOG_WARN(VNET, "vnet: port %s: offloads 0x%x refused (known 0x%x, and only with tx_off)",
+                 port->name, caps, VNET_OFFLOADS_ALL);
+        return -EINVAL;
+    }
+    if (caps != port->offloads) {
+        LOG_INFO(VNET, "vnet: port %s: offloads%s%s%s%s", port->name,
+                 (caps & NETOFF_CAP_CSUM) ? " csum" : "", (caps & NETOFF_CAP_TSO4) ? " tso4" : "",
+                 (caps & NETOFF_CAP_VALID) ? " valid" : "", caps == 0 ? " none" : "");
+    }
+    /* Read for every frame at delivery, so the change applies from the next one on (a
+     * callback may make it: nothing is cached). */
+    port->offloads = caps;
+    return 0;
+}
+
 void vnet_port_info(const struct vnet_port *port, struct vnet_port_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -368,6 +396,7 @@ void vnet_port_info(const struct vnet_port *port, struct vnet_port_info *out)
     out->network = port->network;
     out->mtu = port->mtu;
     out->promisc = port->promisc;
+    out->offloads = port->offloads;
     out->c = port->c;
 }
 

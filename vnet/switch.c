@@ -1,7 +1,9 @@
-/* The switch: creation, the frame path (vnet_input: checks, learning, route table, learning
- * bridge, delivery), aging, MAC listing and statistics. */
+/* The switch: creation, the frame path (vnet_input / vnet_input_off: checks, learning, route
+ * table, learning bridge, delivery with offloads resolved per egress port), aging, MAC listing
+ * and statistics. */
 #include "internal.h"
 #include "../kernel/lib.h"
+#include "../kernel/lib/tcpseg.h"
 #include "../kernel/log.h"
 
 static struct vnet_switch *g_default_switch;
@@ -16,6 +18,14 @@ void vnet_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+static void free_scratch(struct vnet_switch *sw)
+{
+    for (size_t i = 0; i < VNET_DEPTH_MAX; i++) {
+        sw->host->free(sw->scratch[i]);
+        sw->scratch[i] = NULL;
+    }
 }
 
 int vnet_switch_create(const struct vnet_config *cfg, struct vnet_switch **out)
@@ -48,8 +58,17 @@ int vnet_switch_create(const struct vnet_config *cfg, struct vnet_switch **out)
     }
     sw->host = host;
     sw->aging_s = aging;
+    for (size_t i = 0; i < VNET_DEPTH_MAX; i++) {
+        sw->scratch[i] = host->zalloc(VNET_FRAME_MAX_ALL);
+        if (sw->scratch[i] == NULL) {
+            free_scratch(sw);
+            host->free(sw);
+            return -ENOMEM;
+        }
+    }
     rc = vnet_mactable_init(&sw->macs, host, size, (uint64_t)aging * 1000000000ull);
     if (rc < 0) {
+        free_scratch(sw);
         host->free(sw);
         return rc;
     }
@@ -74,6 +93,7 @@ void vnet_switch_destroy(struct vnet_switch *sw)
         (void)vnet_port_del(sw->ports[sw->nports - 1]);
     }
     vnet_mactable_destroy(&sw->macs);
+    free_scratch(sw);
     if (g_default_switch == sw) {
         g_default_switch = NULL;
     }
@@ -125,6 +145,19 @@ void vnet_tick(struct vnet_switch *sw)
 
 /* ---- the frame path ------------------------------------------------------------------- */
 
+/* One frame on its way through the switch. */
+struct vnet_pkt {
+    const uint8_t *frame;
+    size_t len;
+    /* NULL for a plain frame; else `meta`: metadata netoff_check accepted (GSO or PARTIAL), or
+     * VALID alone. A copy, so a caller's struct cannot change under a nested call. */
+    const struct netoff *off;
+    struct netoff meta;
+    /* The length an egress port's MTU must allow: the frame's, or for a super-frame its
+     * longest segment's (headers + gso_size). */
+    size_t need;
+};
+
 static void drop_in(struct vnet_port *in, enum vnet_drop why)
 {
     in->c.drops[why]++;
@@ -132,40 +165,108 @@ static void drop_in(struct vnet_port *in, enum vnet_drop why)
     LOG_TRACE(VNET, "vnet: %s: frame dropped: %s", in->name, vnet_drop_name(why));
 }
 
-/* Hands a frame to one egress port. Returns true when the port took it. */
-static bool deliver(struct vnet_switch *sw, struct vnet_port *out, const uint8_t *frame, size_t len)
+/* Hands one frame, as the port takes it, to the port's tx. Returns VNET_DROP_COUNT when the
+ * port took it (counted), else the reason. */
+static enum vnet_drop tx_one(struct vnet_switch *sw, struct vnet_port *out, const uint8_t *frame,
+                             size_t len, const struct netoff *off)
 {
     enum vnet_drop why = VNET_DROP_COUNT;
+    int rc;
 
-    if (len > vnet_frame_max(frame, len, out->mtu)) {
-        why = VNET_DROP_TOO_BIG;
+    if (out->tap_mask != 0) {
+        vnet_capture_offer(sw, out, VNET_DIR_OUT, frame, len);
+    }
+    if (out->kind == VNET_PORT_LINK) {
+        /* Links have no tx_off: netoff_emit (caps 0) gave them a plain frame (off NULL). */
+        why = vnet_link_tx(out, frame, len);
     } else {
-        if (out->tap_mask != 0) {
-            vnet_capture_offer(sw, out, VNET_DIR_OUT, frame, len);
+        rc = out->tx_off != NULL ? out->tx_off(out, frame, len, off) : out->tx(out, frame, len);
+        if (rc == -EAGAIN) {
+            why = VNET_DROP_TX_BUSY;
+        } else if (rc < 0) {
+            why = VNET_DROP_TX_ERROR;
         }
-        if (out->kind == VNET_PORT_LINK) {
-            why = vnet_link_tx(out, frame, len);
-        } else {
-            int rc = out->tx(out, frame, len);
+    }
+    if (why == VNET_DROP_COUNT) {
+        out->c.tx_packets++;
+        out->c.tx_bytes += len;
+    }
+    return why;
+}
 
-            if (rc == -EAGAIN) {
-                why = VNET_DROP_TX_BUSY;
-            } else if (rc < 0) {
-                why = VNET_DROP_TX_ERROR;
-            }
+/* netoff_emit's receiver: one frame (the whole one or a segment) to one egress port. */
+struct vnet_emit {
+    struct vnet_switch *sw;
+    struct vnet_port *out;
+    enum vnet_drop why; /* the first frame the port did not take: why */
+    unsigned taken;
+};
+
+static int emit_one(void *ctx, const uint8_t *frame, size_t len, const struct netoff *off)
+{
+    struct vnet_emit *e = ctx;
+    enum vnet_drop why = tx_one(e->sw, e->out, frame, len, off);
+
+    if (why != VNET_DROP_COUNT) {
+        e->why = why;
+        return why == VNET_DROP_TX_BUSY ? -EAGAIN : -EIO; /* stops the segments */
+    }
+    e->taken++;
+    return 0;
+}
+
+/* A frame with metadata to one egress port, the way its offloads take it: whole, segmented or
+ * completed in this nesting level's scratch buffer. */
+static enum vnet_drop deliver_off(struct vnet_switch *sw, struct vnet_port *out,
+                                  const struct vnet_pkt *pk)
+{
+    unsigned caps = out->tx_off != NULL ? out->offloads : 0;
+    struct vnet_emit e = {sw, out, VNET_DROP_COUNT, 0};
+    int rc;
+
+    rc = netoff_emit(pk->frame, pk->len, pk->off, caps, sw->scratch[sw->depth - 1],
+                     VNET_FRAME_MAX_ALL, emit_one, &e);
+    if (e.taken > 0) {
+        if (pk->off->gso != NETOFF_GSO_NONE && !(caps & NETOFF_CAP_TSO4)) {
+            out->c.gso_split++;
+        } else if (pk->off->gso == NETOFF_GSO_NONE && pk->off->csum == NETOFF_CSUM_PARTIAL &&
+                   !(caps & NETOFF_CAP_CSUM)) {
+            out->c.csum_filled++;
         }
+    }
+    if (rc >= 0) {
+        return VNET_DROP_COUNT;
+    }
+    if (e.why != VNET_DROP_COUNT) {
+        return e.why;
+    }
+    /* netoff_emit's own failure: cannot happen for a checked frame whose segments fit. */
+    LOG_DEBUG(VNET, "vnet: %s: offload resolution failed (%d)", out->name, rc);
+    return rc == -EAGAIN ? VNET_DROP_TX_BUSY : VNET_DROP_TX_ERROR;
+}
+
+/* Hands a frame to one egress port. Returns true when the port took it (every segment of it,
+ * for a super-frame split for the port). */
+static bool deliver(struct vnet_switch *sw, struct vnet_port *out, const struct vnet_pkt *pk)
+{
+    enum vnet_drop why;
+
+    if (pk->need > vnet_frame_max(pk->frame, pk->len, out->mtu)) {
+        why = VNET_DROP_TOO_BIG;
+    } else if (pk->off == NULL) {
+        why = tx_one(sw, out, pk->frame, pk->len, NULL);
+    } else {
+        why = deliver_off(sw, out, pk);
     }
     if (why != VNET_DROP_COUNT) {
         out->c.drops[why]++;
         LOG_TRACE(VNET, "vnet: %s: frame not sent: %s", out->name, vnet_drop_name(why));
         return false;
     }
-    out->c.tx_packets++;
-    out->c.tx_bytes += len;
     return true;
 }
 
-static int flood(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *frame, size_t len)
+static int flood(struct vnet_switch *sw, struct vnet_port *in, const struct vnet_pkt *pk)
 {
     uint32_t candidates = 0;
     int sent = 0;
@@ -183,7 +284,7 @@ static int flood(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *fr
             continue; /* split horizon */
         }
         candidates++;
-        if (deliver(sw, p, frame, len)) {
+        if (deliver(sw, p, pk)) {
             sent++;
         }
     }
@@ -203,11 +304,11 @@ static struct vnet_port *port_of(struct vnet_switch *sw, struct vnet_port *in, u
     return in->dst_port;
 }
 
-static int forward(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *frame, size_t len,
+static int forward(struct vnet_switch *sw, struct vnet_port *in, const struct vnet_pkt *pk,
                    uint64_t now)
 {
-    const uint8_t *dst = frame;
-    const uint8_t *src = frame + VNET_MAC_LEN;
+    const uint8_t *dst = pk->frame;
+    const uint8_t *src = pk->frame + VNET_MAC_LEN;
     struct vnet_route_entry *route = NULL;
     uint32_t id;
     struct vnet_port *out;
@@ -218,7 +319,7 @@ static int forward(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *
     if (route != NULL) {
         sw->n.routed++;
         route->packets++;
-        route->bytes += len;
+        route->bytes += pk->len;
         if (route->r.action == VNET_ACT_DROP) {
             drop_in(in, VNET_DROP_ROUTE);
             return -EPERM;
@@ -232,27 +333,27 @@ static int forward(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *
             return 0;
         }
         /* Routes cannot change while a frame is in flight, so `route` stays valid. */
-        if (!deliver(sw, route->to_port, frame, len)) {
+        if (!deliver(sw, route->to_port, pk)) {
             return 0;
         }
         route->delivered++;
         return 1;
     }
     if ((dst[0] & 1) != 0) { /* group address: broadcast or multicast */
-        return flood(sw, in, frame, len);
+        return flood(sw, in, pk);
     }
     id = vnet_mactable_lookup_hint(&sw->macs, in->network, dst, now, &in->dst_hint);
     out = (id != 0) ? port_of(sw, in, id) : NULL;
     if (out == NULL) {
         sw->n.unknown_unicast++;
-        return flood(sw, in, frame, len);
+        return flood(sw, in, pk);
     }
     if (out == in) {
         drop_in(in, VNET_DROP_SAME_PORT);
         return 0;
     }
     sw->n.bridged++;
-    return deliver(sw, out, frame, len) ? 1 : 0;
+    return deliver(sw, out, pk) ? 1 : 0;
 }
 
 static void learn(struct vnet_switch *sw, struct vnet_port *in, const uint8_t *src, uint64_t now)
@@ -276,14 +377,61 @@ static inline bool bad_source(const uint8_t *s)
     return (s[0] & 1) != 0 || (s[0] | s[1] | s[2] | s[3] | s[4] | s[5]) == 0;
 }
 
+/* The size checks: for a plain frame the port's MTU, for one with metadata netoff_check, whose
+ * segments (GSO) must fit the MTU. Fills pk->off / meta / need. 0, or the drop's return. */
+static int check_size(struct vnet_port *in, struct vnet_pkt *pk, const struct netoff *off)
+{
+    size_t max = vnet_frame_max(pk->frame, pk->len, in->mtu);
+    const char *why = NULL;
+    struct tcpseg sg;
+    int rc;
+
+    pk->off = NULL;
+    pk->need = pk->len;
+    if (off == NULL || !netoff_active(off)) { /* most frames: no call for them */
+        if (pk->len > max) {
+            drop_in(in, VNET_DROP_GIANT);
+            return -EMSGSIZE;
+        }
+        if (off != NULL && off->gso == NETOFF_GSO_NONE && off->csum == NETOFF_CSUM_VALID &&
+            in->kind != VNET_PORT_VNIC) {
+            pk->meta = *off;
+            pk->off = &pk->meta;
+        }
+        return 0;
+    }
+    pk->meta = *off; /* checked and used as one copy */
+    rc = netoff_check(pk->frame, pk->len, &pk->meta, max, max, &why);
+    if (rc == -EMSGSIZE) {
+        drop_in(in, VNET_DROP_GIANT);
+        return -EMSGSIZE;
+    }
+    if (rc < 0) {
+        LOG_TRACE(VNET, "vnet: %s: offload metadata refused: %s", in->name,
+                  why != NULL ? why : "?");
+        drop_in(in, VNET_DROP_OFFLOAD);
+        return -EINVAL;
+    }
+    if (pk->meta.gso != NETOFF_GSO_NONE) {
+        /* Accepted by netoff_check with the same limits: cannot fail. */
+        if (tcpseg_prepare(pk->frame, pk->len, pk->meta.gso_size, max, &sg, &why) < 0) {
+            drop_in(in, VNET_DROP_OFFLOAD);
+            return -EINVAL;
+        }
+        pk->need = sg.hlen + sg.mss;
+    }
+    pk->off = &pk->meta;
+    return 0;
+}
+
 /* The per-frame path. Kept lean (it runs for every frame the appliance sends or receives):
  * one clock read, the route table only when it has routes, the MAC table through each port's
- * hints, capture only for ports a tap selects, and no copy (a port's tx takes the frame as
- * it is). */
-int vnet_input(struct vnet_port *in, const void *frame, size_t len)
+ * hints, capture only for ports a tap selects, and no copy for a frame without metadata (a
+ * port's tx takes the frame as it is). */
+static int input(struct vnet_port *in, const void *frame, size_t len, const struct netoff *off)
 {
     struct vnet_switch *sw;
-    const uint8_t *f = frame;
+    struct vnet_pkt pk;
     uint64_t now;
     int rc;
 
@@ -297,31 +445,46 @@ int vnet_input(struct vnet_port *in, const void *frame, size_t len)
     sw->n.frames++;
     in->c.rx_packets++;
     in->c.rx_bytes += len;
+    if (off != NULL && off->gso != NETOFF_GSO_NONE) {
+        in->c.gso_in++;
+    }
     if (sw->depth >= VNET_DEPTH_MAX) {
         drop_in(in, VNET_DROP_DEPTH);
         return -EBUSY;
     }
+    pk.frame = frame;
+    pk.len = len;
     if (len > 0 && in->tap_mask != 0) {
-        vnet_capture_offer(sw, in, VNET_DIR_IN, f, len);
+        vnet_capture_offer(sw, in, VNET_DIR_IN, pk.frame, len);
     }
     if (len < VNET_ETH_MIN) {
         drop_in(in, VNET_DROP_RUNT);
         return -EINVAL;
     }
-    if (len > vnet_frame_max(f, len, in->mtu)) {
-        drop_in(in, VNET_DROP_GIANT);
-        return -EMSGSIZE;
+    rc = check_size(in, &pk, off);
+    if (rc < 0) {
+        return rc;
     }
-    if (bad_source(f + VNET_MAC_LEN)) {
+    if (bad_source(pk.frame + VNET_MAC_LEN)) {
         drop_in(in, VNET_DROP_BAD_SRC);
         return -EINVAL;
     }
     now = vnet_now(sw);
-    learn(sw, in, f + VNET_MAC_LEN, now);
+    learn(sw, in, pk.frame + VNET_MAC_LEN, now);
     sw->depth++;
-    rc = forward(sw, in, f, len, now);
+    rc = forward(sw, in, &pk, now);
     sw->depth--;
     return rc;
+}
+
+int vnet_input(struct vnet_port *in, const void *frame, size_t len)
+{
+    return input(in, frame, len, NULL);
+}
+
+int vnet_input_off(struct vnet_port *in, const void *frame, size_t len, const struct netoff *off)
+{
+    return input(in, frame, len, off);
 }
 
 /* ---- MAC table and statistics --------------------------------------------------------- */
@@ -390,34 +553,4 @@ void vnet_stats_get(struct vnet_switch *sw, struct vnet_stats *out)
     out->mac_refused = sw->macs.stats.full;
     out->vxlan_no_link = sw->n.vxlan_no_link;
     out->captured = sw->n.captured;
-}
-
-/* ---- offloads (interim: everything is resolved in software at the ingress) ------------- */
-
-static int vnet_emit_input(void *ctx, const uint8_t *frame, size_t len, const struct netoff *off)
-{
-    (void)off;
-    return vnet_input(ctx, frame, len);
-}
-
-int vnet_input_off(struct vnet_port *port, const void *frame, size_t len,
-                   const struct netoff *off)
-{
-    static uint8_t scratch[VNET_FRAME_MAX_ALL];
-    const char *why = NULL;
-
-    if (!netoff_active(off)) {
-        return vnet_input(port, frame, len);
-    }
-    if (port == NULL || frame == NULL ||
-        netoff_check(frame, len, off, NETOFF_FRAME_MAX, VNET_FRAME_MAX_ALL, &why) < 0) {
-        return -EINVAL;
-    }
-    return netoff_emit(frame, len, off, 0, scratch, sizeof(scratch), vnet_emit_input, port);
-}
-
-int vnet_port_set_offloads(struct vnet_port *port, unsigned caps)
-{
-    (void)port;
-    return caps == 0 ? 0 : -EINVAL;
 }

@@ -13,13 +13,19 @@
  *     tx callback that takes frames leaving the switch through it.
  *   - A NETWORK (uint32, default 0) is a broadcast domain: learning and flooding never cross
  *     networks. Explicit routes may.
- *   - vnet_input is the only entry for frames. A frame is checked (runt, giant, bad source),
+ *   - vnet_input is the only entry for frames (vnet_input_off: the same with offload metadata,
+ *     kernel/lib/netoff.h). A frame is checked (runt, giant, bad source),
  *     its source MAC is learned, then the ROUTE TABLE decides (first matching route wins); if
  *     no route matches, the LEARNING BRIDGE of the ingress port's network does: a known
  *     unicast destination goes to its port, everything else floods the network. A frame never
  *     leaves through the port it came in on. Frames from a link are not flooded to other links
  *     (split horizon, so meshes of appliances do not loop).
- *   - CAPTURE taps see every frame entering or leaving the ports they select.
+ *   - OFFLOADS: a frame may carry metadata (a TCP/IPv4 super-frame to be segmented, a
+ *     checksum left partial, a checksum vouched for). It travels with the frame to every port
+ *     whose tx_off takes it (`offloads`); every other port gets what netoff_emit makes of it:
+ *     segments of at most its MTU, completed checksums, plain frames.
+ *   - CAPTURE taps see every frame entering or leaving the ports they select: entering as it
+ *     came in (a super-frame whole), leaving as each port got it (segments, one by one).
  *
  * Re-entrancy: a tx callback may call vnet_input again (lwIP answering an ARP request at once,
  * a VXLAN datagram leaving through the local port); nesting deeper than VNET_DEPTH_MAX drops
@@ -93,14 +99,14 @@ enum vnet_port_kind {
     X(SAME_PORT, same_port)   /* in: the destination MAC was learned on the ingress port */        \
     X(NO_DEST, no_dest)       /* in: flooding found no other port in the network */                \
     X(DEPTH, depth)           /* in: nested too deep; out: a link re-entered while sending */      \
-    X(TOO_BIG, too_big)       /* out: longer than the egress port's MTU allows */                  \
+    X(TOO_BIG, too_big)       /* out: longer than its MTU allows (super-frame: its segments) */    \
     X(TX_BUSY, tx_busy)       /* out: tx returned -EAGAIN */                                       \
     X(TX_ERROR, tx_error)     /* out: tx failed otherwise */                                       \
     X(VXLAN_HDR, vxlan_hdr)   /* link in: VXLAN header short, I flag clear or reserved bits set */ \
     X(VXLAN_VNI, vxlan_vni)   /* link in: the VNI is not the link's */                             \
     X(VXLAN_VTEP, vxlan_vtep) /* link in: source VTEP not configured (accept_any off) */           \
     X(NO_REMOTE, no_remote)   /* link out: no remote VTEP to send to */                            \
-    X(FRAG, frag)             /* link out: would need outer IP fragmentation, link forbids it */ \
+    X(FRAG, frag)             /* link out: would need outer IP fragmentation, link forbids it */   \
     X(OFFLOAD, offload)       /* in: offload metadata that does not fit the frame (netoff_check) */
 
 enum vnet_drop {
@@ -111,10 +117,14 @@ enum vnet_drop {
 };
 
 struct vnet_port_counters {
-    uint64_t rx_packets; /* frames given to vnet_input on this port (dropped ones too) */
+    uint64_t rx_packets; /* frames given to vnet_input on this port (dropped ones too); a
+                            super-frame counts once, with all its bytes */
     uint64_t rx_bytes;
-    uint64_t tx_packets; /* frames its tx took */
+    uint64_t tx_packets; /* frames its tx took (each segment of a super-frame split for it) */
     uint64_t tx_bytes;
+    uint64_t gso_in;      /* GSO super-frames given to vnet_input_off on it (dropped ones too) */
+    uint64_t gso_split;   /* super-frames it could not take whole and got as segments */
+    uint64_t csum_filled; /* partial checksums (no GSO) the switch completed for it */
     uint64_t drops[VNET_DROP_COUNT];
 };
 
@@ -124,7 +134,8 @@ struct vnet_port_counters {
 typedef int (*vnet_tx_fn)(struct vnet_port *port, const void *frame, size_t len);
 /* The same with offload metadata (kernel/lib/netoff.h): off is NULL for a plain frame, else
  * only what the port's offloads (NETOFF_CAP_*) cover; frames needing more were segmented or
- * completed by the switch first. */
+ * completed by the switch first. A super-frame (up to NETOFF_FRAME_MAX bytes) comes only to a
+ * port with NETOFF_CAP_TSO4, each of its segments fitting the port's MTU. */
 typedef int (*vnet_tx_off_fn)(struct vnet_port *port, const void *frame, size_t len,
                               const struct netoff *off);
 /* Edge ports: turn promiscuous reception on or off (see vnet_port_config). */
@@ -152,9 +163,10 @@ struct vnet_port_config {
     void *ctx; /* the owner's; vnet_port_ctx returns it */
 };
 
-/* Adds a port. Returns 0, -EINVAL (bad name, kind, MTU, missing tx, MAC on an edge or a
- * group/zero MAC), -EEXIST (name taken, or the MAC is another port's in that network),
- * -ENOSPC (VNET_PORTS_MAX), -ENOMEM, -EBUSY (called from a callback). */
+/* Adds a port. Returns 0, -EINVAL (bad name, kind, MTU, neither tx nor tx_off, offloads
+ * without tx_off or with unknown bits, MAC on an edge or a group/zero MAC), -EEXIST (name
+ * taken, or the MAC is another port's in that network), -ENOSPC (VNET_PORTS_MAX), -ENOMEM,
+ * -EBUSY (called from a callback). */
 int vnet_port_add(struct vnet_switch *sw, const struct vnet_port_config *cfg,
                   struct vnet_port **out);
 /* Deletes a port (a link too): its MAC entries go, routes naming it stay (they wait for a
@@ -193,7 +205,8 @@ struct vnet_port_info {
     uint8_t mac[VNET_MAC_LEN];
     uint32_t network;
     uint16_t mtu;
-    bool promisc; /* edge ports: what the switch last asked for */
+    bool promisc;      /* edge ports: what the switch last asked for */
+    unsigned offloads; /* NETOFF_CAP_* its tx_off takes */
     struct vnet_port_counters c;
 };
 
@@ -210,11 +223,15 @@ size_t vnet_port_list(struct vnet_switch *sw, struct vnet_port_info *out, size_t
 int vnet_input(struct vnet_port *port, const void *frame, size_t len);
 /* vnet_input with offload metadata (NULL = vnet_input). A GSO super-frame may be longer than
  * the port's MTU allows as long as each of its segments is not; metadata that does not fit the
- * frame (netoff_check) drops it, counted `offload`, -EINVAL. Each egress port gets the frame
- * the way its offloads take it (netoff_emit); taps see it as it came in (a super-frame is
- * captured whole, as Linux's tcpdump shows TSO frames). */
-int vnet_input_off(struct vnet_port *port, const void *frame, size_t len,
-                   const struct netoff *off);
+ * frame (netoff_check) drops it, counted `offload`, -EINVAL (a frame without GSO longer than
+ * the MTU allows stays `giant`, -EMSGSIZE). Metadata asking for nothing (NETOFF_GSO_NONE and
+ * NETOFF_CSUM_NONE or an unknown checksum state) is ignored; VALID is ignored from vnic ports
+ * (a guest's word is not taken for it) and otherwise reaches only ports with
+ * NETOFF_CAP_VALID. Each egress port gets the frame the way its offloads take it
+ * (netoff_emit): a super-frame whose segments are longer than the egress port's MTU allows is
+ * not sent there (`too_big`). Taps see it as it came in (a super-frame is captured whole, as
+ * Linux's tcpdump shows TSO frames). */
+int vnet_input_off(struct vnet_port *port, const void *frame, size_t len, const struct netoff *off);
 
 /* ---- routes (Palacios VNET style) ------------------------------------------------------- */
 
@@ -412,7 +429,7 @@ struct vnet_capture_pkt {
     enum vnet_dir dir;
     uint64_t ts_ns; /* host wall_ns (or now_ns) */
     const uint8_t *frame;
-    size_t len;
+    size_t len; /* up to NETOFF_FRAME_MAX (a super-frame entering) */
 };
 
 /* Receives a copy of each selected frame: called before the frame is forwarded (IN) or

@@ -1,20 +1,30 @@
 /* libFuzzer target for the VNET switch core: frame parsing helpers on the raw bytes, then a
- * fresh switch (vnic, edge, local and VXLAN link ports in two networks, a few routes, a pcapng
- * capture tap) driven by a sequence of operations read from the input: frames of any length
- * and content on any port, clock jumps and aging ticks, route texts (parsed, formatted,
- * re-parsed, added and deleted), network and MTU changes, MAC flushes.
+ * fresh switch (vnic, edge, local and VXLAN link ports in two networks, two ports with tx_off
+ * and fuzzer-chosen offloads, a few routes, a pcapng capture tap) driven by a sequence of
+ * operations read from the input: frames of any length and content on any port, frames with
+ * offload metadata (vnet_input_off: raw bytes with any metadata, or TCP/IPv4 super-frames of up
+ * to 64 KiB built from fuzzer-chosen fields, some of them deliberately wrong), offload changes,
+ * clock jumps and aging ticks, route texts (parsed, formatted, re-parsed, added and deleted),
+ * network and MTU changes, MAC flushes.
  *
  * Beyond ASan/UBSan/LSan it traps when a promise breaks: a frame returns on its ingress port,
- * vnet_input returns something undocumented, a route's text form does not parse back to the
- * same route, the pcapng writer overruns its count, or memory is left allocated. */
+ * vnet_input(_off) returns something undocumented, a tx_off port is given metadata its
+ * offloads do not cover or a plain frame longer than its MTU allows, a segment cut from a
+ * super-frame has a wrong TCP checksum, vnet_port_set_offloads accepts unknown bits, a route's
+ * text form does not parse back to the same route, the pcapng writer overruns its count, or
+ * memory is left allocated. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernel/lib/netcsum.h"
 #include "../../vnet/pcapng.h"
 #include "../unit/test_vnet_fake.h"
 
-#define NPORTS 6
+#define NPORTS   8 /* 0..4 plain (fk_tx), 5..6 tx_off, 7 the link */
+#define OFF_LO   5
+#define OFF_HI   6
+#define CAPS_ALL (NETOFF_CAP_CSUM | NETOFF_CAP_TSO4 | NETOFF_CAP_VALID)
 
 const char *__ubsan_default_options(void);
 const char *__ubsan_default_options(void)
@@ -50,9 +60,47 @@ static size_t take_bytes(struct input *in, size_t want, const uint8_t **out)
 }
 
 static struct fk_port g_ports[NPORTS];
+static unsigned g_caps[NPORTS]; /* what each tx_off port was last given */
+static bool g_in_gso;           /* a super-frame is being delivered */
 static struct vnet_port *g_link;
 static struct vnet_pcapng_writer g_w;
-static uint8_t g_capbuf[1024];
+static uint8_t g_capbuf[NETOFF_FRAME_MAX + 1024];
+static uint8_t g_super[NETOFF_FRAME_MAX];
+
+/* tx_off: checks that the frame is what the port's offloads take. */
+static int fz_tx_off(struct vnet_port *port, const void *frame, size_t len,
+                     const struct netoff *off)
+{
+    struct fk_port *fp = vnet_port_ctx(port);
+    unsigned caps = g_caps[fp - g_ports];
+    const uint8_t *f = frame;
+
+    fp->frames++;
+    if (len < VNET_ETH_MIN) {
+        __builtin_trap();
+    }
+    if (off == NULL || off->gso == NETOFF_GSO_NONE) {
+        if (len > vnet_frame_max(f, len, vnet_port_mtu(port))) {
+            __builtin_trap();
+        }
+    } else if (len > NETOFF_FRAME_MAX) {
+        __builtin_trap();
+    }
+    if (off != NULL) {
+        bool ok = (off->gso == NETOFF_GSO_TCPV4 && (caps & NETOFF_CAP_TSO4)) ||
+                  (off->gso == NETOFF_GSO_NONE && off->csum == NETOFF_CSUM_PARTIAL &&
+                   (caps & NETOFF_CAP_CSUM)) ||
+                  (off->gso == NETOFF_GSO_NONE && off->csum == NETOFF_CSUM_VALID &&
+                   (caps & NETOFF_CAP_VALID));
+
+        if (!ok) {
+            __builtin_trap();
+        }
+    } else if (g_in_gso && f[12] == 0x08 && f[13] == 0x00 && !netcsum_ipv4_l4_valid(f, len)) {
+        __builtin_trap(); /* a segment the switch cut */
+    }
+    return fp->rc;
+}
 
 static void tap(void *ctx, const struct vnet_capture_pkt *pkt)
 {
@@ -112,11 +160,13 @@ static void check_parsers(const uint8_t *data, size_t size)
     }
 }
 
-static struct vnet_switch *make_switch(uint8_t shape)
+static struct vnet_switch *make_switch(uint8_t shape, uint8_t caps)
 {
-    static const char *const names[NPORTS - 1] = {"a.eth0", "b.eth0", "c.eth0", "edge", "local"};
+    static const char *const names[NPORTS - 1] = {"a.eth0", "b.eth0", "c.eth0", "edge",
+                                                  "local",  "t.eth0", "nic"};
     static const enum vnet_port_kind kinds[NPORTS - 1] = {
-        VNET_PORT_VNIC, VNET_PORT_VNIC, VNET_PORT_VNIC, VNET_PORT_EDGE, VNET_PORT_LOCAL};
+        VNET_PORT_VNIC,  VNET_PORT_VNIC, VNET_PORT_VNIC, VNET_PORT_EDGE,
+        VNET_PORT_LOCAL, VNET_PORT_VNIC, VNET_PORT_EDGE};
     struct vnet_link_config lc;
     struct vnet_switch *sw = fk_switch((shape & 1) ? 4 : 64, 1 + (shape >> 5));
     char err[128];
@@ -124,7 +174,7 @@ static struct vnet_switch *make_switch(uint8_t shape)
     if (sw == NULL) {
         __builtin_trap();
     }
-    for (int i = 0; i < NPORTS - 1; i++) {
+    for (int i = 0; i < OFF_LO; i++) {
         uint8_t mac =
             (kinds[i] == VNET_PORT_VNIC || kinds[i] == VNET_PORT_LOCAL) && ((shape >> 1) & 1)
                 ? (uint8_t)(i + 1)
@@ -134,6 +184,30 @@ static struct vnet_switch *make_switch(uint8_t shape)
                    (uint32_t)((shape >> 2) & 1) * (i & 1)) < 0) {
             __builtin_trap();
         }
+        g_caps[i] = 0;
+    }
+    /* Offload ports (a virtio guest, a virtio host NIC): tx_off with fuzzer-chosen caps. */
+    for (int i = OFF_LO; i <= OFF_HI; i++) {
+        struct vnet_port_config cfg = {
+            .name = names[i],
+            .kind = kinds[i],
+            .network = (uint32_t)((shape >> 2) & 1) * (i & 1),
+            .tx_off = fz_tx_off,
+            .offloads = (i == OFF_LO ? caps : caps >> 3) & CAPS_ALL,
+            .ctx = &g_ports[i],
+        };
+        uint8_t mac[VNET_MAC_LEN];
+
+        memset(&g_ports[i], 0, sizeof(g_ports[i]));
+        /* A MAC only when the table has room for a fifth static entry. */
+        if (kinds[i] == VNET_PORT_VNIC && ((shape >> 1) & 1) && !(shape & 1)) {
+            fk_mac(mac, (uint8_t)(i + 1));
+            cfg.mac = mac;
+        }
+        if (vnet_port_add(sw, &cfg, &g_ports[i].port) < 0) {
+            __builtin_trap();
+        }
+        g_caps[i] = cfg.offloads;
     }
     memset(&lc, 0, sizeof(lc));
     memcpy(lc.name, "vx:lab2", 8);
@@ -175,6 +249,129 @@ static void op_frame(struct vnet_switch *sw, struct input *in)
     }
     if (p->frames != before) {
         __builtin_trap(); /* the loop rule */
+    }
+}
+
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* An Ethernet (+ a tag) + IPv4 + TCP super-frame from fuzzer-chosen fields into g_super, the
+ * fields a GSO frame must get right mostly right. Returns its length; *off its metadata. */
+static size_t build_super(struct input *in, uint8_t kind, struct netoff *off)
+{
+    bool vlan = (kind & 2) != 0;
+    size_t l2 = vlan ? 18 : 14;
+    size_t payload = (kind & 0x80) ? take16(in) % 65496u : take16(in) % 12000u;
+    size_t doff = 20 + 4 * (size_t)(take8(in) % 11);
+    uint8_t *ip = g_super + l2;
+    uint8_t *tcp = ip + 20;
+    size_t len;
+    uint8_t d = take8(in);
+    uint8_t s = take8(in);
+
+    if (payload > 65535 - 20 - doff) {
+        payload = 65535 - 20 - doff;
+    }
+    len = l2 + 20 + doff + payload;
+    fk_frame_ids(g_super, (d & 1) ? 0xff : (uint8_t)(d % 8), (uint8_t)(1 + s % 8), 14);
+    if (vlan) {
+        put16(g_super + 12, (kind & 4) ? 0x88A8 : 0x8100);
+        put16(g_super + 14, take16(in));
+    }
+    put16(g_super + l2 - 2, 0x0800);
+    memset(ip, 0, 20 + doff);
+    ip[0] = 0x45;
+    put16(ip + 2, (kind & 8) ? take16(in) : (unsigned)(len - l2));
+    put16(ip + 4, take16(in));
+    put16(ip + 6, (kind & 8) ? take16(in) : 0x4000);
+    ip[8] = 64;
+    ip[9] = (kind & 8) ? take8(in) : 6;
+    memcpy(ip + 12, (const uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
+    put16(tcp, take16(in));
+    put16(tcp + 2, take16(in));
+    put16(tcp + 4, take16(in));
+    tcp[12] = (uint8_t)(doff / 4) << 4;
+    tcp[13] = take8(in);
+    if (!(kind & 8)) {
+        tcp[13] &= (uint8_t)~0x26; /* SYN, RST, URG */
+    }
+    for (size_t i = 0; i < payload; i++) {
+        tcp[doff + i] = (uint8_t)(i * 31);
+    }
+    off->gso = (kind & 16) ? take8(in) % 3 : NETOFF_GSO_TCPV4;
+    off->csum = (kind & 32) ? take8(in) % 4 : NETOFF_CSUM_PARTIAL;
+    off->gso_size = take16(in);
+    off->csum_start = (uint16_t)(l2 + 20);
+    off->csum_off = 16;
+    if (kind & 64) {
+        off->csum_start = take16(in);
+        off->csum_off = take16(in);
+    }
+    return len;
+}
+
+/* A frame with offload metadata: raw bytes with any metadata, or a built super-frame. */
+static void op_frame_off(struct input *in)
+{
+    int idx = take8(in) % NPORTS;
+    struct fk_port *p = &g_ports[idx];
+    uint8_t kind = take8(in);
+    unsigned before = p->frames;
+    const uint8_t *frame;
+    struct netoff off;
+    const struct netoff *use;
+    size_t len;
+    int rc;
+
+    if (p->port == NULL) {
+        return;
+    }
+    if (kind & 1) {
+        len = build_super(in, kind, &off);
+        frame = g_super;
+    } else {
+        len = take_bytes(in, take16(in) % 1700, &frame);
+        off.gso = take8(in);
+        off.csum = take8(in);
+        off.gso_size = take16(in);
+        off.csum_start = take16(in);
+        off.csum_off = take16(in);
+    }
+    p->rc = (take8(in) & 7) == 0 ? -EAGAIN : 0;
+    g_ports[OFF_LO].rc = p->rc;
+    use = (kind & 0x40) && !(kind & 1) ? NULL : &off;
+    g_in_gso = use != NULL && off.gso != NETOFF_GSO_NONE;
+    rc = vnet_input_off(p->port, len > 0 ? frame : NULL, len, use);
+    g_in_gso = false;
+    if (!(rc >= 0 && rc < NPORTS) && rc != -EINVAL && rc != -EMSGSIZE && rc != -EPERM) {
+        __builtin_trap();
+    }
+    if (p->frames != before) {
+        __builtin_trap(); /* the loop rule */
+    }
+    g_ports[OFF_LO].rc = 0;
+}
+
+static void op_offloads(struct input *in)
+{
+    int idx = take8(in) % NPORTS;
+    unsigned caps = take8(in);
+    bool has_tx_off = idx >= OFF_LO && idx <= OFF_HI;
+    int rc;
+
+    if (idx == NPORTS - 1 || g_ports[idx].port == NULL) {
+        return;
+    }
+    caps = (caps & 0x80) ? caps : caps & CAPS_ALL;
+    rc = vnet_port_set_offloads(g_ports[idx].port, caps);
+    if ((rc == 0) != ((caps & ~CAPS_ALL) == 0 && (has_tx_off || caps == 0))) {
+        __builtin_trap();
+    }
+    if (rc == 0) {
+        g_caps[idx] = caps;
     }
 }
 
@@ -223,14 +420,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct input in = {data, size, 0};
     struct vnet_switch *sw;
     struct vnet_route_info routes[8];
+    uint8_t shape;
+    uint8_t caps;
 
     check_parsers(data, size);
-    sw = make_switch(take8(&in));
+    shape = take8(&in);
+    caps = take8(&in);
+    sw = make_switch(shape, caps);
     add_routes(sw, take8(&in));
     for (int steps = 0; steps < 64 && in.pos < in.size; steps++) {
         uint8_t op = take8(&in);
 
-        switch (op % 10) {
+        switch (op % 12) {
         case 0:
         case 1:
         case 2:
@@ -260,6 +461,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 9:
             vnet_mac_flush(sw);
+            break;
+        case 10:
+            op_frame_off(&in);
+            break;
+        case 11:
+            op_offloads(&in);
             break;
         }
     }

@@ -1,7 +1,8 @@
 /* Unit tests for vnet/pcapng.c: the bytes of each block (SHB, IDB with if_name and
  * if_tsresol, EPB with ns timestamps, snaplen and direction flags), buffer limits, the stream
- * helper's interface numbering; and a capture of a real switch run written to a file and read
- * back by tshark (skipped if tshark is missing). */
+ * helper's interface numbering; a capture of a real switch run written to a file and read
+ * back by tshark (skipped if tshark is missing); super-frames of NETOFF_FRAME_MAX bytes, whole
+ * and cut by a smaller snaplen. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,11 +248,91 @@ static void test_tshark(void **state)
     unlink(path);
 }
 
+/* A super-frame (NETOFF_FRAME_MAX bytes) is stored whole under the default snaplen, cut with
+ * its original length under a smaller one; tshark reads both (when it is there). */
+static void test_super_frame(void **state)
+{
+    static uint8_t f[NETOFF_FRAME_MAX];
+    static uint8_t b[2 * NETOFF_FRAME_MAX + 1024];
+    static struct vnet_pcapng_writer whole;
+    static struct vnet_pcapng_writer cut;
+    struct vnet_capture_pkt pkt = {.port_id = 1,
+                                   .port_name = "a.eth0",
+                                   .dir = VNET_DIR_IN,
+                                   .ts_ns = 5,
+                                   .frame = f,
+                                   .len = sizeof(f)};
+    size_t off = 0;
+    size_t epb;
+    int n;
+    char path[] = "/tmp/petrel-vnet-XXXXXX";
+    char cmd[512];
+    char line[256];
+    FILE *fp;
+    int fd;
+    int lines = 0;
+
+    (void)state;
+    fk_frame_ids(f, 2, 1, sizeof(f));
+    vnet_pcapng_writer_init(&whole, 0);
+    vnet_pcapng_writer_init(&cut, 65535);
+    assert_true(VNET_PCAPNG_SNAPLEN_DEFAULT >= NETOFF_FRAME_MAX);
+    epb = vnet_pcapng_epb_size(sizeof(f), 0);
+    assert_int_equal(epb, 28 + 65556 + 16);
+    n = vnet_pcapng_write(&whole, b, sizeof(b), &pkt);
+    assert_true(n > 0);
+    off = (size_t)n;
+    assert_int_equal(le32(b + off - epb + 20), NETOFF_FRAME_MAX); /* caplen */
+    assert_int_equal(le32(b + off - epb + 24), NETOFF_FRAME_MAX); /* original length */
+    assert_memory_equal(b + off - epb + 28, f, sizeof(f));
+    /* The same frame under snaplen 65535, as a second interface of the same section. */
+    cut.shb_done = true;
+    pkt.port_id = 2;
+    pkt.port_name = "b.eth0";
+    n = vnet_pcapng_write(&cut, b + off, sizeof(b) - off, &pkt);
+    assert_true(n > 0);
+    off += (size_t)n;
+    epb = vnet_pcapng_epb_size(sizeof(f), 65535);
+    assert_int_equal(le32(b + off - epb + 20), 65535);
+    assert_int_equal(le32(b + off - epb + 24), NETOFF_FRAME_MAX);
+    if (access("/usr/bin/tshark", X_OK) != 0) {
+        skip();
+    }
+    /* The second writer numbers its interface 0 too: make it 1 for the shared section. */
+    b[off - epb + 8] = 1;
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fp = fdopen(fd, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, off, fp), off);
+    fclose(fp);
+    snprintf(cmd, sizeof(cmd),
+             "tshark -r %s -T fields -E separator=, -e frame.interface_name -e frame.len "
+             "-e frame.cap_len 2>&1",
+             path);
+    fp = popen(cmd, "r");
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strstr(line, "Running as user") != NULL || line[0] == '\0') {
+            continue;
+        }
+        if (strcmp(line, lines == 0 ? "a.eth0,65553,65553" : "b.eth0,65553,65535") != 0) {
+            fail_msg("tshark line %d: '%s'", lines, line);
+        }
+        lines++;
+    }
+    assert_int_equal(pclose(fp), 0);
+    assert_int_equal(lines, 2);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shb),    cmocka_unit_test(test_idb),    cmocka_unit_test(test_epb),
-        cmocka_unit_test(test_writer), cmocka_unit_test(test_tshark),
+        cmocka_unit_test(test_shb),    cmocka_unit_test(test_idb),
+        cmocka_unit_test(test_epb),    cmocka_unit_test(test_writer),
+        cmocka_unit_test(test_tshark), cmocka_unit_test(test_super_frame),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
