@@ -13,7 +13,11 @@
  * an MSI route (most runs) also gets random config writes into its MSI-X capability, random
  * table and PBA accesses, and an MSI-X bring-up now and then (table programmed, vectors
  * assigned through either transport); promises: no MSI while MSI-X is disabled or the function
- * masked, INTx never high while MSI-X is enabled.
+ * masked, INTx never high while MSI-X is enabled. Half the runs the fake host takes offload
+ * metadata (nic_send_off, nic_set_offloads): virtio-net then passes super-frames and partial
+ * checksums on whole, and gets received frames with metadata (plausible super-frames into
+ * long "big packet" chains, and random metadata straight into its hook, as a buggy host
+ * would); promise: the host never refuses metadata the model sent (netoff_check).
  *
  * As in fuzz_devices.c, the fuzz rule links HOSTED_SRC (the real VMM core and devices), so
  * this file takes private copies of the fake core and of the models under other names. */
@@ -81,6 +85,10 @@
 #define vmm_msix_enabled             fz_vmm_msix_enabled
 #define vmm_msix_notify              fz_vmm_msix_notify
 #define vmm_msi_decode               fz_vmm_msi_decode
+#define vnic_offloads_supported      fz_vnic_offloads_supported
+#define vnic_send_off                fz_vnic_send_off
+#define vnic_set_offloads            fz_vnic_set_offloads
+#define vmm_virtio_net_rx_off        fz_vmm_virtio_net_rx_off
 
 #include "../unit/fake_vmm.c"
 #include "../../vmm/devices/pci_host.c"
@@ -437,6 +445,7 @@ static void do_rx(struct input *in)
 #define FZ_TX_PAY 0x9000
 #define FZ_RX_PFN 1
 #define FZ_RX_BUF 0xA000
+#define FZ_RX_BIG 0xD000
 static uint16_t g_tx_avail;
 static struct vmm_virtio_net *g_vn;
 
@@ -453,9 +462,10 @@ static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
     uint64_t segs;
 
     if (take8(in) & 1) {
+        cfg_out(vm, 0x04, 2, 0x0007);
         fake_outb(vm, FZ_IO + 0x12, 0);
         fake_outb(vm, FZ_IO + 0x12, 3);
-        fake_out(vm, FZ_IO + 0x04, 4, (take8(in) & 3) ? 0x20000823u : (uint32_t)take(in, 4));
+        fake_out(vm, FZ_IO + 0x04, 4, (take8(in) & 3) ? 0x200008A3u : (uint32_t)take(in, 4));
         fake_out(vm, FZ_IO + 0x0E, 2, 1);
         fake_out(vm, FZ_IO + 0x08, 4, FZ_TX_PFN);
         fake_out(vm, FZ_IO + 0x0E, 2, 0);
@@ -476,7 +486,27 @@ static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
             memcpy(&vm->ram[rd + 16 * i + 14], &nx, 2);
             memcpy(&vm->ram[rd + 16 * VIRTIO_NET_QSIZE + 4 + 2 * i], &i, 2);
         }
-        v = 64;
+        /* Then 8 "big packet" chains (a 10-byte header, 18 x 4 KiB sharing one area) for
+         * super-frames. */
+        for (uint16_t k = 0; k < 8; k++) {
+            uint64_t rd = (uint64_t)FZ_RX_PFN << 12;
+            uint16_t head = (uint16_t)(64 + 20 * k);
+            uint16_t slot = (uint16_t)(64 + k);
+
+            for (uint16_t i = 0; i < 19; i++) {
+                uint64_t a = i == 0 ? FZ_RX_BIG : FZ_RX_BIG + 16;
+                uint32_t l = i == 0 ? 10 : 4096;
+                uint16_t fl = i < 18 ? 3 : 2;
+                uint16_t nx = (uint16_t)(head + i + 1);
+
+                memcpy(&vm->ram[rd + 16 * (head + i)], &a, 8);
+                memcpy(&vm->ram[rd + 16 * (head + i) + 8], &l, 4);
+                memcpy(&vm->ram[rd + 16 * (head + i) + 12], &fl, 2);
+                memcpy(&vm->ram[rd + 16 * (head + i) + 14], &nx, 2);
+            }
+            memcpy(&vm->ram[rd + 16 * VIRTIO_NET_QSIZE + 4 + 2 * slot], &head, 2);
+        }
+        v = 72;
         memcpy(&vm->ram[((uint64_t)FZ_RX_PFN << 12) + 16 * VIRTIO_NET_QSIZE + 2], &v, 2);
     }
     make_ipv4(in, f, hlen + 1, false);
@@ -539,6 +569,9 @@ static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
     if (g_vn != NULL) {
         segs = vmm_virtio_net_offload_stats(g_vn)->tx_tso_segs - segs;
     }
+    if (vmm_host()->nic_send_off != NULL) {
+        segs = 0; /* super-frames went to the host whole (checked there: off_refused) */
+    }
     /* Every TSO segment the model made (the last FAKE_NIC_FRAMES kept) has right checksums. */
     for (uint64_t i = 0; fake_nic.attached && i < segs && i < FAKE_NIC_FRAMES && i < fake_nic.nsent;
          i++) {
@@ -558,6 +591,47 @@ static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
                 0xFFFF) {
             __builtin_trap();
         }
+    }
+}
+
+/* A frame from the host with metadata: a plausible TCP/IPv4 super-frame (often with the
+ * metadata right) or a frame of up to 1.5 KiB with random metadata; through the hook the
+ * host was given, or (a buggy host) straight into the model's. */
+static void do_rx_off(struct input *in)
+{
+    static uint8_t frame[NETOFF_FRAME_MAX];
+    struct netoff off = {0};
+    uint8_t kind = take8(in);
+    size_t len;
+
+    if ((kind & 1) == 0) {
+        size_t pay = 1 + take(in, 2) % (65535 - 40);
+
+        len = 54 + pay;
+        make_ipv4(in, frame, len, false);
+        frame[16] = (uint8_t)((len - 14) >> 8);
+        frame[17] = (uint8_t)(len - 14);
+        if (take8(in) & 3) {
+            frame[47] = 0x18; /* ACK PSH: no SYN, RST or URG, which super-frames never carry */
+        }
+        off.gso = (take8(in) & 7) ? NETOFF_GSO_TCPV4 : take8(in);
+        off.csum = (take8(in) & 7) ? NETOFF_CSUM_PARTIAL : take8(in);
+        off.gso_size = (take8(in) & 3) ? 1448 : (uint16_t)take(in, 2);
+        off.csum_start = (take8(in) & 3) ? 34 : (uint16_t)take(in, 2);
+        off.csum_off = (take8(in) & 3) ? 16 : (uint16_t)take(in, 2);
+    } else {
+        len = take(in, 2) % (VMM_NIC_FRAME_MAX + 16);
+        make_ipv4(in, frame, len, take8(in) & 1);
+        off.gso = (take8(in) & 7) ? NETOFF_GSO_NONE : take8(in);
+        off.csum = take8(in) % 4;
+        off.gso_size = (uint16_t)take(in, 2);
+        off.csum_start = (take8(in) & 1) ? 34 : (uint16_t)take(in, 2);
+        off.csum_off = (take8(in) & 1) ? 16 : (uint16_t)take(in, 2);
+    }
+    if (g_vn != NULL && (kind & 4)) {
+        (void)vmm_virtio_net_rx_off(g_vn, frame, len, (kind & 8) ? NULL : &off);
+    } else {
+        (void)fake_nic_deliver_off(frame, len, &off);
     }
 }
 
@@ -590,6 +664,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fake_host_install(0);
     fake_nic_enable((take8(&in) & 7) != 0);
+    fake_nic_offloads(take8(&in) & 1);
     g_tx_avail = 0;
     g_vn = NULL;
     vm = fake_vm_new("fz");
@@ -615,7 +690,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     }
     for (unsigned op = 0; op < FZ_OPS && in.pos < in.size; op++) {
-        switch (take8(&in) % 13) {
+        switch (take8(&in) % 14) {
         case 0:
             do_io(vm, &in, true);
             break;
@@ -657,6 +732,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 virtio_tx_offload(vm, &in);
             }
             break;
+        case 12:
+            do_rx_off(&in);
+            break;
         default:
             if (g_model == 0) {
                 /* Kick a queue through both transports. */
@@ -676,6 +754,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (fake_nic.sent_len[i] > VMM_NIC_FRAME_MAX) {
                 __builtin_trap();
             }
+        }
+        /* The model checks a guest's offload request as the host would. */
+        if (fake_nic.off_refused != 0) {
+            __builtin_trap();
         }
         /* With MSI-X enabled the function must not use INTx. */
         if (g_vn != NULL && g_vn->has_msix && g_vn->msix.enabled && vm->line[FZ_IRQ]) {

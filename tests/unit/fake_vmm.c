@@ -90,6 +90,44 @@ static uint16_t fake_nic_mtu(void *backend)
     return backend == &fake_nic ? FAKE_NIC_MTU : 0;
 }
 
+static int fake_nic_set_offloads(void *backend, unsigned caps,
+                                 bool (*rx_off)(void *dev, const void *frame, size_t len,
+                                                const struct netoff *off))
+{
+    if (backend != &fake_nic) {
+        return -EINVAL;
+    }
+    fake_nic.caps = caps;
+    fake_nic.rx_off = rx_off;
+    fake_nic.set_offloads_calls++;
+    return 0;
+}
+
+static int fake_nic_send_off(void *backend, const void *frame, size_t len, const struct netoff *off)
+{
+    const char *why = NULL;
+
+    if (backend != &fake_nic || len > sizeof(fake_nic.off_frame)) {
+        return -EINVAL;
+    }
+    if (netoff_check(frame, len, off, VMM_NIC_FRAME_MAX, VMM_NIC_FRAME_MAX, &why) < 0) {
+        fake_nic.off_refused++;
+        return -EINVAL;
+    }
+    if (fake_nic.send_off_rc < 0) {
+        return fake_nic.send_off_rc;
+    }
+    memcpy(fake_nic.off_frame, frame, len);
+    fake_nic.off_len = len;
+    fake_nic.off_null = off == NULL;
+    memset(&fake_nic.off, 0, sizeof(fake_nic.off));
+    if (off != NULL) {
+        fake_nic.off = *off;
+    }
+    fake_nic.nsent_off++;
+    return 0;
+}
+
 static struct vmm_host fake_host = {
     .zalloc = fake_zalloc,
     .free = fake_free,
@@ -107,6 +145,15 @@ void fake_nic_enable(bool on)
     fake_host.nic_send = on ? fake_nic_send : NULL;
     fake_host.nic_detach = on ? fake_nic_detach : NULL;
     fake_host.nic_mtu = on ? fake_nic_mtu : NULL;
+    if (!on) {
+        fake_nic_offloads(false);
+    }
+}
+
+void fake_nic_offloads(bool on)
+{
+    fake_host.nic_set_offloads = on ? fake_nic_set_offloads : NULL;
+    fake_host.nic_send_off = on ? fake_nic_send_off : NULL;
 }
 
 bool fake_nic_deliver(const void *frame, size_t len)
@@ -115,6 +162,17 @@ bool fake_nic_deliver(const void *frame, size_t len)
         return false;
     }
     return fake_nic.rx(fake_nic.dev, frame, len);
+}
+
+bool fake_nic_deliver_off(const void *frame, size_t len, const struct netoff *off)
+{
+    if (!fake_nic.attached) {
+        return false;
+    }
+    if (fake_nic.rx_off != NULL) {
+        return fake_nic.rx_off(fake_nic.dev, frame, len, off);
+    }
+    return fake_nic.rx != NULL && fake_nic.rx(fake_nic.dev, frame, len);
 }
 
 static void fake_log_sink(void *ctx, const struct log_record *rec)
@@ -136,6 +194,7 @@ void fake_host_install(uint64_t start_ns)
     vmm_host_set(&fake_host);
     memset(&fake_nic, 0, sizeof(fake_nic));
     fake_nic_enable(true);
+    fake_nic_offloads(false);
     fake_now = start_ns;
     fake_log_clear();
 }

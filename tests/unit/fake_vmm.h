@@ -6,7 +6,9 @@
 #ifndef PETREL_FAKE_VMM_H
 #define PETREL_FAKE_VMM_H
 
+#include "../../kernel/lib/netoff.h"
 #include "../../vmm/host.h"
+#include "../../vmm/nic_config.h"
 #include "../../vmm/vmm_dev.h"
 
 #define FAKE_MAX_DEVS    16
@@ -85,7 +87,11 @@ const struct vmm_dev_reg *fake_find_dev(struct vmm_vm *vm, const char *name);
 
 /* The fake network backend (vmm_host nic_attach/nic_send/nic_detach) NIC models attach to:
  * the last NIC attached, the frames it sent (the last FAKE_NIC_FRAMES kept). With
- * fake_nic_enable(false) the host has no backend (NICs come up unplugged). */
+ * fake_nic_enable(false) the host has no backend (NICs come up unplugged). The optional
+ * offload hooks (nic_set_offloads, nic_send_off) are there only after fake_nic_offloads(true)
+ * (before the NIC is created, as a host has them or not): they record what they got, and
+ * nic_send_off checks the metadata as the host does (netoff_check, plain frames and segments
+ * up to VMM_NIC_FRAME_MAX), refusing a bad one with -EINVAL (counted in off_refused). */
 #define FAKE_NIC_FRAMES    16
 #define FAKE_NIC_FRAME_MAX 2048
 #define FAKE_NIC_MTU       1450 /* what nic_mtu reports: a network a VXLAN link carries */
@@ -100,11 +106,28 @@ struct fake_nic {
     unsigned nsent;
     uint8_t sent[FAKE_NIC_FRAMES][FAKE_NIC_FRAME_MAX];
     size_t sent_len[FAKE_NIC_FRAMES];
+    /* nic_set_offloads: the last caps and receive hook, and the calls. */
+    unsigned caps;
+    bool (*rx_off)(void *dev, const void *frame, size_t len, const struct netoff *off);
+    unsigned set_offloads_calls;
+    /* nic_send_off: the frames it took, the last one whole (a super-frame too) with its
+     * metadata (off_null: none), refusals; send_off_rc, when negative, is returned instead. */
+    unsigned nsent_off;
+    unsigned off_refused;
+    int send_off_rc;
+    bool off_null;
+    struct netoff off;
+    size_t off_len;
+    uint8_t off_frame[NETOFF_FRAME_MAX];
 };
 extern struct fake_nic fake_nic;
 void fake_nic_enable(bool on);
+void fake_nic_offloads(bool on);
 /* Delivers a frame to the attached NIC as the host would (false: no NIC or it dropped it). */
 bool fake_nic_deliver(const void *frame, size_t len);
+/* The same with metadata, through the receive hook nic_set_offloads installed (without one,
+ * through rx, the metadata dropped: the fake does not segment). */
+bool fake_nic_deliver_off(const void *frame, size_t len, const struct netoff *off);
 
 /* Log lines captured since the last clear (text only). */
 bool fake_log_has(const char *needle);

@@ -9,7 +9,12 @@
  * VM with APICs has): the capability in the chain, vectors assigned through the legacy
  * registers (which move the device config by 4) and the modern common config (out-of-range
  * numbers read back NO_VECTOR), queue interrupts as their vector's message and never INTx,
- * masked vectors pending until unmasked, and resets clearing the assignments. */
+ * masked vectors pending until unmasked, and resets clearing the assignments. Offloads through a
+ * host that takes metadata (the fake's nic_send_off / nic_set_offloads): super-frames and
+ * partial checksums passed on whole after the same checks, GUEST_TSO4 offered and the receive
+ * caps following negotiation and resets, received metadata written into the header (GSO
+ * super-frames across long "big packet" chains) and metadata the guest did not negotiate
+ * dropped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -35,6 +40,7 @@
 #define F_MTU        (1u << 3)
 #define F_HOST_TSO4  (1u << 11)
 #define F_MAC        (1u << 5)
+#define F_GUEST_TSO4 (1u << 7)
 #define F_STATUS     (1u << 16)
 #define F_EVENT_IDX  (1u << 29)
 
@@ -137,7 +143,7 @@ static void make_avail(struct vmm_vm *vm, uint64_t avail, uint16_t *idx, uint16_
     put16(vm, avail + 2, *idx);
 }
 
-static int setup_common(void **state, bool backend, bool msi)
+static int setup_common(void **state, bool backend, bool msi, bool offloads)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct vmm_nic_dev_config dc = {
@@ -145,6 +151,7 @@ static int setup_common(void **state, bool backend, bool msi)
 
     fake_host_install(0);
     fake_nic_enable(backend);
+    fake_nic_offloads(offloads);
     memcpy(dc.mac, mac, 6);
     f->vm = fake_vm_new("t");
     assert_int_equal(vmm_dev_pci_host_create(f->vm, &f->pci), 0);
@@ -160,17 +167,23 @@ static int setup_common(void **state, bool backend, bool msi)
 
 static int setup(void **state)
 {
-    return setup_common(state, true, false);
+    return setup_common(state, true, false, false);
 }
 
 static int setup_msix(void **state)
 {
-    return setup_common(state, true, true);
+    return setup_common(state, true, true, false);
 }
 
 static int setup_unplugged(void **state)
 {
-    return setup_common(state, false, false);
+    return setup_common(state, false, false, false);
+}
+
+/* A host that takes offload metadata (nic_send_off, nic_set_offloads). */
+static int setup_off(void **state)
+{
+    return setup_common(state, true, false, true);
 }
 
 static int teardown(void **state)
@@ -262,6 +275,7 @@ static void test_legacy_registers(void **state)
     assert_true(hf & F_MAC);
     assert_true(hf & F_STATUS);
     assert_true(hf & F_EVENT_IDX);
+    assert_false(hf & F_GUEST_TSO4); /* the fake host has no offload hooks here */
     fake_out(vm, IO + 0x0E, 2, 0);
     assert_int_equal(fake_in(vm, IO + 0x0C, 2), QN);
     fake_out(vm, IO + 0x0E, 2, 2);
@@ -1110,10 +1124,12 @@ static void expect_bad_super(struct fixture *f, unsigned *k, const uint8_t *h, s
     const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
     uint64_t bad = os->tx_bad_hdr;
     unsigned sent = fake_nic.nsent;
+    unsigned sent_off = fake_nic.nsent_off;
 
     post_super(f, (*k)++, h, hlen, pay, flags, 1, gso_size, start, off);
     fake_poll(f->vm);
     assert_int_equal(fake_nic.nsent, sent);
+    assert_int_equal(fake_nic.nsent_off, sent_off);
     assert_int_equal(os->tx_bad_hdr, bad + 1);
     assert_int_equal(get16(f->vm, q_used(TXQ_PFN) + 2), f->tx_avail);
     assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 0);
@@ -1190,11 +1206,546 @@ static void test_tso_hostile(void **state)
     make_tcp_hdrs(g, 0, 0x10);
     g[17] = 36;
     expect_bad_super(f, &k, g, 50, 0, 1, MSS, 34, 16);
-    /* Still segmenting after all that. */
+    /* Still segmenting (or passing super-frames on) after all that. */
     post_super(f, k++, h, 54, 4000, 1, 1, MSS, 34, 16);
     fake_poll(f->vm);
+    if (vmm_host()->nic_send_off != NULL) {
+        assert_int_equal(fake_nic.nsent, 0);
+        assert_int_equal(fake_nic.nsent_off, 1);
+        assert_int_equal(fake_nic.off_len, 54 + 4000);
+        assert_int_equal(fake_nic.off_refused, 0);
+    } else {
+        assert_int_equal(fake_nic.nsent, 3);
+        check_segment(2, 2, 4000, 0x10);
+    }
+}
+
+/* ---- offloads through a host that takes metadata ---- */
+
+/* The metadata the fake host got with the last frame nic_send_off took. */
+static void expect_off(unsigned gso, unsigned csum, unsigned gso_size, unsigned start, unsigned off)
+{
+    assert_false(fake_nic.off_null);
+    assert_int_equal(fake_nic.off.gso, gso);
+    assert_int_equal(fake_nic.off.csum, csum);
+    assert_int_equal(fake_nic.off.gso_size, gso_size);
+    assert_int_equal(fake_nic.off.csum_start, start);
+    assert_int_equal(fake_nic.off.csum_off, off);
+}
+
+/* Whether the fake host's last nic_send_off frame is the super-frame post_super built: the
+ * guest's headers and the payload pattern, untouched (the checksum still partial). */
+static void expect_super_sent(const uint8_t *hdrs, size_t hlen, size_t pay)
+{
+    assert_int_equal(fake_nic.off_len, hlen + pay);
+    assert_memory_equal(fake_nic.off_frame, hdrs, hlen);
+    for (size_t i = 0; i < pay; i++) {
+        assert_int_equal(fake_nic.off_frame[hlen + i], pay_byte(i % 4096));
+    }
+}
+
+static void test_off_tso_tx(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    const struct vmm_nic_stats *st = vmm_virtio_net_stats(f->nic);
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    uint8_t h[54];
+    uint8_t t[58];
+    unsigned k = 0;
+    const size_t big = 65535 - 40;
+
+    assert_true(fake_in(vm, IO, 4) & F_GUEST_TSO4);
+    legacy_up(f, F_MAC | F_CSUM | F_HOST_TSO4);
+    /* A super-frame goes to the host once, whole, with GSO TCPV4 + PARTIAL on TCP's field. */
+    make_tcp_hdrs(h, 4000, 0x99);
+    post_super(f, k++, h, 54, 4000, 1, 1, MSS, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 0);
+    assert_int_equal(fake_nic.nsent_off, 1);
+    expect_off(NETOFF_GSO_TCPV4, NETOFF_CSUM_PARTIAL, MSS, 34, 16);
+    expect_super_sent(h, 54, 4000);
+    /* The largest, and one VLAN tag (the TCP checksum 4 bytes further in). */
+    make_tcp_hdrs(h, big, 0x18);
+    post_super(f, k++, h, 54, big, 1, 1, MSS, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent_off, 2);
+    expect_super_sent(h, 54, big);
+    assert_int_equal(fake_nic.off_len, 14 + 65535);
+    make_tcp_hdrs(h, 3000, 0x18);
+    memcpy(t, h, 12);
+    memcpy(t + 12, "\x81\x00\x00\x2a", 4);
+    memcpy(t + 16, h + 12, 42);
+    post_super(f, k++, t, 58, 3000, 1, 1, 1000, 38, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent_off, 3);
+    expect_off(NETOFF_GSO_TCPV4, NETOFF_CSUM_PARTIAL, 1000, 38, 16);
+    expect_super_sent(t, 58, 3000);
+    /* Counted as before: super-frames taken, the segments they make; and passed whole. */
+    assert_int_equal(os->tx_tso, 3);
+    assert_int_equal(os->tx_tso_segs, 3 + 46 + 3);
+    assert_int_equal(os->tx_off, 3);
+    assert_int_equal(st->tx_frames, 3);
+    assert_int_equal(st->tx_bytes, 54 + 4000 + 14 + 65535 + 58 + 3000);
+    /* A host that refuses it: a counted drop, the ring goes on. */
+    fake_nic.send_off_rc = -EIO;
+    make_tcp_hdrs(h, 4000, 0x18);
+    post_super(f, k++, h, 54, 4000, 1, 1, MSS, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent_off, 3);
+    assert_int_equal(st->tx_dropped, 1);
+    assert_int_equal(os->tx_off, 3);
+    assert_int_equal(get16(vm, q_used(TXQ_PFN) + 2), k);
+    assert_int_equal(fake_nic.off_refused, 0);
+    assert_int_equal(st->hostile, 0);
+}
+
+/* Headers no host should get: each dropped by the model, as without offloads. */
+static const struct {
+    uint8_t flags;
+    uint8_t gso;
+    uint16_t start;
+    uint16_t off;
+} bad_csum_hdrs[] = {
+    {1, 0, 34, 1514 - 34 - 1}, /* the field's second byte past the end */
+    {1, 0, 34, 1514 - 34},     /* the field just past the end */
+    {1, 0, 1514, 0},           /* start at the end */
+    {1, 0, 0xFFFF, 16},        /* start far outside */
+    {1, 0, 34, 0xFFFF},        /* offset far outside */
+    {1, 0, 0xFFFF, 0xFFFF},    /* both: no wrap-around */
+    {1, 1, 34, 16},            /* GSO TCPv4, not negotiated */
+    {0, 3, 0, 0},              /* GSO UDP, never offered */
+    {2, 0, 0, 0},              /* DATA_VALID is for the device to set */
+    {3, 0, 34, 16},            /* ... also with NEEDS_CSUM */
+    {0x81, 0, 34, 16},         /* unknown flag */
+};
+
+static void test_off_csum_tx(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    const struct vmm_nic_stats *st = vmm_virtio_net_stats(f->nic);
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    const size_t nbad = sizeof(bad_csum_hdrs) / sizeof(bad_csum_hdrs[0]);
+    uint8_t fr[1514];
+    size_t len;
+    uint16_t i = 0;
+
+    /* NEEDS_CSUM without CSUM negotiated: still a bad header. */
+    legacy_up(f, F_MAC);
+    len = make_ip_frame(fr, 6, 100, false);
+    post_tx_hdr(f, i++, fr, len, 1, 0, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent + fake_nic.nsent_off, 0);
+    assert_int_equal(os->tx_bad_hdr, 1);
+
+    legacy_up(f, F_MAC | F_CSUM);
+    i = 0;
+    /* NEEDS_CSUM: passed as PARTIAL, the checksum left to the host (not filled in here). */
+    len = make_ip_frame(fr, 6, 1460, false);
+    post_tx_hdr(f, i++, fr, len, 1, 0, 34, 16);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 0);
+    assert_int_equal(fake_nic.nsent_off, 1);
+    expect_off(NETOFF_GSO_NONE, NETOFF_CSUM_PARTIAL, 0, 34, 16);
+    assert_int_equal(fake_nic.off_len, len);
+    assert_memory_equal(fake_nic.off_frame, fr, len);
+    /* UDP, and the field exactly at the end of the frame. */
+    len = make_ip_frame(fr, 17, 101, false);
+    post_tx_hdr(f, i++, fr, len, 1, 0, 34, 6);
+    fake_poll(vm);
+    expect_off(NETOFF_GSO_NONE, NETOFF_CSUM_PARTIAL, 0, 34, 6);
+    len = make_ip_frame(fr, 6, 1460, false);
+    post_tx_hdr(f, i++, fr, len, 1, 0, 1510, 2);
+    fake_poll(vm);
+    expect_off(NETOFF_GSO_NONE, NETOFF_CSUM_PARTIAL, 0, 1510, 2);
+    assert_int_equal(fake_nic.nsent_off, 3);
+    /* No NEEDS_CSUM: a plain send, no metadata. */
+    len = make_ip_frame(fr, 6, 10, false);
+    post_tx_hdr(f, i++, fr, len, 0, 0, 0, 0);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 1);
+    assert_int_equal(fake_nic.nsent_off, 3);
+    assert_int_equal(os->tx_csum, 3);
+    assert_int_equal(os->tx_off, 3);
+    /* Hostile headers: each drops its frame only, nothing reaches the host. */
+    len = make_ip_frame(fr, 6, 1460, false);
+    for (unsigned k = 0; k < nbad; k++) {
+        post_tx_hdr(f, i++, fr, len, bad_csum_hdrs[k].flags, bad_csum_hdrs[k].gso,
+                    bad_csum_hdrs[k].start, bad_csum_hdrs[k].off);
+    }
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 1);
+    assert_int_equal(fake_nic.nsent_off, 3);
+    assert_int_equal(os->tx_bad_hdr, 1 + nbad);
+    assert_int_equal(st->tx_dropped, 1 + nbad);
+    assert_int_equal(get16(vm, q_used(TXQ_PFN) + 2), i);
+    assert_int_equal(fake_nic.off_refused, 0);
+    assert_int_equal(st->hostile, 0);
+}
+
+/* The receive caps the host was given follow negotiation (legacy: DRIVER_OK; modern:
+ * FEATURES_OK) and go back to none at every reset. */
+static void test_off_negotiation(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    const unsigned all = NETOFF_CAP_CSUM | NETOFF_CAP_VALID | NETOFF_CAP_TSO4;
+
+    assert_int_equal(fake_nic.set_offloads_calls, 0);
+    /* Nothing negotiated: nothing to say. */
+    legacy_up(f, F_MAC);
+    assert_int_equal(fake_nic.set_offloads_calls, 0);
+    assert_null(fake_nic.rx_off);
+    /* GUEST_CSUM: partial and checked checksums; the model's rx_off as the hook. */
+    legacy_up(f, F_MAC | F_GUEST_CSUM);
+    assert_int_equal(fake_nic.caps, NETOFF_CAP_CSUM | NETOFF_CAP_VALID);
+    assert_ptr_equal(fake_nic.rx_off, vmm_virtio_net_rx_off);
+    assert_ptr_equal(fake_nic.dev, f->nic);
+    /* A device reset: back to none, the plain hook. */
+    fake_outb(vm, IO + 0x12, 0);
+    assert_int_equal(fake_nic.caps, 0);
+    assert_null(fake_nic.rx_off);
+    /* GUEST_TSO4 with GUEST_CSUM: super-frames too; not before DRIVER_OK on legacy. */
+    fake_outb(vm, IO + 0x12, 0x03);
+    fake_out(vm, IO + 0x04, 4, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4);
+    assert_int_equal(fake_nic.caps, 0);
+    fake_outb(vm, IO + 0x12, 0x07);
+    assert_int_equal(fake_nic.caps, all);
+    /* A legacy driver writing its features again after DRIVER_OK is followed. */
+    fake_out(vm, IO + 0x04, 4, F_MAC | F_GUEST_CSUM);
+    assert_int_equal(fake_nic.caps, NETOFF_CAP_CSUM | NETOFF_CAP_VALID);
+    /* GUEST_TSO4 without GUEST_CSUM (the spec forbids it): no caps at all. */
+    legacy_up(f, F_MAC | F_GUEST_TSO4);
+    assert_int_equal(fake_nic.caps, 0);
+    assert_null(fake_nic.rx_off);
+    /* The core's VM reset. */
+    legacy_up(f, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4);
+    assert_int_equal(fake_nic.caps, all);
+    fake_reset_devices(vm);
+    assert_int_equal(fake_nic.caps, 0);
+    assert_null(fake_nic.rx_off);
+    cfg_write(vm, 0x04, 2, 0x0007); /* (the VM reset cleared the PCI command register) */
+    /* A hostile reset (a device-writable TX descriptor) takes them back too. */
+    legacy_up(f, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4);
+    assert_int_equal(fake_nic.caps, all);
+    put_desc(vm, q_desc(TXQ_PFN), 0, BUF, 100, 2, 0);
+    make_avail(vm, q_avail(TXQ_PFN), &f->tx_avail, 0);
+    fake_out(vm, IO + 0x10, 2, 1);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 1);
+    assert_int_equal(fake_nic.caps, 0);
+    /* Modern: at FEATURES_OK. */
+    mwr(vm, 0x14, 1, 0);
+    mwr(vm, 0x14, 1, 3);
+    mwr(vm, 0x08, 4, 0);
+    mwr(vm, 0x0C, 4, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4);
+    mwr(vm, 0x08, 4, 1);
+    mwr(vm, 0x0C, 4, 1);
+    assert_int_equal(fake_nic.caps, 0);
+    mwr(vm, 0x14, 1, 0x0B);
+    assert_int_equal(fake_nic.caps, all);
+    assert_ptr_equal(fake_nic.rx_off, vmm_virtio_net_rx_off);
+    mwr(vm, 0x14, 1, 0);
+    assert_int_equal(fake_nic.caps, 0);
+    assert_null(fake_nic.rx_off);
+}
+
+/* Without the host's hooks nothing is offered and nothing told: the software path. */
+static void test_off_without_hooks(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    uint8_t h[54];
+
+    assert_false(fake_in(vm, IO, 4) & F_GUEST_TSO4);
+    legacy_up(f, F_MAC | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_GUEST_TSO4);
+    assert_false(fake_in(vm, IO + 0x04, 4) & F_GUEST_TSO4);
+    assert_int_equal(fake_nic.set_offloads_calls, 0);
+    make_tcp_hdrs(h, 4000, 0x18);
+    post_super(f, 0, h, 54, 4000, 1, 1, MSS, 34, 16);
+    fake_poll(vm);
     assert_int_equal(fake_nic.nsent, 3);
-    check_segment(2, 2, 4000, 0x10);
+    assert_int_equal(fake_nic.nsent_off, 0);
+    check_segment(2, 2, 4000, 0x18);
+    assert_int_equal(vmm_virtio_net_offload_stats(f->nic)->tx_off, 0);
+}
+
+/* ---- receive offloads ---- */
+
+#define RXC     0x7000 /* a "big packet" chain: header, then the frame over many descriptors */
+#define RXC_END 0x10000
+
+/* Posts a chain of one HDR-byte header descriptor and nseg descriptors of seglen bytes (as
+ * Linux's add_recvbuf_big does, in smaller pages: the fake RAM is 64 KiB) at descriptor
+ * head.., memory poisoned. */
+static void post_rx_chain(struct fixture *f, uint16_t head, unsigned nseg, uint32_t seglen,
+                          size_t hdr)
+{
+    struct vmm_vm *vm = f->vm;
+    uint64_t d = q_desc(RXQ_PFN);
+
+    assert_true(RXC + 16 + (uint64_t)nseg * seglen <= RXC_END);
+    assert_true(head + nseg < QN);
+    memset(&vm->ram[RXC], 0xEE, RXC_END - RXC);
+    put_desc(vm, d, head, RXC, (uint32_t)hdr, 3, (uint16_t)(head + 1));
+    for (unsigned i = 0; i < nseg; i++) {
+        put_desc(vm, d, head + 1 + i, RXC + 16 + (uint64_t)i * seglen, seglen, i + 1 < nseg ? 3 : 2,
+                 (uint16_t)(head + 2 + i));
+    }
+    make_avail(vm, q_avail(RXQ_PFN), &f->rx_avail, head);
+}
+
+/* A super-frame of `pay` payload bytes: Ethernet (+ a VLAN tag when vlan) + IPv4 + TCP with
+ * `opt` bytes of options (NOPs), the payload pattern after. Returns its length; *hlen gets
+ * the header bytes. */
+static size_t make_super(uint8_t *fr, size_t pay, bool vlan, size_t opt, size_t *hlen)
+{
+    uint8_t h[54];
+    size_t l2 = vlan ? 18 : 14;
+
+    make_tcp_hdrs(h, pay + opt, 0x18);
+    memcpy(fr, h, 12);
+    if (vlan) {
+        memcpy(fr + 12, "\x81\x00\x00\x2a", 4);
+    }
+    memcpy(fr + l2 - 2, h + 12, 42);
+    fr[l2 + 32] = (uint8_t)((20 + opt) / 4) << 4;
+    memset(fr + l2 + 40, 1 /* NOP */, opt);
+    *hlen = l2 + 40 + opt;
+    for (size_t i = 0; i < pay; i++) {
+        fr[*hlen + i] = pay_byte(i);
+    }
+    return *hlen + pay;
+}
+
+static uint8_t g_super[NETOFF_FRAME_MAX];
+
+static void test_off_rx(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    const struct vmm_nic_stats *st = vmm_virtio_net_stats(f->nic);
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
+                         .csum = NETOFF_CSUM_PARTIAL,
+                         .gso_size = MSS,
+                         .csum_start = 34,
+                         .csum_off = 16};
+    struct netoff partial = {.csum = NETOFF_CSUM_PARTIAL, .csum_start = 34, .csum_off = 16};
+    struct netoff valid = {.csum = NETOFF_CSUM_VALID};
+    const uint8_t *hb = &vm->ram[RXC];
+    uint8_t fr[1514];
+    size_t hlen;
+    size_t len;
+    uint16_t used = 0;
+
+    legacy_up(f, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4);
+    /* A super-frame over 19 descriptors (header + 18): header fields from the metadata and
+     * the frame, the frame whole across the chain. */
+    len = make_super(g_super, 30000, false, 0, &hlen);
+    post_rx_chain(f, 100, 18, 1800, HDR);
+    assert_true(fake_nic_deliver_off(g_super, len, &gso));
+    used++;
+    assert_int_equal(hb[0], 1);                /* NEEDS_CSUM */
+    assert_int_equal(hb[1], 1);                /* GSO TCPV4 */
+    assert_int_equal(get16(vm, RXC + 2), 54);  /* hdr_len */
+    assert_int_equal(get16(vm, RXC + 4), MSS); /* gso_size */
+    assert_int_equal(get16(vm, RXC + 6), 34);  /* csum_start */
+    assert_int_equal(get16(vm, RXC + 8), 16);  /* csum_offset */
+    assert_memory_equal(&vm->ram[RXC + 16], g_super, len);
+    assert_int_equal(vm->ram[RXC + 16 + len], 0xEE); /* not a byte more */
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), used);
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 4), 100);
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 8), HDR + len);
+    /* TCP options and a VLAN tag count in hdr_len; 47 descriptors (MAX_SKB_FRAGS 45). */
+    len = make_super(g_super, 20000, true, 12, &hlen);
+    assert_int_equal(hlen, 18 + 20 + 32);
+    gso.csum_start = 38;
+    post_rx_chain(f, 100, 46, 600, HDR);
+    assert_true(fake_nic_deliver_off(g_super, len, &gso));
+    used++;
+    assert_int_equal(hb[1], 1);
+    assert_int_equal(get16(vm, RXC + 2), hlen);
+    assert_int_equal(get16(vm, RXC + 6), 38);
+    assert_memory_equal(&vm->ram[RXC + 16], g_super, len);
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 4 + 8 * (used - 1) + 4), HDR + len);
+    gso.csum_start = 34;
+    assert_int_equal(os->rx_gso, 2);
+    /* A chain too short for it: the buffer back empty, the drop counted. */
+    len = make_super(g_super, 30000, false, 0, &hlen);
+    post_rx_chain(f, 100, 3, 1800, HDR);
+    assert_false(fake_nic_deliver_off(g_super, len, &gso));
+    used++;
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), used);
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 4 + 8 * (used - 1) + 4), 0);
+    assert_int_equal(st->rx_dropped, 1);
+    assert_int_equal(os->rx_gso, 2);
+    /* PARTIAL alone: NEEDS_CSUM with the field, no GSO. */
+    len = make_ip_frame(fr, 6, 1460, false);
+    post_rx_chain(f, 100, 1, 1600, HDR);
+    assert_true(fake_nic_deliver_off(fr, len, &partial));
+    used++;
+    assert_int_equal(hb[0], 1);
+    assert_int_equal(hb[1], 0);
+    assert_int_equal(get16(vm, RXC + 2), 0);
+    assert_int_equal(get16(vm, RXC + 4), 0);
+    assert_int_equal(get16(vm, RXC + 6), 34);
+    assert_int_equal(get16(vm, RXC + 8), 16);
+    assert_memory_equal(&vm->ram[RXC + 16], fr, len);
+    /* VALID: DATA_VALID on the host's word, the checksum not computed (here it is wrong). */
+    len = make_ip_frame(fr, 6, 100, false);
+    post_rx_chain(f, 100, 1, 1600, HDR);
+    assert_true(fake_nic_deliver_off(fr, len, &valid));
+    used++;
+    assert_int_equal(hb[0], 2);
+    assert_int_equal(hb[1], 0);
+    assert_int_equal(os->rx_csum_valid, 1);
+    /* No metadata: as before, DATA_VALID only after the model's own check. */
+    post_rx_chain(f, 100, 1, 1600, HDR);
+    assert_true(fake_nic_deliver_off(fr, len, NULL));
+    used++;
+    assert_int_equal(hb[0], 0);
+    len = make_ip_frame(fr, 6, 100, true);
+    post_rx_chain(f, 100, 1, 1600, HDR);
+    assert_true(fake_nic_deliver_off(fr, len, NULL));
+    used++;
+    assert_int_equal(hb[0], 2);
+    assert_int_equal(os->rx_csum_valid, 2);
+    assert_int_equal(os->rx_csum_partial, 3);
+    assert_int_equal(os->rx_bad_off, 0);
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), used);
+    assert_int_equal(st->hostile, 0);
+}
+
+/* Metadata the guest did not negotiate, or that does not fit the frame: a host bug; the frame
+ * is dropped and counted before a buffer is taken, the header never written. */
+static void expect_bad_rx(struct fixture *f, const uint8_t *fr, size_t len,
+                          const struct netoff *off)
+{
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    uint64_t bad = os->rx_bad_off;
+    uint64_t dropped = vmm_virtio_net_stats(f->nic)->rx_dropped;
+    uint16_t used = get16(f->vm, q_used(RXQ_PFN) + 2);
+
+    /* Straight to the hook: a host with the bug may call it whatever caps it was given. */
+    assert_false(vmm_virtio_net_rx_off(f->nic, fr, len, off));
+    assert_int_equal(os->rx_bad_off, bad + 1);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->rx_dropped, dropped + 1);
+    assert_int_equal(get16(f->vm, q_used(RXQ_PFN) + 2), used);
+    assert_int_equal(f->vm->ram[RXC], 0xEE);
+}
+
+static void test_off_rx_bad(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
+                         .csum = NETOFF_CSUM_PARTIAL,
+                         .gso_size = MSS,
+                         .csum_start = 34,
+                         .csum_off = 16};
+    struct netoff partial = {.csum = NETOFF_CSUM_PARTIAL, .csum_start = 34, .csum_off = 16};
+    struct netoff valid = {.csum = NETOFF_CSUM_VALID};
+    struct netoff o;
+    uint8_t fr[1514];
+    size_t hlen;
+    size_t len;
+    size_t slen;
+
+    slen = make_super(g_super, 30000, false, 0, &hlen);
+    len = make_ip_frame(fr, 6, 1460, false);
+    /* No GUEST_CSUM: no metadata at all. */
+    legacy_up(f, F_MAC);
+    post_rx_chain(f, 100, 18, 1800, HDR);
+    expect_bad_rx(f, fr, len, &partial);
+    expect_bad_rx(f, fr, len, &valid);
+    expect_bad_rx(f, g_super, slen, &gso);
+    /* GUEST_CSUM without GUEST_TSO4, or GUEST_TSO4 without GUEST_CSUM: no super-frames. */
+    legacy_up(f, F_MAC | F_GUEST_CSUM);
+    post_rx_chain(f, 100, 18, 1800, HDR);
+    expect_bad_rx(f, g_super, slen, &gso);
+    legacy_up(f, F_MAC | F_GUEST_TSO4);
+    post_rx_chain(f, 100, 18, 1800, HDR);
+    expect_bad_rx(f, g_super, slen, &gso);
+    /* Everything negotiated, metadata that does not fit the frame. */
+    legacy_up(f, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4);
+    post_rx_chain(f, 100, 18, 1800, HDR);
+    o = partial;
+    o.csum_off = (uint16_t)(len - 34 - 1); /* field past the end */
+    expect_bad_rx(f, fr, len, &o);
+    o = partial;
+    o.csum = 3; /* unknown */
+    expect_bad_rx(f, fr, len, &o);
+    o = gso;
+    o.gso = 4; /* unknown */
+    expect_bad_rx(f, g_super, slen, &o);
+    o = gso;
+    o.csum_start = 30; /* not TCP's */
+    expect_bad_rx(f, g_super, slen, &o);
+    o = gso;
+    o.csum = NETOFF_CSUM_VALID; /* GSO is always PARTIAL */
+    expect_bad_rx(f, g_super, slen, &o);
+    o = gso;
+    o.gso_size = 0;
+    expect_bad_rx(f, g_super, slen, &o);
+    o = gso;
+    o.gso_size = 4000; /* segments longer than a frame */
+    expect_bad_rx(f, g_super, slen, &o);
+    g_super[23] = 17; /* not TCP */
+    expect_bad_rx(f, g_super, slen, &gso);
+    g_super[23] = 6;
+    expect_bad_rx(f, g_super, slen - 1, &gso); /* IP length not the frame's */
+    /* Too long for the metadata: a plain drop (not a metadata one). */
+    assert_false(fake_nic_deliver_off(g_super, slen, &partial));
+    assert_int_equal(vmm_virtio_net_offload_stats(f->nic)->rx_bad_off, 14);
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), 0);
+    /* The buffer is still there for a good one. */
+    assert_true(fake_nic_deliver_off(g_super, slen, &gso));
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), 1);
+    assert_int_equal(vm->ram[RXC + 1], 1);
+    assert_true(fake_log_has("RX frame dropped"));
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 0);
+}
+
+/* Modern transport: the 12-byte header (num_buffers 1) with a super-frame over a long chain. */
+static void test_off_rx_modern(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
+                         .csum = NETOFF_CSUM_PARTIAL,
+                         .gso_size = MSS,
+                         .csum_start = 34,
+                         .csum_off = 16};
+    uint64_t d = 0x1000;
+    size_t hlen;
+    size_t len = make_super(g_super, 25000, false, 0, &hlen);
+
+    mwr(vm, 0x14, 1, 0);
+    mwr(vm, 0x14, 1, 3);
+    mwr(vm, 0x08, 4, 0);
+    mwr(vm, 0x0C, 4, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4);
+    mwr(vm, 0x08, 4, 1);
+    mwr(vm, 0x0C, 4, 1);
+    mwr(vm, 0x14, 1, 0x0B);
+    modern_queue(vm, 0, 32, 0x1000, 0x1400, 0x1600);
+    modern_queue(vm, 1, 8, 0x2000, 0x2100, 0x2200);
+    mwr(vm, 0x14, 1, 0x0F);
+    memset(&vm->ram[RXC], 0xEE, RXC_END - RXC);
+    put_desc(vm, d, 0, RXC, 12, 3, 1);
+    for (unsigned i = 0; i < 18; i++) {
+        put_desc(vm, d, 1 + i, RXC + 16 + 1600ull * i, 1600, i < 17 ? 3 : 2, (uint16_t)(2 + i));
+    }
+    put16(vm, 0x1400 + 4, 0);
+    put16(vm, 0x1400 + 2, 1);
+    assert_true(fake_nic_deliver_off(g_super, len, &gso));
+    assert_int_equal(vm->ram[RXC], 1);
+    assert_int_equal(vm->ram[RXC + 1], 1);
+    assert_int_equal(get16(vm, RXC + 2), 54);
+    assert_int_equal(get16(vm, RXC + 4), MSS);
+    assert_int_equal(get16(vm, RXC + 10), 1); /* num_buffers */
+    assert_memory_equal(&vm->ram[RXC + 16], g_super, len);
+    assert_int_equal(get32(vm, 0x1600 + 8), 12 + len);
 }
 
 static void test_unplugged(void **state)
@@ -1427,6 +1978,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csum_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tso_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tso_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tso_hostile, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_off_tso_tx, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_off_csum_tx, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_off_negotiation, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_off_without_hooks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_off_rx, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_off_rx_bad, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_off_rx_modern, setup_off, teardown),
         cmocka_unit_test_setup_teardown(test_unplugged, setup_unplugged, teardown),
         cmocka_unit_test_setup_teardown(test_msix_capability, setup_msix, teardown),
         cmocka_unit_test_setup_teardown(test_msix_legacy, setup_msix, teardown),

@@ -3,6 +3,7 @@
 #include "msix.h"
 #include "virtq.h"
 #include "../../kernel/lib/netcsum.h"
+#include "../../kernel/lib/netoff.h"
 #include "../../kernel/lib/tcpseg.h"
 #include "../host.h"
 #include "../../kernel/lib.h"
@@ -60,6 +61,7 @@
 #define F_GUEST_CSUM (1ull << 1)
 #define F_MTU        (1ull << 3) /* mtu in the device config: the guest's MTU */
 #define F_MAC        (1ull << 5)
+#define F_GUEST_TSO4 (1ull << 7) /* super-frames to the guest; needs GUEST_CSUM (the spec) */
 #define F_HOST_TSO4  (1ull << 11)
 #define F_STATUS     (1ull << 16)
 #define F_EVENT_IDX  (1ull << 29)
@@ -78,6 +80,7 @@
  * csum_offset, then (VERSION_1 only) num_buffers. */
 #define HDR_FLAGS        0
 #define HDR_GSO_TYPE     1
+#define HDR_HDR_LEN      2
 #define HDR_CSUM_START   6
 #define HDR_CSUM_OFFSET  8
 #define HDR_NUM_BUFFERS  10
@@ -133,6 +136,8 @@ struct vmm_virtio_net {
     uint64_t bad_hdr_log_ns; /* when the last bad-header line was logged */
     uint64_t bad_hdr_quiet;  /* bad headers not logged since */
     bool bad_hdr_logged;
+    unsigned rx_caps;   /* the receive offloads (NETOFF_CAP_*) the host was last given */
+    bool rx_bad_logged; /* a frame with metadata the guest cannot take was logged */
 
     uint8_t frame[HDR_V1 + TCPSEG_FRAME_MAX]; /* header + frame (a TSO super-frame) */
     uint8_t seg[VMM_NIC_FRAME_MAX];           /* one segment of a super-frame */
@@ -170,6 +175,54 @@ static void vn_update_irq(struct vmm_virtio_net *n)
     }
 }
 
+/* Whether the driver takes super-frames: GUEST_TSO4, which the spec lets a driver take only
+ * with GUEST_CSUM (a driver that acks it alone gets none). */
+static bool vn_rx_tso4(const struct vmm_virtio_net *n)
+{
+    return (n->guest_features & F_GUEST_TSO4) && (n->guest_features & F_GUEST_CSUM);
+}
+
+/* The receive offloads the host may hand on once negotiation is done (FEATURES_OK on the
+ * modern transport, DRIVER_OK on both): checksums with GUEST_CSUM, super-frames with
+ * GUEST_TSO4 too; none before, or while the device needs a reset. */
+static unsigned vn_rx_caps(const struct vmm_virtio_net *n)
+{
+    unsigned caps = 0;
+
+    if (!(n->status & (STATUS_FEATURES_OK | STATUS_DRIVER_OK)) ||
+        (n->status & STATUS_NEEDS_RESET)) {
+        return 0;
+    }
+    if (n->guest_features & F_GUEST_CSUM) {
+        caps |= NETOFF_CAP_CSUM | NETOFF_CAP_VALID;
+    }
+    if (vn_rx_tso4(n)) {
+        caps |= NETOFF_CAP_TSO4;
+    }
+    return caps;
+}
+
+/* Tells the host when the receive offloads change (negotiation, feature writes, resets): with
+ * caps 0 it goes back to the plain rx hook. */
+static void vn_sync_offloads(struct vmm_virtio_net *n)
+{
+    unsigned caps = vn_rx_caps(n);
+    int rc;
+
+    if (caps == n->rx_caps || !vnic_offloads_supported(&n->port)) {
+        return;
+    }
+    rc = vnic_set_offloads(&n->port, caps, caps != 0 ? vmm_virtio_net_rx_off : NULL);
+    if (rc < 0) {
+        /* The host keeps what it had: frames it cannot hand on it finishes itself. */
+        LOG_VM(VMM, LOG_LVL_WARN, vmm_vm_name(n->port.vm),
+               "virtio-net %s: receive offloads 0x%x refused by the host (%d)", n->port.name, caps,
+               rc);
+        return;
+    }
+    n->rx_caps = caps;
+}
+
 static void vn_reset(struct vmm_virtio_net *n)
 {
     n->guest_features = 0;
@@ -186,6 +239,7 @@ static void vn_reset(struct vmm_virtio_net *n)
         virtq_reset(&n->q[i]);
     }
     vn_update_irq(n);
+    vn_sync_offloads(n);
 }
 
 /* A malformed ring or buffer: log, reset, and tell the driver it needs a reset. */
@@ -278,14 +332,31 @@ static void vn_tx_tso(struct vmm_virtio_net *n, const uint8_t *h, const uint8_t 
         vn_bad_hdr(n, "TSO4 without the TCP checksum request", h);
         return;
     }
-    for (unsigned i = 0; i < sg.count; i++) {
-        vnic_send(&n->port, n->seg, tcpseg_build(&sg, frame, i, n->seg));
+    if (vnic_offloads_supported(&n->port)) {
+        /* Checked as for segmenting here (the host checks again): passed on whole, and cut
+         * only on the way to a receiver that cannot take it. */
+        struct netoff off = {
+            .gso = NETOFF_GSO_TCPV4,
+            .csum = NETOFF_CSUM_PARTIAL,
+            .gso_size = vn_le16(h + HDR_GSO_SIZE),
+            .csum_start = (uint16_t)(sg.l2 + sg.ihl),
+            .csum_off = 16,
+        };
+
+        if (vnic_send_off(&n->port, frame, len, &off) == 0) {
+            n->off.tx_off++;
+        }
+    } else {
+        for (unsigned i = 0; i < sg.count; i++) {
+            vnic_send(&n->port, n->seg, tcpseg_build(&sg, frame, i, n->seg));
+        }
     }
     if (n->off.tx_tso == 0) {
         /* Once per NIC: shows the guest's driver really uses the offload. */
         LOG_VM(VMM, LOG_LVL_INFO, vmm_vm_name(n->port.vm),
-               "virtio-net %s: first TSO4 super-frame: %zu bytes in %u segments of %zu",
-               n->port.name, len, sg.count, sg.mss);
+               "virtio-net %s: first TSO4 super-frame: %zu bytes, %u segments of %zu (%s)",
+               n->port.name, len, sg.count, sg.mss,
+               vnic_offloads_supported(&n->port) ? "passed to the host whole" : "cut here");
     }
     n->off.tx_tso++;
     n->off.tx_tso_segs += sg.count;
@@ -313,6 +384,26 @@ static void vn_tx_frame(struct vmm_virtio_net *n, const uint8_t *h, uint8_t *fra
     }
     if (len > VMM_NIC_FRAME_MAX) {
         vn_bad_hdr(n, "frame longer than the maximum without TSO", h);
+        return;
+    }
+    if ((h[HDR_FLAGS] & HDR_F_NEEDS_CSUM) && vnic_offloads_supported(&n->port)) {
+        struct netoff off = {
+            .csum = NETOFF_CSUM_PARTIAL,
+            .csum_start = vn_le16(h + HDR_CSUM_START),
+            .csum_off = vn_le16(h + HDR_CSUM_OFFSET),
+        };
+
+        /* netcsum_fill's check, without the fill: the host completes the checksum only for
+         * receivers that need it. */
+        if (off.csum_start >= len || off.csum_off > len - off.csum_start ||
+            len - off.csum_start - off.csum_off < 2) {
+            vn_bad_hdr(n, "checksum field outside the frame", h);
+            return;
+        }
+        n->off.tx_csum++;
+        if (vnic_send_off(&n->port, frame, len, &off) == 0) {
+            n->off.tx_off++;
+        }
         return;
     }
     if (h[HDR_FLAGS] & HDR_F_NEEDS_CSUM) {
@@ -403,17 +494,107 @@ static void vn_process_tx(struct vmm_virtio_net *n)
     }
 }
 
-bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)
+static void vn_put16(uint8_t *p, size_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/* A frame whose metadata the guest cannot take: the host broke its promise (it was told the
+ * caps), so the frame is dropped and counted, never handed on with a header the driver did
+ * not negotiate. */
+static bool vn_rx_bad_off(struct vmm_virtio_net *n, const char *why, const struct netoff *off)
+{
+    n->off.rx_bad_off++;
+    if (!n->rx_bad_logged) {
+        n->rx_bad_logged = true;
+        LOG_VM(VMM, LOG_LVL_WARN, vmm_vm_name(n->port.vm),
+               "virtio-net %s: RX frame dropped: %s (gso %u csum %u; later ones only counted)",
+               n->port.name, why, off->gso, off->csum);
+    }
+    return vnic_rx_drop(&n->port);
+}
+
+/* Whether off asks for nothing (no metadata). */
+static bool vn_off_none(const struct netoff *off)
+{
+    return off == NULL || (off->gso == NETOFF_GSO_NONE && off->csum == NETOFF_CSUM_NONE);
+}
+
+/* Fills the header for a received frame's metadata, checked against the frame and the
+ * negotiated features: false (*why says what is wrong) when the guest cannot take it. */
+static bool vn_rx_hdr(struct vmm_virtio_net *n, const uint8_t *frame, size_t len,
+                      const struct netoff *off, uint8_t *hdr, const char **why)
+{
+    struct tcpseg sg;
+
+    *why = NULL;
+    if (vn_off_none(off)) {
+        return true;
+    }
+    if (!(n->guest_features & F_GUEST_CSUM)) {
+        *why = "offload metadata without GUEST_CSUM";
+        return false;
+    }
+    if (off->gso != NETOFF_GSO_NONE && !vn_rx_tso4(n)) {
+        *why = "a super-frame without GUEST_TSO4";
+        return false;
+    }
+    if (netoff_check(frame, len, off, VMM_NIC_FRAME_MAX, VMM_NIC_FRAME_MAX, why) < 0) {
+        return false;
+    }
+    if (off->gso == NETOFF_GSO_TCPV4) {
+        /* netoff_check took it: this only measures the headers for hdr_len. */
+        if (tcpseg_prepare(frame, len, off->gso_size, VMM_NIC_FRAME_MAX, &sg, why) < 0) {
+            return false;
+        }
+        hdr[HDR_GSO_TYPE] = HDR_GSO_TCPV4;
+        vn_put16(hdr + HDR_HDR_LEN, sg.hlen);
+        vn_put16(hdr + HDR_GSO_SIZE, off->gso_size);
+    }
+    if (off->csum == NETOFF_CSUM_PARTIAL) {
+        hdr[HDR_FLAGS] = HDR_F_NEEDS_CSUM;
+        vn_put16(hdr + HDR_CSUM_START, off->csum_start);
+        vn_put16(hdr + HDR_CSUM_OFFSET, off->csum_off);
+    } else {
+        /* VALID: the sender (a NIC driver or the wire side) checked it; not checked again. */
+        hdr[HDR_FLAGS] = HDR_F_DATA_VALID;
+    }
+    return true;
+}
+
+/* Counts what the guest was handed (once the frame is in its buffer). */
+static void vn_rx_count_off(struct vmm_virtio_net *n, const uint8_t *hdr)
+{
+    if (hdr[HDR_GSO_TYPE] == HDR_GSO_TCPV4) {
+        n->off.rx_gso++;
+    }
+    if (hdr[HDR_FLAGS] & HDR_F_NEEDS_CSUM) {
+        n->off.rx_csum_partial++;
+    }
+    if (hdr[HDR_FLAGS] & HDR_F_DATA_VALID) {
+        n->off.rx_csum_valid++;
+    }
+}
+
+bool vmm_virtio_net_rx_off(void *dev, const void *frame, size_t len, const struct netoff *off)
 {
     struct vmm_virtio_net *n = dev;
     struct virtq *q = &n->q[RXQ];
     struct virtq_chain c;
     uint8_t hdr[HDR_V1] = {0};
     size_t hlen = vn_hdr_len(n);
+    size_t max =
+        (off != NULL && off->gso != NETOFF_GSO_NONE) ? NETOFF_FRAME_MAX : VMM_NIC_FRAME_MAX;
+    const char *why = NULL;
     int rc;
 
-    if (!vn_dma_ok(n) || !virtq_ready(q) || len > VMM_NIC_FRAME_MAX) {
+    if (!vn_dma_ok(n) || !virtq_ready(q) || len > max) {
         return vnic_rx_drop(&n->port);
+    }
+    /* Before a buffer is taken: a refused frame leaves the ring as it was. */
+    if (!vn_rx_hdr(n, frame, len, off, hdr, &why)) {
+        return vn_rx_bad_off(n, why != NULL ? why : "bad metadata", off);
     }
     rc = virtq_pop(n->port.vm, q, &c);
     if (rc == 0) {
@@ -430,7 +611,8 @@ bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)
         }
     }
     if (c.len < hlen + len) {
-        /* Too small for this frame: the buffer goes back empty. */
+        /* Too small for this frame (a super-frame needs a "big packet" chain): the buffer
+         * goes back empty. */
         (void)vnic_rx_drop(&n->port);
         len = 0;
         hlen = 0;
@@ -438,11 +620,12 @@ bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)
         if (hlen == HDR_V1) {
             hdr[HDR_NUM_BUFFERS] = 1;
         }
-        /* Frames from the switch are complete; checked here, not trusted (another guest or the
-         * wire may send a bad checksum on purpose), which still costs less than the guest. */
-        if ((n->guest_features & F_GUEST_CSUM) && netcsum_ipv4_l4_valid(frame, len)) {
+        /* Frames without metadata are complete; checked here, not trusted (another guest or
+         * the wire may send a bad checksum on purpose), which still costs less than the
+         * guest. */
+        if (vn_off_none(off) && (n->guest_features & F_GUEST_CSUM) &&
+            netcsum_ipv4_l4_valid(frame, len)) {
             hdr[HDR_FLAGS] = HDR_F_DATA_VALID;
-            n->off.rx_csum_valid++;
         }
         rc = virtq_chain_write(n->port.vm, &c, 0, hdr, hlen);
         if (rc == 0) {
@@ -453,6 +636,7 @@ bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)
             return vnic_rx_drop(&n->port);
         }
         vnic_rx_count(&n->port, len);
+        vn_rx_count_off(n, hdr);
     }
     rc = virtq_push(n->port.vm, q, c.head, (uint32_t)(hlen + len));
     if (rc < 0) {
@@ -461,6 +645,11 @@ bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)
     }
     /* The interrupt is decided at the next poll: one for the whole burst. */
     return len != 0;
+}
+
+bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)
+{
+    return vmm_virtio_net_rx_off(dev, frame, len, NULL);
 }
 
 static void vn_kick(struct vmm_virtio_net *n, uint32_t queue)
@@ -504,6 +693,7 @@ static void vn_set_status(struct vmm_virtio_net *n, uint8_t v)
                (unsigned long long)n->guest_features);
     }
     n->status = (uint8_t)(v | (n->status & STATUS_NEEDS_RESET));
+    vn_sync_offloads(n);
 }
 
 static uint8_t vn_config_byte(const struct vmm_virtio_net *n, unsigned off)
@@ -611,6 +801,7 @@ static void leg_write(struct vmm_virtio_net *n, unsigned off, unsigned size, uin
     switch (off) {
     case LEG_GUEST_FEATURES:
         n->guest_features = v & n->host_features & 0xFFFFFFFFu;
+        vn_sync_offloads(n); /* a legacy driver may write them again after DRIVER_OK */
         return;
     case LEG_QUEUE_PFN:
         if (n->queue_sel < NQUEUES) {
@@ -734,6 +925,7 @@ static void mod_common_write(struct vmm_virtio_net *n, unsigned off, unsigned si
 
             n->guest_features &= ~(0xFFFFFFFFull << sh);
             n->guest_features |= ((v & 0xFFFFFFFFull) << sh) & n->host_features;
+            vn_sync_offloads(n);
         }
         return;
     case 0x10:
@@ -1018,6 +1210,11 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
     vn_reset(n);
     /* Attach last: from here the backend may deliver frames. */
     vnic_port_init(&n->port, vm, "virtio-net", cfg->name, cfg->mac, vmm_virtio_net_rx, n);
+    if (vnic_offloads_supported(&n->port)) {
+        /* The host hands super-frames on whole (or cuts them itself for receivers that cannot
+         * take them), so the guest may be given them too. */
+        n->host_features |= F_GUEST_TSO4;
+    }
     if (vnic_link_up(&n->port) && vmm_host()->nic_mtu != NULL) {
         /* The port's MTU (1450 on a network a VXLAN link carries): Linux's virtio_net makes it
          * the interface's MTU, and its maximum (the spec wants 68..65535). */

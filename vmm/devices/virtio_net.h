@@ -19,23 +19,34 @@
  * records the cause. Without MSI-X, INTx and ISR as before. A device reset (status 0)
  * clears the vector assignments; a VM reset also the MSI-X table and enable.
  * One RX queue (0) and one TX queue (1), 256 entries each. Features offered: MAC, STATUS,
- * RING_EVENT_IDX, the offloads CSUM, GUEST_CSUM and HOST_TSO4, MTU when the host reports
+ * RING_EVENT_IDX, the offloads CSUM, GUEST_CSUM and HOST_TSO4, GUEST_TSO4 when the host takes
+ * offload metadata (vmm_host nic_send_off / nic_set_offloads), MTU when the host reports
  * the port's MTU (vmm_host nic_mtu: 1450 on a VNET network a VXLAN link carries, so the
  * guest's full-size frames cross it unfragmented) and, on the modern transport,
- * VERSION_1 (12-byte header instead of 10). No receive segmentation offloads (GUEST_TSO*),
- * no mergeable RX buffers, no control queue.
+ * VERSION_1 (12-byte header instead of 10). No mergeable RX buffers (a driver taking
+ * GUEST_TSO4 posts "big packet" chains of ~19 page-sized descriptors), no control queue.
  *
- * Checksum offloads: with CSUM the guest may leave a TCP/UDP checksum to the device
- * (NEEDS_CSUM, csum_start, csum_offset); the model fills it in before the frame goes to the
- * switch, so the switch only ever carries complete frames. With GUEST_CSUM the model marks
- * received TCP/UDP-over-IPv4 frames DATA_VALID, after verifying their checksum itself: frames
- * from the switch may come from another guest or the wire, and a checksum is not trusted
- * blindly; the check runs on the host copy, cheaper than the nested guest's. With HOST_TSO4
- * the guest may hand a TCP/IPv4 super-frame of up to 64 KiB (gso_type TCPV4, gso_size); the
- * model cuts it into wire-sized segments (tcpseg.c) before the switch. A TX header the device
+ * Transmit offloads: with CSUM the guest may leave a TCP/UDP checksum to the device
+ * (NEEDS_CSUM, csum_start, csum_offset); with HOST_TSO4 it may hand a TCP/IPv4 super-frame of
+ * up to 64 KiB (gso_type TCPV4, gso_size). The model checks the header against the frame
+ * either way (it protects the host); then, when the host takes metadata (nic_send_off), it
+ * sends the frame once with it (kernel/lib/netoff.h: GSO TCPV4 + PARTIAL, or PARTIAL) and the
+ * VNET switch segments or completes it only for receivers that cannot take it; without
+ * that, the model fills the checksum in (netcsum) or cuts the super-frame into wire-sized
+ * segments (tcpseg) itself. A guest's DATA_VALID is never believed. A TX header the device
  * cannot honour (NEEDS_CSUM without CSUM, a checksum field outside the frame, a GSO type not
- * negotiated, a malformed super-frame, unknown flags) drops that frame only: counted
- * (tx_dropped, tx_bad_hdr), logged at most once a second, the ring goes on.
+ * negotiated, a malformed super-frame, unknown or device-only flags) drops that frame only:
+ * counted (tx_dropped, tx_bad_hdr), logged at most once a second, the ring goes on.
+ *
+ * Receive offloads: once the driver has negotiated (FEATURES_OK / DRIVER_OK) the model tells
+ * the host what it takes (vnic_set_offloads, with vmm_virtio_net_rx_off as the receive hook):
+ * with GUEST_CSUM partial checksums (NEEDS_CSUM to the guest) and checked ones (DATA_VALID),
+ * with GUEST_TSO4 too (which the spec allows only with GUEST_CSUM) TCP/IPv4 super-frames
+ * (gso_type TCPV4, gso_size, hdr_len); a device reset takes it back. Frames without metadata
+ * are marked DATA_VALID with GUEST_CSUM only after the model verified the checksum itself:
+ * they may come from another guest or the wire, and the check on the host copy is cheaper
+ * than the nested guest's. Metadata the guest did not negotiate, or that does not fit the
+ * frame, is a host bug: the frame is dropped and counted (rx_bad_off), never handed on.
  *
  * Exits: TX descriptors are taken at every kick AND at every poll (the core polls before each
  * guest entry), all that are available each time; with EVENT_IDX the device asks for a kick
@@ -51,6 +62,8 @@
 #include "pci_host.h"
 #include "vnic.h"
 
+struct netoff;
+
 #define VIRTIO_NET_IO_SIZE   64
 #define VIRTIO_NET_MMIO_SIZE 0x8000
 #define VIRTIO_NET_QSIZE     256
@@ -59,16 +72,28 @@ struct vmm_virtio_net;
 
 int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
                               const struct vmm_nic_dev_config *cfg, struct vmm_virtio_net **out);
-/* Delivers a frame as the backend does (for tests; same as the rx hook). */
+/* Delivers a frame as the backend does (the rx hook; also for tests). */
 bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len);
+/* The receive hook once offloads are negotiated: the frame with its metadata (NULL: none),
+ * which must be one the guest negotiated (else dropped and counted). vmm_virtio_net_rx is
+ * this with NULL. False when the frame was dropped. */
+bool vmm_virtio_net_rx_off(void *dev, const void *frame, size_t len, const struct netoff *off);
 const struct vmm_nic_stats *vmm_virtio_net_stats(const struct vmm_virtio_net *n);
 
 struct vmm_virtio_net_offload_stats {
-    uint64_t tx_csum;       /* NEEDS_CSUM frames whose checksum the model filled in */
-    uint64_t tx_bad_hdr;    /* TX frames dropped for a bad header (also in tx_dropped) */
-    uint64_t rx_csum_valid; /* RX frames marked DATA_VALID after the model checked them */
-    uint64_t tx_tso;        /* TCPv4 super-frames segmented */
-    uint64_t tx_tso_segs;   /* the segments they became */
+    /* NEEDS_CSUM frames (no GSO) taken from the guest: checksum filled in here, or passed to
+     * the host as PARTIAL */
+    uint64_t tx_csum;
+    uint64_t tx_bad_hdr; /* TX frames dropped for a bad header (also in tx_dropped) */
+    /* RX frames marked DATA_VALID: checked here, or VALID from the host (which checked it) */
+    uint64_t rx_csum_valid;
+    /* TCPv4 super-frames taken from the guest: cut here, or passed to the host whole */
+    uint64_t tx_tso;
+    uint64_t tx_tso_segs;     /* the wire-sized segments they make (here or beyond the host) */
+    uint64_t tx_off;          /* frames the host took with metadata (of tx_csum and tx_tso) */
+    uint64_t rx_gso;          /* super-frames handed to the guest whole (GSO TCPV4) */
+    uint64_t rx_csum_partial; /* frames handed to the guest with NEEDS_CSUM (rx_gso too) */
+    uint64_t rx_bad_off; /* RX frames dropped for metadata the guest cannot take (rx_dropped) */
 };
 const struct vmm_virtio_net_offload_stats *
 vmm_virtio_net_offload_stats(const struct vmm_virtio_net *n);

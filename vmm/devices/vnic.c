@@ -1,6 +1,7 @@
 /* The guest NIC models' shared host connection, counters and hostile-guest reporting (vnic.h). */
 #include "vnic.h"
 #include "../host.h"
+#include "../../kernel/lib/netoff.h"
 #include "../../kernel/lib.h"
 #include "../../kernel/log.h"
 
@@ -54,6 +55,56 @@ void vnic_send(struct vnic_port *p, const void *frame, size_t len)
     }
     p->stats.tx_frames++;
     p->stats.tx_bytes += len;
+}
+
+bool vnic_offloads_supported(const struct vnic_port *p)
+{
+    const struct vmm_host *h = vmm_host();
+
+    return p->backend != NULL && h->nic_send_off != NULL && h->nic_set_offloads != NULL;
+}
+
+int vnic_send_off(struct vnic_port *p, const void *frame, size_t len, const struct netoff *off)
+{
+    const struct vmm_host *h = vmm_host();
+    size_t max =
+        (off != NULL && off->gso != NETOFF_GSO_NONE) ? NETOFF_FRAME_MAX : VMM_NIC_FRAME_MAX;
+    uint64_t sent = p->stats.tx_frames;
+    int rc;
+
+    if (h->nic_send_off == NULL && !netoff_active(off)) {
+        /* Nothing for anyone to do: a plain frame (VALID alone is only a hint). */
+        vnic_send(p, frame, len);
+        return p->stats.tx_frames != sent ? 0 : -EIO;
+    }
+    if (p->backend == NULL || h->nic_send_off == NULL) {
+        p->stats.tx_dropped++;
+        return -ENOTSUP;
+    }
+    if (len < VNIC_MIN_FRAME || len > max) {
+        p->stats.tx_dropped++;
+        return -EMSGSIZE;
+    }
+    rc = h->nic_send_off(p->backend, frame, len, off);
+    if (rc < 0) {
+        p->stats.tx_dropped++;
+        return rc;
+    }
+    p->stats.tx_frames++;
+    p->stats.tx_bytes += len;
+    return 0;
+}
+
+int vnic_set_offloads(struct vnic_port *p, unsigned caps,
+                      bool (*rx_off)(void *dev, const void *frame, size_t len,
+                                     const struct netoff *off))
+{
+    const struct vmm_host *h = vmm_host();
+
+    if (p->backend == NULL || h->nic_set_offloads == NULL) {
+        return -ENOTSUP;
+    }
+    return h->nic_set_offloads(p->backend, caps, rx_off);
 }
 
 bool vnic_rx_drop(struct vnic_port *p)

@@ -2,12 +2,16 @@
  * host's network through struct vmm_host's nic_attach/nic_send/nic_detach (without them, or
  * when attaching fails, the NIC is unplugged: link down, frames dropped and counted), the
  * counters, and the one way a model reacts to a hostile guest (vnic_hostile: a log line with
- * the reason, counted; the model then resets itself). */
+ * the reason, counted; the model then resets itself). A model whose guest negotiates offloads
+ * (virtio-net) hands frames on with their metadata (kernel/lib/netoff.h) through the host's
+ * optional nic_send_off / nic_set_offloads, when the host has them (vnic_offloads_supported). */
 #ifndef PETREL_VMM_DEV_VNIC_H
 #define PETREL_VMM_DEV_VNIC_H
 
 #include "../nic_config.h"
 #include "../vmm_dev.h"
+
+struct netoff;
 
 struct vmm_nic_stats {
     uint64_t tx_frames;
@@ -42,6 +46,22 @@ static inline bool vnic_link_up(const struct vnic_port *p)
 }
 /* Sends a guest frame (counted either way); len 14..VMM_NIC_FRAME_MAX. */
 void vnic_send(struct vnic_port *p, const void *frame, size_t len);
+/* Whether the host takes offload metadata both ways (struct vmm_host's nic_send_off and
+ * nic_set_offloads) on an attached port: without it a model does the work itself. */
+bool vnic_offloads_supported(const struct vnic_port *p);
+/* Sends a guest frame with offload metadata (NULL: none), counted as vnic_send counts (one
+ * frame, a super-frame included); len 14..VMM_NIC_FRAME_MAX, or ..NETOFF_FRAME_MAX when off
+ * asks for GSO. The host checks off (netoff_check) and refuses a bad one (counted drop).
+ * Without the host's nic_send_off a frame that asks for work is dropped (counted; a model
+ * checks vnic_offloads_supported first), one that does not goes through nic_send. Returns 0
+ * when the host took the frame, else a negative code (the drop is counted either way). */
+int vnic_send_off(struct vnic_port *p, const void *frame, size_t len, const struct netoff *off);
+/* Tells the host which offloads (NETOFF_CAP_*) the guest takes on receive and the receive
+ * hook that gets frames with their metadata (caps 0 and rx_off NULL: back to the plain rx
+ * hook). 0, the host's error, or -ENOTSUP without nic_set_offloads or when unplugged. */
+int vnic_set_offloads(struct vnic_port *p, unsigned caps,
+                      bool (*rx_off)(void *dev, const void *frame, size_t len,
+                                     const struct netoff *off));
 /* Counts a dropped received frame. Returns false (what rx hooks return for it). */
 bool vnic_rx_drop(struct vnic_port *p);
 void vnic_rx_count(struct vnic_port *p, size_t len);
