@@ -29,9 +29,29 @@
 #define VIO_ISR_QUEUE  0x01
 #define VIO_ISR_CONFIG 0x02
 
-#define VIO_NET_F_MAC     (1u << 5)
-#define VIO_NET_F_STATUS  (1u << 16)
-#define VIO_NET_S_LINK_UP 0x0001
+#define VIO_NET_F_CSUM       (1u << 0) /* device finishes partial checksums we send */
+#define VIO_NET_F_GUEST_CSUM (1u << 1) /* device may hand us partial or checked checksums */
+#define VIO_NET_F_MAC        (1u << 5)
+#define VIO_NET_F_GUEST_TSO4 (1u << 7)  /* device may hand us TCP/IPv4 super-frames */
+#define VIO_NET_F_HOST_TSO4  (1u << 11) /* device cuts TCP/IPv4 super-frames we send */
+#define VIO_NET_F_STATUS     (1u << 16)
+#define VIO_NET_S_LINK_UP    0x0001
+
+/* The legacy net header (10 bytes, little-endian) in front of every frame. */
+struct vio_net_hdr {
+    uint8_t flags;
+    uint8_t gso_type;
+    uint16_t hdr_len;     /* GSO: Ethernet + IP + TCP header bytes */
+    uint16_t gso_size;    /* GSO: payload bytes per segment */
+    uint16_t csum_start;  /* NEEDS_CSUM: first byte summed */
+    uint16_t csum_offset; /* NEEDS_CSUM: checksum field, from csum_start */
+} __attribute__((packed));
+
+#define VIO_NET_HDR_F_NEEDS_CSUM 0x01
+#define VIO_NET_HDR_F_DATA_VALID 0x02
+#define VIO_NET_HDR_GSO_NONE     0x00
+#define VIO_NET_HDR_GSO_TCPV4    0x01
+#define VIO_NET_HDR_GSO_ECN      0x80 /* not negotiated (GUEST_ECN / HOST_ECN) */
 
 #define VIO_NET_CFG_MAC    0 /* offsets inside the device config */
 #define VIO_NET_CFG_STATUS 6

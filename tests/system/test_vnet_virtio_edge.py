@@ -77,3 +77,36 @@ def test_guest_through_virtio_edge(lab, appliance, tmp_path):
     assert not [t for t in qm.log_lines(appliance.output())
                 if t[1] == "drv" and t[2] in ("warn", "error")], appliance.describe()
     assert_no_fatal(appliance)
+
+
+def port_offloads(ports, name):
+    """(capabilities, {counter: value}) of a port's `offloads on NAME: takes ...; ...` line in
+    `vnet ports` (an empty set and {} when the port has no such line)."""
+    m = re.search(rf"^offloads on {re.escape(name)}: takes ([^;]*); (.*)$", ports, re.M)
+    if not m:
+        return set(), {}
+    words = m.group(2).split()
+    return (set(m.group(1).split()) - {"nothing"},
+            {words[i]: int(words[i + 1]) for i in range(0, len(words) - 1, 2)})
+
+
+def test_offloads_carried_whole(lab, appliance):
+    """After the transfers above: the guest's TSO super-frames left through the virtio edge
+    whole, and the super-frames QEMU received from the TAP reached the guest whole; nothing
+    between them was cut into 1514-byte frames by the switch (docs/vnet.md, Offloads)."""
+    negotiated = [t for t in qm.log_lines(appliance.output())
+                  if t[1] == "drv" and "offloads" in t[3]]
+    assert negotiated and "tso4" in negotiated[0][3], appliance.describe()
+    c = netlab.Console(lab.ns_cmd(lab.host_ns(1), ["telnet", lab.appliance_ip, "23"]),
+                       password=PASSWORD)
+    try:
+        ports = c.cmd("vnet ports")
+    finally:
+        c.close()
+    gcaps, guest_port = port_offloads(ports, f"{VM}.eth0")
+    ecaps, edge = port_offloads(ports, "edge")
+    assert {"csum", "tso4"} <= gcaps, ports  # the guest's driver negotiated GUEST_TSO4
+    assert {"csum", "tso4"} <= ecaps, ports  # the host NIC negotiated HOST_TSO4
+    assert guest_port.get("gso_in", 0) > 0, ports  # the guest sent super-frames (upload)
+    assert edge.get("gso_in", 0) > 0, ports  # QEMU delivered super-frames (download)
+    assert guest_port.get("gso_split", 0) == 0 and edge.get("gso_split", 0) == 0, ports
