@@ -16,8 +16,10 @@
  * masked, INTx never high while MSI-X is enabled. Half the runs the fake host takes offload
  * metadata (nic_send_off, nic_set_offloads): virtio-net then passes super-frames and partial
  * checksums on whole, and gets received frames with metadata (plausible super-frames into
- * long "big packet" chains, and random metadata straight into its hook, as a buggy host
- * would); promise: the host never refuses metadata the model sent (netoff_check).
+ * long "big packet" chains, or spread over 1.5 KiB mergeable buffers when the bring-up acked
+ * MRG_RXBUF (half the structured ones; the header is 12 bytes then), and random metadata
+ * straight into its hook, as a buggy host would); promise: the host never refuses metadata
+ * the model sent (netoff_check).
  *
  * As in fuzz_devices.c, the fuzz rule links HOSTED_SRC (the real VMM core and devices), so
  * this file takes private copies of the fake core and of the models under other names. */
@@ -57,6 +59,9 @@
 #define virtq_reset               fz_virtq_reset
 #define virtq_pop                 fz_virtq_pop
 #define virtq_push                fz_virtq_push
+#define virtq_unpop               fz_virtq_unpop
+#define virtq_fill                fz_virtq_fill
+#define virtq_flush               fz_virtq_flush
 #define virtq_should_interrupt    fz_virtq_should_interrupt
 #define virtq_want_kick           fz_virtq_want_kick
 #define virtq_chain_read          fz_virtq_chain_read
@@ -439,7 +444,7 @@ static void do_rx(struct input *in)
 
 /* virtio-net: a legacy bring-up with the rings at known places (features from the input, the
  * offloads often on; 64 RX buffers posted), then one TX chain: a header with random offload fields and a frame of
- * up to 64 KiB whose payload descriptors repeat one 4 KiB area (the fake RAM is 64 KiB). */
+ * up to 64 KiB whose payload descriptors repeat one 4 KiB area (all below 64 KiB of fake RAM). */
 #define FZ_TX_PFN 4
 #define FZ_TX_HDR 0x8000
 #define FZ_TX_PAY 0x9000
@@ -447,6 +452,7 @@ static void do_rx(struct input *in)
 #define FZ_RX_BUF 0xA000
 #define FZ_RX_BIG 0xD000
 static uint16_t g_tx_avail;
+static size_t g_tx_hdr = 10; /* the header the bring-up negotiated: 12 with MRG_RXBUF */
 static struct vmm_virtio_net *g_vn;
 
 static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
@@ -462,17 +468,23 @@ static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
     uint64_t segs;
 
     if (take8(in) & 1) {
+        uint8_t sel = take8(in);
+        /* EVENT_IDX, HOST_TSO4, GUEST_TSO4, MAC, GUEST_CSUM, CSUM; MRG_RXBUF in half. */
+        uint32_t feat = (sel & 3) ? 0x200008A3u | ((sel & 4) ? 0x8000u : 0) : (uint32_t)take(in, 4);
+
         cfg_out(vm, 0x04, 2, 0x0007);
         fake_outb(vm, FZ_IO + 0x12, 0);
         fake_outb(vm, FZ_IO + 0x12, 3);
-        fake_out(vm, FZ_IO + 0x04, 4, (take8(in) & 3) ? 0x200008A3u : (uint32_t)take(in, 4));
+        fake_out(vm, FZ_IO + 0x04, 4, feat);
+        g_tx_hdr = (fake_in(vm, FZ_IO + 0x04, 4) & 0x8000u) ? 12 : 10;
         fake_out(vm, FZ_IO + 0x0E, 2, 1);
         fake_out(vm, FZ_IO + 0x08, 4, FZ_TX_PFN);
         fake_out(vm, FZ_IO + 0x0E, 2, 0);
         fake_out(vm, FZ_IO + 0x08, 4, FZ_RX_PFN);
         fake_outb(vm, FZ_IO + 0x12, 7);
         g_tx_avail = 0;
-        /* 64 RX buffers (sharing eight 1.5 KiB areas) for the frames do_rx delivers. */
+        /* 64 RX buffers (sharing eight 1.5 KiB areas) for the frames do_rx delivers; with
+         * MRG_RXBUF a super-frame spreads over them. */
         for (uint16_t i = 0; i < 64; i++) {
             uint64_t rd = (uint64_t)FZ_RX_PFN << 12;
             uint64_t a = FZ_RX_BUF + 0x600ull * (i % 8);
@@ -530,13 +542,15 @@ static void virtio_tx_offload(struct vmm_vm *vm, struct input *in)
         }
         memcpy(&vm->ram[FZ_TX_HDR + i], &v, 2);
     }
-    memcpy(&vm->ram[FZ_TX_HDR + 10], f, hlen);
+    vm->ram[FZ_TX_HDR + 10] = 0; /* num_buffers (with a 12-byte header) */
+    vm->ram[FZ_TX_HDR + 11] = 0;
+    memcpy(&vm->ram[FZ_TX_HDR + g_tx_hdr], f, hlen);
     for (unsigned i = 0; i < 4096; i++) {
         vm->ram[FZ_TX_PAY + i] = (uint8_t)(i * 13 + 5);
     }
     {
         uint64_t a = FZ_TX_HDR;
-        uint32_t l = (uint32_t)(10 + hlen);
+        uint32_t l = (uint32_t)(g_tx_hdr + hlen);
         uint16_t fl = pay ? 1 : 0;
         uint16_t nx = (uint16_t)(head + 1);
 
@@ -666,6 +680,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fake_nic_enable((take8(&in) & 7) != 0);
     fake_nic_offloads(take8(&in) & 1);
     g_tx_avail = 0;
+    g_tx_hdr = 10;
     g_vn = NULL;
     vm = fake_vm_new("fz");
     if (vm == NULL) {

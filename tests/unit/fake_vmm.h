@@ -14,7 +14,7 @@
 #define FAKE_MAX_DEVS    16
 #define FAKE_LINES       32
 #define FAKE_CONSOLE_MAX 65536
-#define FAKE_RAM_SIZE    65536
+#define FAKE_RAM_SIZE    0x40000 /* room for a 64 KiB frame spread over buffers */
 #define FAKE_LOG_LINES   64
 
 struct vmm_vm {

@@ -41,6 +41,7 @@
 #define F_HOST_TSO4  (1u << 11)
 #define F_MAC        (1u << 5)
 #define F_GUEST_TSO4 (1u << 7)
+#define F_MRG_RXBUF  (1u << 15)
 #define F_STATUS     (1u << 16)
 #define F_EVENT_IDX  (1u << 29)
 
@@ -276,6 +277,7 @@ static void test_legacy_registers(void **state)
     assert_true(hf & F_STATUS);
     assert_true(hf & F_EVENT_IDX);
     assert_false(hf & F_GUEST_TSO4); /* the fake host has no offload hooks here */
+    assert_true(hf & F_MRG_RXBUF);   /* offered always, with or without offloads */
     fake_out(vm, IO + 0x0E, 2, 0);
     assert_int_equal(fake_in(vm, IO + 0x0C, 2), QN);
     fake_out(vm, IO + 0x0E, 2, 2);
@@ -621,6 +623,7 @@ static void test_modern(void **state)
     assert_int_equal(mrd(vm, 0x04, 4), 1); /* VERSION_1 */
     mwr(vm, 0x00, 4, 0);
     assert_true(mrd(vm, 0x04, 4) & F_MAC);
+    assert_true(mrd(vm, 0x04, 4) & F_MRG_RXBUF);
     mwr(vm, 0x08, 4, 0);
     mwr(vm, 0x0C, 4, F_MAC);
     mwr(vm, 0x08, 4, 1);
@@ -1748,6 +1751,301 @@ static void test_off_rx_modern(void **state)
     assert_int_equal(get32(vm, 0x1600 + 8), 12 + len);
 }
 
+/* ---- mergeable receive buffers (MRG_RXBUF) ---- */
+
+#define MRG_BUF 0x10000 /* single-descriptor buffers as Linux posts them, up to the RAM's end */
+
+/* Posts n device-writable buffers of `size` bytes (buffer `first`.. at MRG_BUF), each one
+ * descriptor numbered after its avail slot, memory poisoned; on the ring at desc / avail. */
+static void post_mrg_at(struct fixture *f, uint64_t desc, uint64_t avail, uint16_t qsize,
+                        unsigned first, unsigned n, uint32_t size)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t a = MRG_BUF + (uint64_t)(first + i) * size;
+        uint16_t d = (uint16_t)(f->rx_avail % qsize);
+
+        assert_true(a + size <= FAKE_RAM_SIZE);
+        memset(&f->vm->ram[a], 0xEE, size);
+        put_desc(f->vm, desc, d, a, size, 2 /* WRITE */, 0);
+        put16(f->vm, avail + 4 + 2 * (f->rx_avail % qsize), d);
+        f->rx_avail++;
+    }
+    put16(f->vm, avail + 2, f->rx_avail);
+}
+
+static void post_mrg(struct fixture *f, unsigned first, unsigned n, uint32_t size)
+{
+    post_mrg_at(f, q_desc(RXQ_PFN), q_avail(RXQ_PFN), QN, first, n, size);
+}
+
+static uint8_t g_got[NETOFF_FRAME_MAX + 64];
+
+/* The frame the guest got in the used elements from `from` (ring of qsize at desc / used):
+ * num_buffers (== nbuf) elements published at once, each buffer's bytes in ring order, every
+ * buffer full but the last, nothing written beyond a used length; header and frame compared
+ * with hdr (12 bytes, num_buffers filled in here) and fr. */
+static void check_mrg_at(struct fixture *f, uint64_t desc, uint64_t used, uint16_t qsize,
+                         uint16_t from, const uint8_t *hdr, const uint8_t *fr, size_t len,
+                         unsigned nbuf)
+{
+    struct vmm_vm *vm = f->vm;
+    size_t got = 0;
+    uint8_t want[12];
+
+    assert_int_equal(get16(vm, used + 2), (uint16_t)(from + nbuf));
+    for (unsigned i = 0; i < nbuf; i++) {
+        uint16_t slot = (uint16_t)((from + i) % qsize);
+        uint16_t head = (uint16_t)get32(vm, used + 4 + 8ull * slot);
+        uint32_t ulen = get32(vm, used + 4 + 8ull * slot + 4);
+        uint64_t a = get32(vm, desc + 16ull * head);
+        uint32_t blen = get32(vm, desc + 16ull * head + 8);
+
+        assert_true(ulen <= blen);
+        if (i + 1 < nbuf) {
+            assert_int_equal(ulen, blen);
+        } else if (ulen < blen) {
+            assert_int_equal(vm->ram[a + ulen], 0xEE);
+        }
+        assert_true(got + ulen <= sizeof(g_got));
+        memcpy(g_got + got, &vm->ram[a], ulen);
+        got += ulen;
+    }
+    assert_int_equal(got, 12 + len);
+    memcpy(want, hdr, 12);
+    want[10] = (uint8_t)nbuf;
+    want[11] = (uint8_t)(nbuf >> 8);
+    assert_memory_equal(g_got, want, 12);
+    assert_memory_equal(g_got + 12, fr, len);
+}
+
+static void check_mrg(struct fixture *f, uint16_t from, const uint8_t *hdr, const uint8_t *fr,
+                      size_t len, unsigned nbuf)
+{
+    check_mrg_at(f, q_desc(RXQ_PFN), q_used(RXQ_PFN), QN, from, hdr, fr, len, nbuf);
+}
+
+/* The GSO header a TCPv4 super-frame (no options, no VLAN) gets. */
+static void gso_hdr(uint8_t *h)
+{
+    memset(h, 0, 12);
+    h[0] = 1;  /* NEEDS_CSUM */
+    h[1] = 1;  /* TCPV4 */
+    h[2] = 54; /* hdr_len */
+    h[4] = (uint8_t)MSS;
+    h[5] = (uint8_t)(MSS >> 8);
+    h[6] = 34; /* csum_start */
+    h[8] = 16; /* csum_offset */
+}
+
+/* Legacy with MRG_RXBUF (12-byte header): plain frames, 64 KiB super-frames over many
+ * buffers, and a ring that runs out partway. */
+static void test_mrg_rx(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    const struct vmm_nic_stats *st = vmm_virtio_net_stats(f->nic);
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
+                         .csum = NETOFF_CSUM_PARTIAL,
+                         .gso_size = MSS,
+                         .csum_start = 34,
+                         .csum_off = 16};
+    uint8_t h[12];
+    uint8_t fr[1514];
+    size_t hlen;
+    size_t len;
+    uint16_t used = 0;
+    unsigned rises;
+
+    legacy_up(f, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4 | F_MRG_RXBUF);
+    /* A 1514-byte frame fits one 1536-byte buffer: num_buffers 1, DATA_VALID (checked). */
+    len = make_ip_frame(fr, 6, 1460, true);
+    assert_int_equal(len, 1514);
+    post_mrg(f, 0, 1, 1536);
+    assert_true(fake_nic_deliver_off(fr, len, NULL));
+    memset(h, 0, sizeof(h));
+    h[0] = 2;
+    check_mrg(f, used, h, fr, len, 1);
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 4 + 4), 12 + 1514);
+    used += 1;
+    assert_int_equal(os->rx_merged, 0);
+    /* The largest super-frame over 1536-byte buffers: 43 of them, published together. */
+    len = make_super(g_super, 65535 - 40, false, 0, &hlen);
+    assert_int_equal(len, 14 + 65535);
+    post_mrg(f, 0, 50, 1536);
+    assert_true(fake_nic_deliver_off(g_super, len, &gso));
+    gso_hdr(h);
+    check_mrg(f, used, h, g_super, len, 43);
+    used += 43;
+    assert_int_equal(os->rx_merged, 1);
+    assert_int_equal(os->rx_gso, 1);
+    assert_int_equal(st->rx_frames, 2);
+    assert_int_equal(st->rx_bytes, 1514 + len);
+    /* The 7 left over take the next frames, a short one then a 9000-byte one (6 buffers). */
+    len = make_ip_frame(fr, 17, 100, true);
+    assert_true(fake_nic_deliver_off(fr, len, NULL));
+    h[0] = 2;
+    memset(h + 1, 0, 11);
+    check_mrg(f, used, h, fr, len, 1);
+    used += 1;
+    len = make_super(g_super, 9000 - 54, false, 0, &hlen);
+    assert_true(fake_nic_deliver_off(g_super, len, &gso));
+    gso_hdr(h);
+    check_mrg(f, used, h, g_super, len, 6);
+    used += 6;
+    /* One interrupt for the whole burst, at the poll. */
+    rises = vm->rises[IRQ];
+    assert_false(vm->line[IRQ]);
+    fake_poll(vm);
+    assert_int_equal(vm->rises[IRQ], rises + 1);
+    assert_int_equal(fake_inb(vm, IO + 0x13), 1);
+    /* The ring runs out partway: dropped and counted, nothing in the used ring, the buffers
+     * untouched and still available... */
+    len = make_super(g_super, 65535 - 40, false, 0, &hlen);
+    post_mrg(f, 0, 10, 4096);
+    assert_false(fake_nic_deliver_off(g_super, len, &gso));
+    assert_int_equal(st->rx_dropped, 1);
+    assert_int_equal(os->rx_merge_short, 1);
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), used);
+    for (size_t i = 0; i < 10 * 4096; i++) {
+        assert_int_equal(vm->ram[MRG_BUF + i], 0xEE);
+    }
+    /* ... for the next frame, which takes them and 7 more (4096-byte buffers: 17). */
+    post_mrg(f, 10, 7, 4096);
+    assert_true(fake_nic_deliver_off(g_super, len, &gso));
+    check_mrg(f, used, h, g_super, len, 17);
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 4 + 8 * used), used % QN); /* ring order */
+    used += 17;
+    /* An empty ring: a plain drop. */
+    assert_false(fake_nic_deliver_off(fr, 60, NULL));
+    assert_int_equal(st->rx_dropped, 2);
+    assert_int_equal(os->rx_merge_short, 1);
+    assert_int_equal(os->rx_merged, 3);
+    assert_int_equal(st->rx_frames, 5);
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), used);
+    assert_int_equal(st->hostile, 0);
+}
+
+/* The 12-byte header on a legacy transport both ways once MRG_RXBUF is acked, without
+ * offloads (a host without the hooks): TX takes it, RX spreads a frame over small buffers.
+ * A driver that does not ack it keeps the 10-byte header and one chain per frame. */
+static void test_mrg_legacy_hdr(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    uint8_t fr[1514];
+    uint8_t h[12] = {0};
+    size_t len = make_ip_frame(fr, 6, 1460, true);
+
+    legacy_up(f, F_MAC | F_MRG_RXBUF);
+    assert_int_equal(fake_in(vm, IO + 0x04, 4), F_MAC | F_MRG_RXBUF);
+    memset(&vm->ram[BUF], 0, 12);
+    memset(&vm->ram[BUF + 12], 0x77, 100);
+    put_desc(vm, q_desc(TXQ_PFN), 0, BUF, 112, 0, 0);
+    make_avail(vm, q_avail(TXQ_PFN), &f->tx_avail, 0);
+    fake_out(vm, IO + 0x10, 2, 1);
+    assert_int_equal(fake_nic.nsent, 1);
+    assert_int_equal(fake_nic.sent_len[0], 100);
+    assert_int_equal(fake_nic.sent[0][0], 0x77);
+    /* 1514 bytes + header over 600-byte buffers: three, the last partly. */
+    post_mrg(f, 0, 4, 600);
+    assert_true(fake_nic_deliver(fr, len));
+    check_mrg(f, 0, h, fr, len, 3);
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 4 + 8 * 2 + 4), 12 + 1514 - 1200);
+    /* A buffer smaller than the header: the header spans two. */
+    post_mrg(f, 4, 3, 8);
+    post_mrg(f, 30, 1, 2048);
+    assert_true(fake_nic_deliver(fr, 60)); /* takes the 600-byte one left over */
+    check_mrg(f, 3, h, fr, 60, 1);
+    assert_true(fake_nic_deliver(fr, 60));
+    check_mrg(f, 4, h, fr, 60, 4);
+    assert_int_equal(vmm_virtio_net_offload_stats(f->nic)->rx_merged, 2);
+    /* Without MRG_RXBUF: 10-byte header, a frame too big for the chain comes back empty. */
+    legacy_up(f, F_MAC);
+    post_mrg(f, 0, 1, 600);
+    assert_false(fake_nic_deliver(fr, len));
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), 1);
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 8), 0);
+    post_mrg(f, 0, 1, 1600);
+    assert_true(fake_nic_deliver(fr, len));
+    assert_int_equal(get32(vm, q_used(RXQ_PFN) + 16), HDR + 1514);
+    assert_memory_equal(&vm->ram[MRG_BUF + HDR], fr, len);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 0);
+}
+
+/* Hostile buffers past the first: a device-readable one, one outside RAM, a changed one. */
+static void test_mrg_hostile(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    uint8_t fr[1514];
+    size_t len = make_ip_frame(fr, 6, 1460, true);
+
+    legacy_up(f, F_MAC | F_MRG_RXBUF);
+    post_mrg(f, 0, 4, 512);
+    put16(vm, q_desc(RXQ_PFN) + 16 * 2 + 12, 0); /* the third readable */
+    assert_false(fake_nic_deliver(fr, len));
+    expect_hostile(f, 0);
+    legacy_up(f, F_MAC | F_MRG_RXBUF);
+    post_mrg(f, 0, 4, 512);
+    put64(vm, q_desc(RXQ_PFN) + 16 * 1, FAKE_RAM_SIZE - 100); /* the second beyond RAM */
+    assert_false(fake_nic_deliver(fr, len));
+    expect_hostile(f, 1);
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), 0);
+    /* More buffers than the ring holds cannot be taken: a ring of 1-byte buffers. */
+    legacy_up(f, F_MAC | F_MRG_RXBUF);
+    post_mrg(f, 0, QN, 1);
+    assert_false(fake_nic_deliver(fr, len));
+    assert_int_equal(vmm_virtio_net_offload_stats(f->nic)->rx_merge_short, 1);
+    assert_int_equal(get16(vm, q_used(RXQ_PFN) + 2), 0);
+    assert_true(fake_nic_deliver(fr, 200)); /* 212 of them do */
+    check_mrg(f, 0, (const uint8_t[12]){0}, fr, 200, 212);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 2);
+}
+
+/* Modern (VERSION_1) with MRG_RXBUF: a super-frame over 4096-byte buffers of a 64-entry ring,
+ * a ring running out, and the buffers then used. */
+static void test_mrg_rx_modern(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
+    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
+                         .csum = NETOFF_CSUM_PARTIAL,
+                         .gso_size = MSS,
+                         .csum_start = 34,
+                         .csum_off = 16};
+    const uint64_t desc = 0x1000;
+    const uint64_t avail = 0x1400;
+    const uint64_t used = 0x1600;
+    uint8_t h[12];
+    size_t hlen;
+    size_t len = make_super(g_super, 40000, false, 0, &hlen);
+
+    mwr(vm, 0x14, 1, 0);
+    mwr(vm, 0x14, 1, 3);
+    mwr(vm, 0x08, 4, 0);
+    mwr(vm, 0x0C, 4, F_MAC | F_GUEST_CSUM | F_GUEST_TSO4 | F_MRG_RXBUF);
+    mwr(vm, 0x08, 4, 1);
+    mwr(vm, 0x0C, 4, 1);
+    mwr(vm, 0x14, 1, 0x0B);
+    assert_int_equal(mrd(vm, 0x14, 1), 0x0B);
+    modern_queue(vm, 0, 64, desc, avail, used);
+    modern_queue(vm, 1, 8, 0x2000, 0x2100, 0x2200);
+    mwr(vm, 0x14, 1, 0x0F);
+    f->rx_avail = 0;
+    post_mrg_at(f, desc, avail, 64, 0, 5, 4096);
+    assert_false(fake_nic_deliver_off(g_super, len, &gso));
+    assert_int_equal(os->rx_merge_short, 1);
+    assert_int_equal(get16(vm, used + 2), 0);
+    post_mrg_at(f, desc, avail, 64, 5, 5, 4096);
+    assert_true(fake_nic_deliver_off(g_super, len, &gso));
+    gso_hdr(h);
+    check_mrg_at(f, desc, used, 64, 0, h, g_super, len, 10);
+    assert_int_equal(os->rx_merged, 1);
+    assert_int_equal(vmm_virtio_net_stats(f->nic)->hostile, 0);
+}
+
 static void test_unplugged(void **state)
 {
     struct fixture *f = *state;
@@ -1986,6 +2284,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_off_rx, setup_off, teardown),
         cmocka_unit_test_setup_teardown(test_off_rx_bad, setup_off, teardown),
         cmocka_unit_test_setup_teardown(test_off_rx_modern, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_mrg_rx, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_mrg_legacy_hdr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mrg_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mrg_rx_modern, setup_off, teardown),
         cmocka_unit_test_setup_teardown(test_unplugged, setup_unplugged, teardown),
         cmocka_unit_test_setup_teardown(test_msix_capability, setup_msix, teardown),
         cmocka_unit_test_setup_teardown(test_msix_legacy, setup_msix, teardown),

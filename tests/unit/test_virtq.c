@@ -4,7 +4,9 @@
  * the 16-bit index wrapping, an index ahead by more than the ring size refused, a reset
  * starting over, and long chains (Linux's "big packet" receive buffers for GUEST_TSO4 are 19
  * descriptors, up to 47 with CONFIG_MAX_SKB_FRAGS=45) taken whole and written across, one
- * segment more than VIRTQ_SEGS_MAX refused. The NIC model's own tests (test_dev_virtio_net.c) drive it through a NIC. */
+ * segment more than VIRTQ_SEGS_MAX refused; chains given back (virtq_unpop, a frame that did
+ * not fit the mergeable buffers left) and used elements published together (virtq_fill,
+ * virtq_flush). The NIC model's own tests (test_dev_virtio_net.c) drive it through a NIC. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -162,6 +164,101 @@ static void test_reset_starts_over(void **state)
     assert_int_equal(c.head, 1);
 }
 
+static uint16_t get16(struct vmm_vm *vm, uint64_t gpa)
+{
+    uint8_t b[2];
+
+    assert_int_equal(vmm_guest_read(vm, gpa, b, 2), 0);
+    return (uint16_t)(b[0] | b[1] << 8);
+}
+
+/* Chains given back come again in the same order; only what was taken can be given back. */
+static void test_unpop(void **state)
+{
+    struct fixture *f = *state;
+    struct virtq_chain c;
+
+    assert_int_equal(virtq_unpop(&f->q, 1), -EINVAL); /* nothing taken yet */
+    post(f, 3);
+    post(f, 1);
+    post(f, 6);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 1);
+    assert_int_equal(virtq_unpop(&f->q, 2), 0);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 3);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 1);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 6);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 0);
+    /* All three back after the ring ran dry (the index was read again meanwhile). */
+    assert_int_equal(virtq_unpop(&f->q, 3), 0);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 3);
+    /* Giving back more than was taken is refused and changes nothing... */
+    assert_int_equal(virtq_unpop(&f->q, 2), -EINVAL);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 1);
+    /* ... as is giving back a chain already returned. */
+    assert_int_equal(virtq_push(f->vm, &f->q, 3, 0), 0);
+    assert_int_equal(virtq_unpop(&f->q, 2), -EINVAL);
+    assert_int_equal(virtq_unpop(&f->q, 1), 0);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 1);
+}
+
+/* Across the 16-bit wrap of the indices: 65535 -> 0 and back. */
+static void test_unpop_wraps(void **state)
+{
+    struct fixture *f = *state;
+    struct virtq_chain c;
+
+    f->avail = 65534;
+    put16(f->vm, AVAIL + 2, f->avail);
+    f->q.last_avail = 65534;
+    f->q.avail_seen = 65534;
+    f->q.used_idx = 65534;
+    post(f, 2);
+    post(f, 4);
+    post(f, 5);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    }
+    assert_int_equal(f->q.last_avail, 1);
+    assert_int_equal(virtq_unpop(&f->q, 3), 0);
+    assert_int_equal(f->q.last_avail, 65534);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 2);
+    assert_int_equal(virtq_pop(f->vm, &f->q, &c), 1);
+    assert_int_equal(c.head, 4);
+}
+
+/* Filled elements are invisible to the driver until the flush publishes them together. */
+static void test_fill_flush(void **state)
+{
+    struct fixture *f = *state;
+
+    f->q.used_idx = (uint16_t)(QSIZE - 1); /* the elements wrap round the ring */
+    put16(f->vm, USED + 2, f->q.used_idx);
+    assert_int_equal(virtq_fill(f->vm, &f->q, 0, 5, 100), 0);
+    assert_int_equal(virtq_fill(f->vm, &f->q, 1, 6, 200), 0);
+    assert_int_equal(virtq_fill(f->vm, &f->q, 2, 7, 300), 0);
+    assert_int_equal(virtq_fill(f->vm, &f->q, QSIZE, 7, 300), -EIO);
+    assert_int_equal(get16(f->vm, USED + 2), QSIZE - 1);
+    assert_int_equal(f->q.used_idx, QSIZE - 1);
+    assert_int_equal(virtq_flush(f->vm, &f->q, 3), 0);
+    assert_int_equal(get16(f->vm, USED + 2), QSIZE + 2);
+    assert_int_equal(get16(f->vm, USED + 4 + 8 * (QSIZE - 1)), 5);
+    assert_int_equal(get16(f->vm, USED + 4 + 8 * (QSIZE - 1) + 4), 100);
+    assert_int_equal(get16(f->vm, USED + 4), 6);
+    assert_int_equal(get16(f->vm, USED + 4 + 4), 200);
+    assert_int_equal(get16(f->vm, USED + 4 + 8), 7);
+    assert_int_equal(get16(f->vm, USED + 4 + 8 + 4), 300);
+    assert_int_equal(virtq_flush(f->vm, &f->q, QSIZE + 1), -EIO);
+}
+
 /* A chain of n device-writable descriptors (0..n-1) of seglen bytes each at BUFS.., made
  * available (in a queue of more than n entries). */
 static void post_long(struct fixture *f, unsigned n, uint32_t seglen)
@@ -226,6 +323,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_index_too_far_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_starts_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unpop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unpop_wraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_flush, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,7 @@
 #define F_MAC        (1ull << 5)
 #define F_GUEST_TSO4 (1ull << 7) /* super-frames to the guest; needs GUEST_CSUM (the spec) */
 #define F_HOST_TSO4  (1ull << 11)
+#define F_MRG_RXBUF  (1ull << 15) /* a received frame may span several buffers */
 #define F_STATUS     (1ull << 16)
 #define F_EVENT_IDX  (1ull << 29)
 #define F_VERSION_1  (1ull << 32)
@@ -77,7 +78,7 @@
 #define HDR_LEGACY 10
 #define HDR_V1     12
 /* struct virtio_net_hdr, little-endian: flags, gso_type, hdr_len, gso_size, csum_start,
- * csum_offset, then (VERSION_1 only) num_buffers. */
+ * csum_offset, then (VERSION_1 or MRG_RXBUF) num_buffers. */
 #define HDR_FLAGS        0
 #define HDR_GSO_TYPE     1
 #define HDR_HDR_LEN      2
@@ -138,6 +139,9 @@ struct vmm_virtio_net {
     bool bad_hdr_logged;
     unsigned rx_caps;   /* the receive offloads (NETOFF_CAP_*) the host was last given */
     bool rx_bad_logged; /* a frame with metadata the guest cannot take was logged */
+    /* The mergeable buffers one received frame takes: head and bytes written, by ring order. */
+    uint16_t mrg_head[VIRTIO_NET_QSIZE];
+    uint32_t mrg_len[VIRTIO_NET_QSIZE];
 
     uint8_t frame[HDR_V1 + TCPSEG_FRAME_MAX]; /* header + frame (a TSO super-frame) */
     uint8_t seg[VMM_NIC_FRAME_MAX];           /* one segment of a super-frame */
@@ -256,9 +260,10 @@ static bool vn_dma_ok(const struct vmm_virtio_net *n)
            (vn_command(n) & VMM_PCI_CMD_MASTER);
 }
 
+/* The header both ways: 12 bytes (with num_buffers) with VERSION_1 or MRG_RXBUF, else 10. */
 static size_t vn_hdr_len(const struct vmm_virtio_net *n)
 {
-    return (n->guest_features & F_VERSION_1) ? HDR_V1 : HDR_LEGACY;
+    return (n->guest_features & (F_VERSION_1 | F_MRG_RXBUF)) ? HDR_V1 : HDR_LEGACY;
 }
 
 /* Interrupt decision for both queues (one interrupt for everything since the last one): with
@@ -577,6 +582,139 @@ static void vn_rx_count_off(struct vmm_virtio_net *n, const uint8_t *hdr)
     }
 }
 
+/* Writes bytes [soff, soff + len) of the stream header + frame into chain c from its start. */
+static int vn_rx_write(struct vmm_virtio_net *n, const struct virtq_chain *c, const uint8_t *hdr,
+                       size_t hlen, const uint8_t *frame, size_t soff, size_t len)
+{
+    size_t done = 0;
+    int rc;
+
+    if (soff < hlen) {
+        done = hlen - soff < len ? hlen - soff : len;
+        rc = virtq_chain_write(n->port.vm, c, 0, hdr + soff, done);
+        if (rc < 0) {
+            return rc;
+        }
+        soff += done;
+    }
+    if (len > done) {
+        rc = virtq_chain_write(n->port.vm, c, done, frame + (soff - hlen), len - done);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Takes the next RX chain for the frame: 1 with *c filled, 0 when the ring is empty, -1 after
+ * a hostile reset (a malformed ring, a device-readable descriptor). */
+static int vn_rx_pop(struct vmm_virtio_net *n, struct virtq_chain *c)
+{
+    int rc = virtq_pop(n->port.vm, &n->q[RXQ], c);
+
+    if (rc < 0) {
+        vn_hostile(n, "malformed RX ring", rc);
+        return -1;
+    }
+    if (rc == 0) {
+        return 0;
+    }
+    for (unsigned i = 0; i < c->nsegs; i++) {
+        if (!c->segs[i].write) {
+            vn_hostile(n, "device-readable descriptor in the RX queue", -EIO);
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* With MRG_RXBUF: header + frame spread over as many buffers as it needs, in ring order, the
+ * header's num_buffers saying how many. First the buffers are measured (nothing written);
+ * when the ring runs out they go back to it untouched and the frame is dropped. Then they
+ * are written, and their used elements published together. *c holds the first chain. */
+static bool vn_rx_merge(struct vmm_virtio_net *n, struct virtq_chain *c, uint8_t *hdr, size_t hlen,
+                        const uint8_t *frame, size_t len)
+{
+    struct virtq *q = &n->q[RXQ];
+    size_t total = hlen + len;
+    size_t have = 0;
+    size_t soff = 0;
+    uint16_t k = 0;
+    int rc;
+
+    for (;;) {
+        size_t take = c->len < total - have ? (size_t)c->len : total - have;
+
+        n->mrg_head[k] = c->head;
+        n->mrg_len[k] = (uint32_t)take;
+        have += take;
+        k++;
+        if (have == total) {
+            break;
+        }
+        /* At most a ring's worth per frame (q->size <= VIRTIO_NET_QSIZE, the arrays' size):
+         * a frame needing more finds the ring run out. */
+        rc = k < q->size ? vn_rx_pop(n, c) : 0;
+        if (rc < 0) {
+            return vnic_rx_drop(&n->port);
+        }
+        if (rc == 0) {
+            /* Out of buffers partway: all go back, unwritten; the frame is dropped. */
+            if (virtq_unpop(q, k) < 0) {
+                vn_hostile(n, "RX buffers could not be given back", -EIO);
+            }
+            n->off.rx_merge_short++;
+            return vnic_rx_drop(&n->port);
+        }
+    }
+    hdr[HDR_NUM_BUFFERS] = (uint8_t)k;
+    hdr[HDR_NUM_BUFFERS + 1] = (uint8_t)(k >> 8);
+    if (k > 1) {
+        /* *c is the last chain: take them all again, now to write. A guest that changed
+         * buffers it had made available (the spec forbids it) is hostile. */
+        if (virtq_unpop(q, k) < 0) {
+            vn_hostile(n, "RX buffers could not be given back", -EIO);
+            return vnic_rx_drop(&n->port);
+        }
+    }
+    for (uint16_t i = 0; i < k; i++) {
+        if (k > 1) {
+            rc = vn_rx_pop(n, c);
+            if (rc < 0) {
+                return vnic_rx_drop(&n->port);
+            }
+            if (rc == 0 || c->head != n->mrg_head[i] || c->len < n->mrg_len[i]) {
+                vn_hostile(n, "RX buffers changed while in use", -EIO);
+                return vnic_rx_drop(&n->port);
+            }
+        }
+        rc = vn_rx_write(n, c, hdr, hlen, frame, soff, n->mrg_len[i]);
+        if (rc == 0) {
+            rc = virtq_fill(n->port.vm, q, i, c->head, n->mrg_len[i]);
+            if (rc < 0) {
+                vn_hostile(n, "RX used ring not in RAM", rc);
+                return vnic_rx_drop(&n->port);
+            }
+        } else {
+            vn_hostile(n, "RX buffer not in RAM", rc);
+            return vnic_rx_drop(&n->port);
+        }
+        soff += n->mrg_len[i];
+    }
+    rc = virtq_flush(n->port.vm, q, k);
+    if (rc < 0) {
+        vn_hostile(n, "RX used ring not in RAM", rc);
+        return false;
+    }
+    vnic_rx_count(&n->port, len);
+    vn_rx_count_off(n, hdr);
+    if (k > 1) {
+        n->off.rx_merged++;
+    }
+    /* The interrupt is decided at the next poll: one for the whole burst. */
+    return true;
+}
+
 bool vmm_virtio_net_rx_off(void *dev, const void *frame, size_t len, const struct netoff *off)
 {
     struct vmm_virtio_net *n = dev;
@@ -596,19 +734,18 @@ bool vmm_virtio_net_rx_off(void *dev, const void *frame, size_t len, const struc
     if (!vn_rx_hdr(n, frame, len, off, hdr, &why)) {
         return vn_rx_bad_off(n, why != NULL ? why : "bad metadata", off);
     }
-    rc = virtq_pop(n->port.vm, q, &c);
-    if (rc == 0) {
+    rc = vn_rx_pop(n, &c);
+    if (rc <= 0) {
         return vnic_rx_drop(&n->port);
     }
-    if (rc < 0) {
-        vn_hostile(n, "malformed RX ring", rc);
-        return vnic_rx_drop(&n->port);
+    /* Frames without metadata are complete; checked here, not trusted (another guest or the
+     * wire may send a bad checksum on purpose), which still costs less than the guest. */
+    if (vn_off_none(off) && (n->guest_features & F_GUEST_CSUM) &&
+        netcsum_ipv4_l4_valid(frame, len)) {
+        hdr[HDR_FLAGS] = HDR_F_DATA_VALID;
     }
-    for (unsigned i = 0; i < c.nsegs; i++) {
-        if (!c.segs[i].write) {
-            vn_hostile(n, "device-readable descriptor in the RX queue", -EIO);
-            return vnic_rx_drop(&n->port);
-        }
+    if (n->guest_features & F_MRG_RXBUF) {
+        return vn_rx_merge(n, &c, hdr, hlen, frame, len);
     }
     if (c.len < hlen + len) {
         /* Too small for this frame (a super-frame needs a "big packet" chain): the buffer
@@ -619,13 +756,6 @@ bool vmm_virtio_net_rx_off(void *dev, const void *frame, size_t len, const struc
     } else {
         if (hlen == HDR_V1) {
             hdr[HDR_NUM_BUFFERS] = 1;
-        }
-        /* Frames without metadata are complete; checked here, not trusted (another guest or
-         * the wire may send a bad checksum on purpose), which still costs less than the
-         * guest. */
-        if (vn_off_none(off) && (n->guest_features & F_GUEST_CSUM) &&
-            netcsum_ipv4_l4_valid(frame, len)) {
-            hdr[HDR_FLAGS] = HDR_F_DATA_VALID;
         }
         rc = virtq_chain_write(n->port.vm, &c, 0, hdr, hlen);
         if (rc == 0) {
@@ -1160,8 +1290,8 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
     n->irq = cfg->irq;
     n->io_base = cfg->io_base;
     n->mmio_base = cfg->mmio_base;
-    n->host_features =
-        F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_MAC | F_STATUS | F_EVENT_IDX | F_VERSION_1;
+    n->host_features = F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_MRG_RXBUF | F_MAC | F_STATUS |
+                       F_EVENT_IDX | F_VERSION_1;
     str_copy(n->port.name, cfg->name, sizeof(n->port.name));
     fc.ctx = n;
     n->reg.name = n->port.name;

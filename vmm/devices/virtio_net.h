@@ -19,12 +19,21 @@
  * records the cause. Without MSI-X, INTx and ISR as before. A device reset (status 0)
  * clears the vector assignments; a VM reset also the MSI-X table and enable.
  * One RX queue (0) and one TX queue (1), 256 entries each. Features offered: MAC, STATUS,
- * RING_EVENT_IDX, the offloads CSUM, GUEST_CSUM and HOST_TSO4, GUEST_TSO4 when the host takes
- * offload metadata (vmm_host nic_send_off / nic_set_offloads), MTU when the host reports
- * the port's MTU (vmm_host nic_mtu: 1450 on a VNET network a VXLAN link carries, so the
- * guest's full-size frames cross it unfragmented) and, on the modern transport,
- * VERSION_1 (12-byte header instead of 10). No mergeable RX buffers (a driver taking
- * GUEST_TSO4 posts "big packet" chains of ~19 page-sized descriptors), no control queue.
+ * RING_EVENT_IDX, MRG_RXBUF, the offloads CSUM, GUEST_CSUM and HOST_TSO4, GUEST_TSO4 when
+ * the host takes offload metadata (vmm_host nic_send_off / nic_set_offloads), MTU when the
+ * host reports the port's MTU (vmm_host nic_mtu: 1450 on a VNET network a VXLAN link
+ * carries, so the guest's full-size frames cross it unfragmented) and, on the modern
+ * transport, VERSION_1. The header is 12 bytes (num_buffers at 10) with VERSION_1 or
+ * MRG_RXBUF, both ways; 10 on a legacy transport without MRG_RXBUF. No control queue.
+ *
+ * Mergeable receive buffers (MRG_RXBUF; without it a driver taking GUEST_TSO4 posts "big
+ * packet" chains of ~19 page-sized descriptors, 13 frames a ring, each plain frame using a
+ * whole 64 KiB chain): a frame and its header that do not fit one buffer are spread over as
+ * many as needed, in ring order, each used element with the bytes written into its buffer,
+ * num_buffers in the first header saying how many; the used index moves once, after all of
+ * them. The buffers are measured before any is written: when the ring runs out partway they
+ * go back to it untouched (virtq_unpop) and the frame is dropped (rx_dropped,
+ * rx_merge_short). A driver that does not ack MRG_RXBUF gets one chain per frame.
  *
  * Transmit offloads: with CSUM the guest may leave a TCP/UDP checksum to the device
  * (NEEDS_CSUM, csum_start, csum_offset); with HOST_TSO4 it may hand a TCP/IPv4 super-frame of
@@ -94,6 +103,10 @@ struct vmm_virtio_net_offload_stats {
     uint64_t rx_gso;          /* super-frames handed to the guest whole (GSO TCPV4) */
     uint64_t rx_csum_partial; /* frames handed to the guest with NEEDS_CSUM (rx_gso too) */
     uint64_t rx_bad_off; /* RX frames dropped for metadata the guest cannot take (rx_dropped) */
+    uint64_t rx_merged;  /* RX frames spread over more than one mergeable buffer */
+    /* RX frames dropped because the ring ran out of mergeable buffers partway (rx_dropped;
+     * the buffers stay available) */
+    uint64_t rx_merge_short;
 };
 const struct vmm_virtio_net_offload_stats *
 vmm_virtio_net_offload_stats(const struct vmm_virtio_net *n);

@@ -130,23 +130,50 @@ int virtq_pop(struct vmm_vm *vm, struct virtq *q, struct virtq_chain *c)
     return 1;
 }
 
-int virtq_push(struct vmm_vm *vm, struct virtq *q, uint16_t head, uint32_t len)
+int virtq_unpop(struct virtq *q, uint16_t n)
+{
+    /* Only chains taken and not yet returned (last_avail - used_idx: this device returns
+     * every chain it takes) can be given back, and entries from last_avail up to avail_seen
+     * are known available: at most a ring's worth of them after the rewind. */
+    if (q->size == 0 || n > (uint16_t)(q->last_avail - q->used_idx) ||
+        (uint32_t)(uint16_t)(q->avail_seen - q->last_avail) + n > q->size) {
+        return -EINVAL;
+    }
+    q->last_avail = (uint16_t)(q->last_avail - n);
+    return 0;
+}
+
+int virtq_fill(struct vmm_vm *vm, struct virtq *q, uint16_t i, uint16_t head, uint32_t len)
 {
     uint8_t e[8] = {
         (uint8_t)head,        (uint8_t)(head >> 8), 0, 0, (uint8_t)len, (uint8_t)(len >> 8),
         (uint8_t)(len >> 16), (uint8_t)(len >> 24),
     };
-    int rc;
 
-    if (q->size == 0) {
+    if (q->size == 0 || i >= q->size) {
         return -EIO;
     }
-    rc = vmm_guest_write(vm, q->used + 4 + 8ull * (q->used_idx % q->size), e, sizeof(e));
+    return vmm_guest_write(vm, q->used + 4 + 8ull * ((uint16_t)(q->used_idx + i) % q->size), e,
+                           sizeof(e));
+}
+
+int virtq_flush(struct vmm_vm *vm, struct virtq *q, uint16_t count)
+{
+    if (q->size == 0 || count > q->size) {
+        return -EIO;
+    }
+    q->used_idx = (uint16_t)(q->used_idx + count);
+    return vq_wr16(vm, q->used + 2, q->used_idx);
+}
+
+int virtq_push(struct vmm_vm *vm, struct virtq *q, uint16_t head, uint32_t len)
+{
+    int rc = virtq_fill(vm, q, 0, head, len);
+
     if (rc < 0) {
         return rc;
     }
-    q->used_idx++;
-    return vq_wr16(vm, q->used + 2, q->used_idx);
+    return virtq_flush(vm, q, 1);
 }
 
 bool virtq_should_interrupt(struct vmm_vm *vm, struct virtq *q, int *err)

@@ -59,8 +59,17 @@ static inline bool virtq_ready(const struct virtq *q)
  * too many segments, an indirect descriptor, a readable segment after a writable one), or
  * -EFAULT when a ring is not in guest RAM. */
 int virtq_pop(struct vmm_vm *vm, struct virtq *q, struct virtq_chain *c);
+/* Gives back the last n chains taken (the device could not use them): the next virtq_pop
+ * takes them again, in the same order. -EINVAL, nothing changed, when fewer than n chains
+ * are taken and not yet returned (used), or that would be more than a ring's worth. */
+int virtq_unpop(struct virtq *q, uint16_t n);
 /* Returns a chain: used element (head, len) then used->idx. */
 int virtq_push(struct vmm_vm *vm, struct virtq *q, uint16_t head, uint32_t len);
+/* Returns several chains at once (a frame spread over mergeable buffers): virtq_fill writes
+ * the used element `i` places after used->idx without publishing it; virtq_flush then moves
+ * used->idx over `count` filled elements, so the driver sees all of them or none. */
+int virtq_fill(struct vmm_vm *vm, struct virtq *q, uint16_t i, uint16_t head, uint32_t len);
+int virtq_flush(struct vmm_vm *vm, struct virtq *q, uint16_t count);
 /* Whether the driver wants an interrupt for what was pushed since the last call; *err is set
  * to a negative code when the ring cannot be read. */
 bool virtq_should_interrupt(struct vmm_vm *vm, struct virtq *q, int *err);
