@@ -127,10 +127,10 @@ nl_qemu_device() {
     ne2k-isa) echo ne2k_isa,iobase=0x300,irq=9 ;;
     virtio)
         # NATIVE_VIRTIO=petrel: only the features Petrel's virtio-net model offers (checksum
-        # and TSO4 both ways; no TSO6, ECN, UFO or mergeable RX buffers), for a like-for-like
+        # and TSO4 both ways, mergeable RX buffers; no TSO6, ECN or UFO), for a like-for-like
         # reference; the default is QEMU's virtio-net as it comes (all of them).
         if [ "${NATIVE_VIRTIO:-qemu}" = petrel ]; then
-            echo "virtio-net-pci,csum=on,guest_csum=on,gso=off,host_tso4=on,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=on,guest_tso6=off,guest_ecn=off,guest_ufo=off,mrg_rxbuf=off"
+            echo "virtio-net-pci,csum=on,guest_csum=on,gso=off,host_tso4=on,host_tso6=off,host_ecn=off,host_ufo=off,guest_tso4=on,guest_tso6=off,guest_ecn=off,guest_ufo=off,mrg_rxbuf=on"
         else
             echo virtio-net-pci
         fi

@@ -16,8 +16,8 @@
 #                        NIC model on the same TAP and address: rx, tx, ping; for virtio twice:
 #                        QEMU's virtio-net as it comes (checksum offload and TSO/GSO: 64 KiB
 #                        segments through the TAP) and with only the features Petrel's model
-#                        offers (checksum and TSO4 both ways; no TSO6, ECN, UFO or
-#                        mergeable RX buffers), the like-for-like figure;
+#                        offers (checksum and TSO4 both ways, mergeable RX buffers; no
+#                        TSO6, ECN or UFO), the like-for-like figure;
 #           exits/pkt    the VM's exits (`vm info linux` on the appliance's console, every exit
 #                        reason, counted always) over the guest's frames (`vnet ports`: rx + tx of
 #                        port linux.eth0) across all the guest's iperf runs.
@@ -402,7 +402,7 @@ if part guests; then
     done
     echo "  ping in ms (h1 -> guest); own = the appliance's lwIP on the same host NIC, same boot;"
     echo "  exits/fr = the VM's exits / the guest's frames (port rx + tx) during its iperf runs;"
-    echo "  virtio* = native with only the features Petrel's virtio-net offers (csum and TSO4 both ways)"
+    echo "  virtio* = native with only the features Petrel's virtio-net offers (csum and TSO4 both ways, mergeable RX buffers)"
     if [[ " $GUEST_NICS " == *" virtio "* ]]; then
         rr=$(nl_ratio "${RES[g.virtio.rx]}" "${RES[g.virtio.nat_rx]}")
         rt=$(nl_ratio "${RES[g.virtio.tx]}" "${RES[g.virtio.nat_tx]}")
