@@ -126,8 +126,8 @@ static int edge_emit(void *ctx, const uint8_t *frame, size_t len, const struct n
 }
 
 /* Frames with offloads the NIC takes (the switch passes only those): to the NIC whole; when it
- * is busy, cut in software into the queue, so a burst is not lost at the edge (a queue slot
- * holds a wire-size frame, not a 64 KiB super-frame). */
+ * is busy (or refuses the metadata after all), cut in software into the queue, so a burst is
+ * not lost at the edge (a queue slot holds a wire-size frame, not a 64 KiB super-frame). */
 static int edge_tx_off(struct vnet_port *port, const void *frame, size_t len,
                        const struct netoff *off)
 {
@@ -140,8 +140,11 @@ static int edge_tx_off(struct vnet_port *port, const void *frame, size_t len,
     edgeq_flush();
     if (g_edgeq_count == 0) {
         rc = nic_send_off(g_nic, frame, len, off);
+        if (rc == 0) {
+            return 0;
+        }
         if (rc != -EAGAIN) {
-            return rc;
+            LOG_DEBUG(VNET, "edge: %zu-byte frame with offloads refused (%d): cut here", len, rc);
         }
     }
     rc = netoff_emit(frame, len, off, 0, scratch, sizeof(scratch), edge_emit, port);
