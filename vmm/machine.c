@@ -148,6 +148,7 @@ static int create_nics(struct vmm_vm *vm)
             .irq = (uint8_t)VMM_PCI_INTX_IRQ(NIC_FIRST_SLOT + i, 1),
             .io_base = (uint16_t)(NIC_IO_BASE + 0x100 * i),
             .mmio_base = NIC_MMIO_BASE + 0x10000ull * i,
+            .no_offload = nc->no_offload,
         };
         int rc;
 

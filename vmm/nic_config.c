@@ -164,7 +164,17 @@ static int parse_setting(const char *key, size_t klen, const char *v, size_t vle
     if (token_is(key, klen, "mtu")) {
         return parse_mtu(v, vlen, out, err, errlen);
     }
-    return fail(err, errlen, "unknown key (mac, net, network, name, mtu)", key, klen);
+    if (token_is(key, klen, "offload")) {
+        if (out->model != VMM_NIC_VIRTIO) {
+            return fail(err, errlen, "offload= applies to virtio only", key, klen);
+        }
+        if (!token_is(v, vlen, "on") && !token_is(v, vlen, "off")) {
+            return fail(err, errlen, "bad offload (want on or off)", v, vlen);
+        }
+        out->no_offload = token_is(v, vlen, "off");
+        return 0;
+    }
+    return fail(err, errlen, "unknown key (mac, net, network, name, mtu, offload)", key, klen);
 }
 
 static bool is_blank(char c)

@@ -1,6 +1,6 @@
 /* Guest NIC configuration: the models a VM can have, what each needs (name, MAC, VNET network,
  * MTU), the parser for petrel.conf's
- * `nic = MODEL[,name=eth0][,mac=52:54:00:12:34:56][,net=lab][,mtu=1500]` value and the MTU
+ * `nic = MODEL[,name=eth0][,mac=52:54:00:12:34:56][,net=lab][,mtu=1500][,offload=off]` value and the MTU
  * choice for a NIC's VNET port (pure: no allocation, no globals), and the settings machine.c
  * hands a NIC model. */
 #ifndef PETREL_VMM_NIC_CONFIG_H
@@ -34,12 +34,14 @@ struct vmm_nic_config {
     bool mac_set;              /* false: machine.c derives 52:54:00:50:<vm id>:<index> */
     char net[VMM_NIC_NET_MAX]; /* VNET network; "" for the host's default */
     uint16_t mtu;              /* `mtu=`: IP MTU of the NIC's port; 0 = chosen (vmm_nic_mtu) */
+    bool no_offload;           /* `offload=off` (virtio only): no checksum or TSO offloads */
 };
 
 /* Parses one `nic =` value for the VM's index-th NIC (its default name is "eth<index>").
  * 0 on success; -EINVAL with a one-line reason in err (if err is not NULL) for an unknown
- * model or key, a bad MAC (also a multicast one), a name or network too long, or an MTU
- * outside VMM_NIC_MTU_MIN..VMM_NIC_MTU_MAX. */
+ * model or key, a bad MAC (also a multicast one), a name or network too long, an MTU
+ * outside VMM_NIC_MTU_MIN..VMM_NIC_MTU_MAX, or `offload=` other than on/off or on a model
+ * without offloads (only virtio-net has them). */
 int vmm_nic_parse(const char *spec, unsigned index, struct vmm_nic_config *out, char *err,
                   size_t errlen);
 const char *vmm_nic_model_name(enum vmm_nic_model model);
@@ -64,6 +66,7 @@ struct vmm_nic_dev_config {
     uint8_t irq;        /* ISA/GSI line of its INTA# (also the interrupt line register) */
     uint16_t io_base;   /* its IO BAR (size fixed per model) */
     uint64_t mmio_base; /* its memory BAR where the model has one (virtio modern) */
+    bool no_offload;    /* virtio-net: offer no checksum or segmentation offloads */
 };
 
 #endif

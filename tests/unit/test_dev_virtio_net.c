@@ -187,6 +187,29 @@ static int setup_off(void **state)
     return setup_common(state, true, false, true);
 }
 
+/* `nic = virtio,offload=off` on a host that takes offloads. */
+static int setup_no_offload(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct vmm_nic_dev_config dc = {.name = "eth0",
+                                    .slot = SLOT,
+                                    .irq = IRQ,
+                                    .io_base = IO,
+                                    .mmio_base = MMIO,
+                                    .no_offload = true};
+
+    fake_host_install(0);
+    fake_nic_enable(true);
+    fake_nic_offloads(true);
+    memcpy(dc.mac, mac, 6);
+    f->vm = fake_vm_new("t");
+    assert_int_equal(vmm_dev_pci_host_create(f->vm, &f->pci), 0);
+    assert_int_equal(vmm_dev_virtio_net_create(f->vm, f->pci, &dc, &f->nic), 0);
+    cfg_write(f->vm, 0x04, 2, 0x0007);
+    *state = f;
+    return 0;
+}
+
 static int teardown(void **state)
 {
     struct fixture *f = *state;
@@ -1247,6 +1270,22 @@ static void expect_super_sent(const uint8_t *hdrs, size_t hlen, size_t pay)
     }
 }
 
+/* offload=off: no checksum or segmentation feature is offered, even though the host would take
+ * them, and the port is never told it takes metadata; mergeable buffers stay. */
+static void test_offload_off(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+    uint32_t hf = fake_in(vm, IO, 4);
+
+    assert_int_equal(hf & (F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_GUEST_TSO4), 0);
+    assert_true(hf & F_MRG_RXBUF);
+    assert_true(hf & F_MAC);
+    /* A driver acking them anyway gets only what was offered. */
+    legacy_up(f, F_MAC | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_GUEST_TSO4);
+    assert_int_equal(fake_in(vm, IO + 0x04, 4) & (F_CSUM | F_GUEST_CSUM | F_HOST_TSO4), 0);
+}
+
 static void test_off_tso_tx(void **state)
 {
     struct fixture *f = *state;
@@ -2277,6 +2316,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tso_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tso_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tso_hostile, setup_off, teardown),
+        cmocka_unit_test_setup_teardown(test_offload_off, setup_no_offload, teardown),
         cmocka_unit_test_setup_teardown(test_off_tso_tx, setup_off, teardown),
         cmocka_unit_test_setup_teardown(test_off_csum_tx, setup_off, teardown),
         cmocka_unit_test_setup_teardown(test_off_negotiation, setup_off, teardown),

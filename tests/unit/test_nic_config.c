@@ -56,6 +56,17 @@ static void test_keys(void **state)
     assert_string_equal(c.net, "2");
     assert_string_equal(c.name, "eth3");
     assert_int_equal(vmm_nic_parse("virtio\tnet=lab, name = x", 0, &c, err, sizeof(err)), -EINVAL);
+    /* offload= (virtio only): on is the default. */
+    assert_int_equal(vmm_nic_parse("virtio", 0, &c, err, sizeof(err)), 0);
+    assert_false(c.no_offload);
+    assert_int_equal(vmm_nic_parse("virtio,offload=off", 0, &c, err, sizeof(err)), 0);
+    assert_true(c.no_offload);
+    assert_int_equal(vmm_nic_parse("virtio,offload=off,offload=on", 0, &c, err, sizeof(err)), 0);
+    assert_false(c.no_offload);
+    assert_int_equal(vmm_nic_parse("virtio,offload=no", 0, &c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "want on or off"));
+    assert_int_equal(vmm_nic_parse("rtl8139,offload=off", 0, &c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "virtio only"));
 }
 
 static void test_errors(void **state)
