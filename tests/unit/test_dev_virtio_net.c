@@ -144,11 +144,17 @@ static void make_avail(struct vmm_vm *vm, uint64_t avail, uint16_t *idx, uint16_
     put16(vm, avail + 2, *idx);
 }
 
-static int setup_common(void **state, bool backend, bool msi, bool offloads)
+/* A VM with the NIC: a backend or none, an MSI route, a host that takes offload metadata, and
+ * the nic line's offload=off. */
+static int setup_nic(void **state, bool backend, bool msi, bool offloads, bool no_offload)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct vmm_nic_dev_config dc = {
-        .name = "eth0", .slot = SLOT, .irq = IRQ, .io_base = IO, .mmio_base = MMIO};
+    struct vmm_nic_dev_config dc = {.name = "eth0",
+                                    .slot = SLOT,
+                                    .irq = IRQ,
+                                    .io_base = IO,
+                                    .mmio_base = MMIO,
+                                    .no_offload = no_offload};
 
     fake_host_install(0);
     fake_nic_enable(backend);
@@ -168,46 +174,29 @@ static int setup_common(void **state, bool backend, bool msi, bool offloads)
 
 static int setup(void **state)
 {
-    return setup_common(state, true, false, false);
+    return setup_nic(state, true, false, false, false);
 }
 
 static int setup_msix(void **state)
 {
-    return setup_common(state, true, true, false);
+    return setup_nic(state, true, true, false, false);
 }
 
 static int setup_unplugged(void **state)
 {
-    return setup_common(state, false, false, false);
+    return setup_nic(state, false, false, false, false);
 }
 
 /* A host that takes offload metadata (nic_send_off, nic_set_offloads). */
 static int setup_off(void **state)
 {
-    return setup_common(state, true, false, true);
+    return setup_nic(state, true, false, true, false);
 }
 
 /* `nic = virtio,offload=off` on a host that takes offloads. */
 static int setup_no_offload(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct vmm_nic_dev_config dc = {.name = "eth0",
-                                    .slot = SLOT,
-                                    .irq = IRQ,
-                                    .io_base = IO,
-                                    .mmio_base = MMIO,
-                                    .no_offload = true};
-
-    fake_host_install(0);
-    fake_nic_enable(true);
-    fake_nic_offloads(true);
-    memcpy(dc.mac, mac, 6);
-    f->vm = fake_vm_new("t");
-    assert_int_equal(vmm_dev_pci_host_create(f->vm, &f->pci), 0);
-    assert_int_equal(vmm_dev_virtio_net_create(f->vm, f->pci, &dc, &f->nic), 0);
-    cfg_write(f->vm, 0x04, 2, 0x0007);
-    *state = f;
-    return 0;
+    return setup_nic(state, true, false, true, true);
 }
 
 static int teardown(void **state)
@@ -881,6 +870,26 @@ static void post_tx_hdr(struct fixture *f, uint16_t i, const uint8_t *fr, size_t
     make_avail(vm, q_avail(TXQ_PFN), &f->tx_avail, d);
 }
 
+/* Headers no host should get: each dropped by the model, with or without the host's offload hooks. */
+static const struct {
+    uint8_t flags;
+    uint8_t gso;
+    uint16_t start;
+    uint16_t off;
+} bad_csum_hdrs[] = {
+    {1, 0, 34, 1514 - 34 - 1}, /* the field's second byte past the end */
+    {1, 0, 34, 1514 - 34},     /* the field just past the end */
+    {1, 0, 1514, 0},           /* start at the end */
+    {1, 0, 0xFFFF, 16},        /* start far outside */
+    {1, 0, 34, 0xFFFF},        /* offset far outside */
+    {1, 0, 0xFFFF, 0xFFFF},    /* both: no wrap-around */
+    {1, 1, 34, 16},            /* GSO TCPv4, not negotiated */
+    {0, 3, 0, 0},              /* GSO UDP, never offered */
+    {2, 0, 0, 0},              /* DATA_VALID is for the device to set */
+    {3, 0, 34, 16},            /* ... also with NEEDS_CSUM */
+    {0x81, 0, 34, 16},         /* unknown flag */
+};
+
 static void test_csum_tx(void **state)
 {
     struct fixture *f = *state;
@@ -891,23 +900,7 @@ static void test_csum_tx(void **state)
     uint8_t fr[1514];
     size_t len;
     uint16_t i = 0;
-    struct {
-        uint8_t flags;
-        uint8_t gso;
-        uint16_t start;
-        uint16_t off;
-    } bad[] = {
-        {1, 0, 34, 1514 - 34 - 1}, /* the field's second byte past the end */
-        {1, 0, 34, 1514 - 34},     /* the field just past the end */
-        {1, 0, 1514, 0},           /* start at the end */
-        {1, 0, 0xFFFF, 16},        /* start far outside */
-        {1, 0, 34, 0xFFFF},        /* offset far outside */
-        {1, 0, 0xFFFF, 0xFFFF},    /* both: no wrap-around */
-        {1, 1, 34, 16},            /* GSO TCPv4, not negotiated */
-        {0, 3, 0, 0},              /* GSO UDP, not negotiated */
-        {2, 0, 0, 0},              /* DATA_VALID is for the device to set */
-        {0x81, 0, 34, 16},         /* unknown flag */
-    };
+    const size_t nbad = sizeof(bad_csum_hdrs) / sizeof(bad_csum_hdrs[0]);
 
     assert_true(fake_in(vm, IO, 4) & F_CSUM);
     /* NEEDS_CSUM without CSUM negotiated is a bad header. */
@@ -951,13 +944,14 @@ static void test_csum_tx(void **state)
     assert_int_equal(os->tx_bad_hdr, 1); /* counters survive a device reset */
     /* Hostile headers: each drops its frame only, counted; the ring goes on. */
     len = make_ip_frame(fr, 6, 1460, false);
-    for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-        post_tx_hdr(f, i++, fr, len, bad[k].flags, bad[k].gso, bad[k].start, bad[k].off);
+    for (unsigned k = 0; k < nbad; k++) {
+        post_tx_hdr(f, i++, fr, len, bad_csum_hdrs[k].flags, bad_csum_hdrs[k].gso,
+                    bad_csum_hdrs[k].start, bad_csum_hdrs[k].off);
     }
     fake_poll(vm);
     assert_int_equal(fake_nic.nsent, 4);
-    assert_int_equal(os->tx_bad_hdr, 1 + sizeof(bad) / sizeof(bad[0]));
-    assert_int_equal(st->tx_dropped, 1 + sizeof(bad) / sizeof(bad[0]));
+    assert_int_equal(os->tx_bad_hdr, 1 + nbad);
+    assert_int_equal(st->tx_dropped, 1 + nbad);
     assert_int_equal(get16(vm, q_used(TXQ_PFN) + 2), i);
     /* Still working after them. */
     len = make_ip_frame(fr, 6, 200, false);
@@ -1341,26 +1335,6 @@ static void test_off_tso_tx(void **state)
     assert_int_equal(fake_nic.off_refused, 0);
     assert_int_equal(st->hostile, 0);
 }
-
-/* Headers no host should get: each dropped by the model, as without offloads. */
-static const struct {
-    uint8_t flags;
-    uint8_t gso;
-    uint16_t start;
-    uint16_t off;
-} bad_csum_hdrs[] = {
-    {1, 0, 34, 1514 - 34 - 1}, /* the field's second byte past the end */
-    {1, 0, 34, 1514 - 34},     /* the field just past the end */
-    {1, 0, 1514, 0},           /* start at the end */
-    {1, 0, 0xFFFF, 16},        /* start far outside */
-    {1, 0, 34, 0xFFFF},        /* offset far outside */
-    {1, 0, 0xFFFF, 0xFFFF},    /* both: no wrap-around */
-    {1, 1, 34, 16},            /* GSO TCPv4, not negotiated */
-    {0, 3, 0, 0},              /* GSO UDP, never offered */
-    {2, 0, 0, 0},              /* DATA_VALID is for the device to set */
-    {3, 0, 34, 16},            /* ... also with NEEDS_CSUM */
-    {0x81, 0, 34, 16},         /* unknown flag */
-};
 
 static void test_off_csum_tx(void **state)
 {
