@@ -533,13 +533,9 @@ static int vio_send_off(struct nic *nic, const void *frame, size_t len, const st
         h.csum_offset = off->csum_off;
     }
     if (gso) {
-        /* netoff_check: the partial checksum is the TCP one, so csum_start is where the TCP
-         * header starts, and its data offset (>= 5 words) lies inside the frame. */
-        const uint8_t *f = frame;
-
         h.gso_type = VIO_NET_HDR_GSO_TCPV4;
         h.gso_size = off->gso_size;
-        h.hdr_len = (uint16_t)(off->csum_start + (size_t)(f[off->csum_start + 12] >> 4) * 4);
+        h.hdr_len = (uint16_t)netoff_gso_hlen(frame, off);
     }
     return vio_xmit(v, frame, len, &h);
 }

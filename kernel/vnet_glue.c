@@ -171,7 +171,7 @@ static int edge_promisc(struct vnet_port *port, bool on)
 static void edge_rx(void *ctx, const void *frame, size_t len, const struct netoff *off)
 {
     (void)vnet_input_off(ctx, frame, len, off); /* drops are counted by the switch */
-    (void)net_link_vnet_poll();                  /* lwIP gets its frame in this main-loop pass */
+    (void)net_link_vnet_poll();                 /* lwIP gets its frame in this main-loop pass */
 }
 
 /* ---- guest NIC backends (struct vmm_host) ------------------------------------------------ */
@@ -368,15 +368,10 @@ int vnet_glue_nic_set_offloads(void *backend, unsigned caps,
     if (rx_off == NULL && caps != 0) {
         return -EINVAL;
     }
+    /* The switch logs the change, or why it refused it (the port then takes plain frames). */
     rc = vnet_port_set_offloads(v->port, caps);
     if (rc != 0) {
-        LOG_WARN(VNET, "port %s: offloads %#x refused (%d): plain frames only",
-                 vnet_port_name(v->port), caps, rc);
         (void)vnet_port_set_offloads(v->port, 0);
-    } else {
-        LOG_DEBUG(VNET, "port %s: offloads%s%s%s", vnet_port_name(v->port),
-                  caps & NETOFF_CAP_CSUM ? " csum" : "", caps & NETOFF_CAP_TSO4 ? " tso4" : "",
-                  caps == 0 ? " none" : "");
     }
     v->rx_off = rx_off;
     return rc;

@@ -142,6 +142,17 @@ void vnet_promisc_update(struct vnet_switch *sw)
     }
 }
 
+/* Offloads a port may claim: known bits, and only with a tx_off to hand the metadata to. */
+static bool offloads_ok(const char *name, unsigned caps, vnet_tx_off_fn tx_off)
+{
+    if ((caps & ~VNET_OFFLOADS_ALL) != 0 || (caps != 0 && tx_off == NULL)) {
+        LOG_WARN(VNET, "vnet: port %s: offloads 0x%x refused (known 0x%x, and only with tx_off)",
+                 name, caps, VNET_OFFLOADS_ALL);
+        return false;
+    }
+    return true;
+}
+
 static int check_config(struct vnet_switch *sw, const struct vnet_port_config *cfg)
 {
     if (vnet_name_check(cfg->name) < 0) {
@@ -162,9 +173,7 @@ static int check_config(struct vnet_switch *sw, const struct vnet_port_config *c
         LOG_WARN(VNET, "vnet: port %s: no tx callback", cfg->name);
         return -EINVAL;
     }
-    if ((cfg->offloads & ~VNET_OFFLOADS_ALL) != 0 || (cfg->offloads != 0 && cfg->tx_off == NULL)) {
-        LOG_WARN(VNET, "vnet: port %s: offloads 0x%x refused (known 0x%x, and only with tx_off)",
-                 cfg->name, cfg->offloads, VNET_OFFLOADS_ALL);
+    if (!offloads_ok(cfg->name, cfg->offloads, cfg->tx_off)) {
         return -EINVAL;
     }
     if (cfg->mac != NULL) {
@@ -369,9 +378,7 @@ int vnet_port_set_offloads(struct vnet_port *port, unsigned caps)
     if (port == NULL) {
         return -EINVAL;
     }
-    if ((caps & ~VNET_OFFLOADS_ALL) != 0 || (caps != 0 && port->tx_off == NULL)) {
-        LOG_WARN(VNET, "vnet: port %s: offloads 0x%x refused (known 0x%x, and only with tx_off)",
-                 port->name, caps, VNET_OFFLOADS_ALL);
+    if (!offloads_ok(port->name, caps, port->tx_off)) {
         return -EINVAL;
     }
     if (caps != port->offloads) {

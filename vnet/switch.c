@@ -3,7 +3,6 @@
  * and statistics. */
 #include "internal.h"
 #include "../kernel/lib.h"
-#include "../kernel/lib/tcpseg.h"
 #include "../kernel/log.h"
 
 static struct vnet_switch *g_default_switch;
@@ -383,7 +382,6 @@ static int check_size(struct vnet_port *in, struct vnet_pkt *pk, const struct ne
 {
     size_t max = vnet_frame_max(pk->frame, pk->len, in->mtu);
     const char *why = NULL;
-    struct tcpseg sg;
     int rc;
 
     pk->off = NULL;
@@ -413,12 +411,7 @@ static int check_size(struct vnet_port *in, struct vnet_pkt *pk, const struct ne
         return -EINVAL;
     }
     if (pk->meta.gso != NETOFF_GSO_NONE) {
-        /* Accepted by netoff_check with the same limits: cannot fail. */
-        if (tcpseg_prepare(pk->frame, pk->len, pk->meta.gso_size, max, &sg, &why) < 0) {
-            drop_in(in, VNET_DROP_OFFLOAD);
-            return -EINVAL;
-        }
-        pk->need = sg.hlen + sg.mss;
+        pk->need = netoff_gso_hlen(pk->frame, &pk->meta) + pk->meta.gso_size;
     }
     pk->off = &pk->meta;
     return 0;

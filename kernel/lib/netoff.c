@@ -57,6 +57,11 @@ int netoff_check(const uint8_t *frame, size_t len, const struct netoff *off, siz
     return 0;
 }
 
+size_t netoff_gso_hlen(const uint8_t *frame, const struct netoff *off)
+{
+    return (size_t)off->csum_start + (size_t)(frame[off->csum_start + 12] >> 4) * 4;
+}
+
 /* What of off this receiver may hear: NULL when nothing. */
 static const struct netoff *netoff_for(const struct netoff *off, unsigned caps)
 {

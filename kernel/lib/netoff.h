@@ -54,6 +54,11 @@ bool netoff_active(const struct netoff *off);
 int netoff_check(const uint8_t *frame, size_t len, const struct netoff *off, size_t plain_max,
                  size_t seg_max, const char **why);
 
+/* The header bytes (Ethernet + IP + TCP) every segment of a checked GSO frame repeats: what
+ * virtio's hdr_len says. netoff_check made csum_start the TCP header's offset and put its data
+ * offset inside the frame. */
+size_t netoff_gso_hlen(const uint8_t *frame, const struct netoff *off);
+
 /* Receives one frame from netoff_emit; off is NULL when the frame needs nothing done. */
 typedef int (*netoff_emit_fn)(void *ctx, const uint8_t *frame, size_t len,
                               const struct netoff *off);

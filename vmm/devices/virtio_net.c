@@ -398,11 +398,12 @@ static void vn_tx_frame(struct vmm_virtio_net *n, const uint8_t *h, uint8_t *fra
             .csum_off = vn_le16(h + HDR_CSUM_OFFSET),
         };
 
-        /* netcsum_fill's check, without the fill: the host completes the checksum only for
-         * receivers that need it. */
-        if (off.csum_start >= len || off.csum_off > len - off.csum_start ||
-            len - off.csum_start - off.csum_off < 2) {
-            vn_bad_hdr(n, "checksum field outside the frame", h);
+        const char *why = NULL;
+
+        /* The field must lie in the frame; the host completes the checksum only for receivers
+         * that need it. */
+        if (netoff_check(frame, len, &off, VMM_NIC_FRAME_MAX, VMM_NIC_FRAME_MAX, &why) < 0) {
+            vn_bad_hdr(n, why, h);
             return;
         }
         n->off.tx_csum++;
@@ -531,8 +532,6 @@ static bool vn_off_none(const struct netoff *off)
 static bool vn_rx_hdr(struct vmm_virtio_net *n, const uint8_t *frame, size_t len,
                       const struct netoff *off, uint8_t *hdr, const char **why)
 {
-    struct tcpseg sg;
-
     *why = NULL;
     if (vn_off_none(off)) {
         return true;
@@ -549,12 +548,8 @@ static bool vn_rx_hdr(struct vmm_virtio_net *n, const uint8_t *frame, size_t len
         return false;
     }
     if (off->gso == NETOFF_GSO_TCPV4) {
-        /* netoff_check took it: this only measures the headers for hdr_len. */
-        if (tcpseg_prepare(frame, len, off->gso_size, VMM_NIC_FRAME_MAX, &sg, why) < 0) {
-            return false;
-        }
         hdr[HDR_GSO_TYPE] = HDR_GSO_TCPV4;
-        vn_put16(hdr + HDR_HDR_LEN, sg.hlen);
+        vn_put16(hdr + HDR_HDR_LEN, netoff_gso_hlen(frame, off));
         vn_put16(hdr + HDR_GSO_SIZE, off->gso_size);
     }
     if (off->csum == NETOFF_CSUM_PARTIAL) {
