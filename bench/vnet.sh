@@ -35,7 +35,7 @@
 # VXLAN_NIC (virtio), KERNEL (build/petrel.elf), GUEST (directory with vmlinuz and initrd.img;
 # default tools/mkguest-linux's build/guests/linux, refreshed first), LISTEN (5002),
 # PETREL_TEST_TIMEOUT_SCALE (multiplies every timeout), PROFILE (1: print the appliance's time
-# split and the guest's exit reasons before and after each guest's iperf runs).
+# split and the guest's exit reasons before each guest's iperf runs and after each direction).
 # Everything it creates (lab, QEMUs, temporary files) is removed on exit, also on failure or
 # Ctrl-C. Exit status: 0 when every figure was measured (goals are reported, not enforced), 1
 # otherwise.
@@ -261,10 +261,10 @@ guest_measure() {
         for dir in rx tx; do
             nl_repeat "RES[g.$g.$dir]" "guest $g via VNET $dir (Mbit/s)" "$RUNS" \
                 nl_iperf "$dir" "$GUEST_IP" ip netns exec "$NL_H1"
+            profile "guest $g, after iperf $dir"
         done
         after=$(counters)
         [ -n "$after" ] || nl_say "guest $g: no counters from the console (after)"
-        profile "guest $g, after iperf"
         if [ -n "$before" ] && [ -n "$after" ]; then
             RES[g.$g.exits]=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " ")
                 split(a, y, " "); f = y[2] - x[2]; if (f > 0) printf "%.2f\n", (y[1] - x[1]) / f

@@ -131,9 +131,11 @@ static int cmd_cpu(struct shell *sh, int argc, char **argv)
     } else {
         shell_puts(sh, "svm        no (guests cannot run)\n");
     }
-    shell_printf(sh, "main loop  %llu passes, %llu halts, %llu work items, %llu timers\n",
-                 (unsigned long long)ml.passes, (unsigned long long)ml.halts,
-                 (unsigned long long)ml.work_items, (unsigned long long)ml.timers_run);
+    shell_printf(
+        sh, "main loop  %llu passes, %llu halts, %llu work items, %llu timers, %llu busy polls\n",
+        (unsigned long long)ml.passes, (unsigned long long)ml.halts,
+        (unsigned long long)ml.work_items, (unsigned long long)ml.timers_run,
+        (unsigned long long)ml.busy_polls);
     shell_printf(sh, "time       %llu ms idle (hlt), %llu ms running vCPUs, up %llu ms\n",
                  (unsigned long long)(ml.idle_ns / 1000000),
                  (unsigned long long)(ml.vcpu_ns / 1000000),
@@ -141,6 +143,16 @@ static int cmd_cpu(struct shell *sh, int argc, char **argv)
     shell_printf(sh, "irqs       %llu unhandled, %llu spurious, %llu deferred-queue overflows\n",
                  (unsigned long long)is.unhandled, (unsigned long long)is.spurious,
                  (unsigned long long)is.deferred_overflows);
+    shell_puts(sh, "irq counts");
+    for (unsigned v = 0; v < 256; v++) {
+        uint64_t count;
+        const char *name;
+
+        if (irq_vector_info((uint8_t)v, &count, &name) && count > 0) {
+            shell_printf(sh, " %s %llu", name, (unsigned long long)count);
+        }
+    }
+    shell_puts(sh, "\n");
     return 0;
 }
 

@@ -7,7 +7,46 @@
 #include "../vmm/vmm.h"
 
 static struct poll_hook *g_hooks;
+static struct poll_hook *g_busy_hooks;
 static struct mainloop_stats g_stats;
+static uint64_t g_poll_deadline = UINT64_MAX; /* this pass's busy-poll requests */
+static bool g_vcpu_ran;
+
+void mainloop_poll_by(uint64_t deadline_ns)
+{
+    g_poll_deadline = MIN(g_poll_deadline, deadline_ns);
+}
+
+uint64_t mainloop_poll_deadline(void)
+{
+    return g_poll_deadline;
+}
+
+void mainloop_add_busy_poll(struct poll_hook *h)
+{
+    h->next = g_busy_hooks;
+    g_busy_hooks = h;
+}
+
+static void run_busy_hooks(void)
+{
+    g_poll_deadline = UINT64_MAX;
+    for (struct poll_hook *h = g_busy_hooks; h != NULL; h = h->next) {
+        h->fn(h->ctx);
+    }
+}
+
+uint64_t mainloop_busy_poll(void)
+{
+    g_stats.busy_polls++;
+    run_busy_hooks();
+    return g_poll_deadline;
+}
+
+bool mainloop_vcpu_ran(void)
+{
+    return g_vcpu_ran;
+}
 
 void mainloop_add_poll(struct poll_hook *h)
 {
@@ -22,6 +61,8 @@ void mainloop_get_stats(struct mainloop_stats *out)
 
 NORETURN void mainloop_run(void)
 {
+    bool idle_pass = false; /* this pass follows one that found no runnable vCPU */
+
     cpu_sti();
     for (;;) {
         int did;
@@ -34,16 +75,27 @@ NORETURN void mainloop_run(void)
         for (struct poll_hook *h = g_hooks; h != NULL; h = h->next) {
             h->fn(h->ctx);
         }
+        run_busy_hooks();
         /* A runnable vCPU gets the CPU until its next exit that needs us (a host interrupt
          * always is one); sleep only when every vCPU sleeps too. */
         struct vmm_vcpu *vcpu = vmm_sched_next();
+        g_vcpu_ran = vcpu != NULL;
         if (vcpu != NULL) {
             uint64_t t0 = now_ns();
 
+            idle_pass = false;
             vmm_run(vcpu);
             g_stats.vcpu_ns += now_ns() - t0;
             continue;
         }
+        /* Every guest sleeps: busy polling is over, one more pass lets the drivers turn their
+         * interrupts back on (mainloop_vcpu_ran is false now); a driver that still asks is
+         * looked at by its deadline. */
+        if (g_poll_deadline != UINT64_MAX && !idle_pass) {
+            idle_pass = true;
+            continue;
+        }
+        idle_pass = false;
         /* Sleep only when nothing is queued; interrupts stay off between the check and HLT so
          * a wake-up cannot slip in between. */
         cpu_cli();
@@ -51,7 +103,8 @@ NORETURN void mainloop_run(void)
             uint64_t t0;
 
             g_stats.halts++;
-            timer_arm_wakeup(MIN(timer_next_deadline(), vmm_sched_wake_deadline()));
+            timer_arm_wakeup(
+                MIN(MIN(timer_next_deadline(), vmm_sched_wake_deadline()), g_poll_deadline));
             t0 = now_ns();
             cpu_sti_hlt();
             /* Interrupt handlers run before this line: their time counts as idle. */

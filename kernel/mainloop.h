@@ -13,6 +13,18 @@ struct poll_hook {
 };
 
 void mainloop_add_poll(struct poll_hook *h);
+
+/* Busy polling: a driver whose device keeps bringing work while a guest runs (a NIC's frames)
+ * turns the device's interrupts off, each of which would be a world switch of its own, and
+ * looks instead: its busy hook runs on every pass and, through vmm_host.busy_poll, after every
+ * guest exit. A hook that wants to go on calls mainloop_poll_by(deadline) on each call: the
+ * guest is made to exit by the earliest deadline asked (the request ends with the call).
+ * mainloop_vcpu_ran: the last pass ran a vCPU (no guest running: polling is not worth it). */
+void mainloop_add_busy_poll(struct poll_hook *h);
+void mainloop_poll_by(uint64_t deadline_ns);
+uint64_t mainloop_poll_deadline(void);
+uint64_t mainloop_busy_poll(void);
+bool mainloop_vcpu_ran(void);
 NORETURN void mainloop_run(void);
 
 struct mainloop_stats {
@@ -20,8 +32,9 @@ struct mainloop_stats {
     uint64_t halts;
     uint64_t work_items;
     uint64_t timers_run;
-    uint64_t idle_ns; /* time halted, waiting for an interrupt */
-    uint64_t vcpu_ns; /* time in vmm_run: guests and their exits */
+    uint64_t busy_polls; /* busy hook rounds after guest exits (mainloop_busy_poll) */
+    uint64_t idle_ns;    /* time halted, waiting for an interrupt */
+    uint64_t vcpu_ns;    /* time in vmm_run: guests and their exits */
 };
 void mainloop_get_stats(struct mainloop_stats *out);
 

@@ -5,6 +5,7 @@
 #include "heap.h"
 #include "lib.h"
 #include "log.h"
+#include "mainloop.h"
 #include "memory.h"
 #include "timer.h"
 #include "vnet_glue.h"
@@ -95,6 +96,8 @@ static struct vmm_host g_host = {
     .virt_to_phys = host_virt_to_phys,
     .now_ns = now_ns,
     .arm_wakeup = timer_arm_wakeup,
+    .poll_deadline = mainloop_poll_deadline,
+    .busy_poll = mainloop_busy_poll,
     .console_out = host_console_out,
     .vm_state_changed = host_vm_state_changed,
     .nic_attach = vnet_glue_nic_attach,

@@ -30,6 +30,14 @@ struct vmm_host {
      * Called before each VMRUN with the vCPU's next device deadline or slice end. Optional:
      * without it, guest timers run at the host's tick. */
     void (*arm_wakeup)(uint64_t deadline_ns);
+    /* Busy polling (optional, both or neither). The host polls a device instead of taking
+     * its interrupts (say a NIC whose frames keep coming, where each interrupt would be a
+     * world switch): poll_deadline, asked before each VMRUN, is when the host must look at
+     * it next at the latest (the guest is made to exit by then; UINT64_MAX: not polling);
+     * busy_poll does the looking, called after each exit while polling, and returns the next
+     * deadline. */
+    uint64_t (*poll_deadline)(void);
+    uint64_t (*busy_poll)(void);
     /* A VM changed state (started, halted with a reason, exited with a code): the host may
      * wake console readers, free resources, update listings. Optional. */
     void (*vm_state_changed)(struct vmm_vm *vm);
@@ -61,5 +69,13 @@ struct vmm_host {
 /* Installed once at start; every VMM module uses it. */
 void vmm_host_set(const struct vmm_host *host);
 const struct vmm_host *vmm_host(void);
+/* The host is busy polling (poll_deadline says so): a guest exits at least that often anyway,
+ * so a device may look at its rings at each entry instead of asking the guest for kicks. */
+static inline bool vmm_host_polling(void)
+{
+    const struct vmm_host *h = vmm_host();
+
+    return h != NULL && h->poll_deadline != NULL && h->poll_deadline() != UINT64_MAX;
+}
 
 #endif

@@ -253,11 +253,19 @@ void vmm_run(struct vmm_vcpu *vcpu)
         return;
     }
     vm->busy++;
-    for (;;) {
+    for (bool first = true;; first = false) {
         enum vmm_action act;
-        bool pending = vmm_vcpu_poll(vcpu, now);
+        uint64_t poll = h->poll_deadline != NULL ? h->poll_deadline() : UINT64_MAX;
+        bool pending;
         uint64_t t_exit;
         size_t slot;
+
+        /* A host busy-polling looks at its devices after every exit (the main loop just did
+         * before the first entry); what they bring the guest is injected on this entry. */
+        if (!first && poll != UINT64_MAX && h->busy_poll != NULL) {
+            poll = h->busy_poll();
+        }
+        pending = vmm_vcpu_poll(vcpu, now);
 
         if (vm->state != VMM_VM_RUNNING) {
             break;
@@ -273,7 +281,7 @@ void vmm_run(struct vmm_vcpu *vcpu)
         /* The guest must come back out when a device of its own is due (a PIT or RTC tick)
          * or its slice ends, even if it never exits by itself. */
         if (h->arm_wakeup != NULL) {
-            h->arm_wakeup(MIN(vcpu->wake_ns, start + VMM_SLICE_NS));
+            h->arm_wakeup(MIN(MIN(vcpu->wake_ns, start + VMM_SLICE_NS), poll));
         }
         enter(vcpu);
         t_exit = h->now_ns();

@@ -8,6 +8,7 @@
 #include "../../kernel/log.h"
 
 uint64_t fake_now;
+uint64_t fake_poll_deadline = UINT64_MAX;
 long fake_live_allocs;
 
 static const struct vmm_host *g_fake_host;
@@ -45,6 +46,11 @@ static void fake_free(void *p)
 static uint64_t fake_now_ns(void)
 {
     return fake_now;
+}
+
+static uint64_t fake_poll_deadline_ns(void)
+{
+    return fake_poll_deadline;
 }
 
 struct fake_nic fake_nic;
@@ -132,6 +138,7 @@ static struct vmm_host fake_host = {
     .zalloc = fake_zalloc,
     .free = fake_free,
     .now_ns = fake_now_ns,
+    .poll_deadline = fake_poll_deadline_ns,
     .tsc_hz = 1000000000ULL,
     .nic_attach = fake_nic_attach,
     .nic_send = fake_nic_send,
@@ -192,6 +199,7 @@ void fake_host_install(uint64_t start_ns)
         installed = true;
     }
     vmm_host_set(&fake_host);
+    fake_poll_deadline = UINT64_MAX;
     memset(&fake_nic, 0, sizeof(fake_nic));
     fake_nic_enable(true);
     fake_nic_offloads(false);

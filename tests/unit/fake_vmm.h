@@ -49,6 +49,9 @@ struct vmm_vm {
 
 /* The fake clock, in ns (what vmm_host()->now_ns() returns). */
 extern uint64_t fake_now;
+/* What vmm_host()->poll_deadline() says: UINT64_MAX (set by fake_host_install) when the host
+ * is not busy polling. */
+extern uint64_t fake_poll_deadline;
 /* Live allocations made through vmm_host()->zalloc. */
 extern long fake_live_allocs;
 

@@ -442,6 +442,33 @@ static void test_event_idx(void **state)
     assert_int_equal(get16(vm, q_used(TXQ_PFN) + 4 + 8 * QN), 2);
 }
 
+/* While the host busy-polls, the guest is made to exit often anyway: the device asks for no
+ * TX kicks and takes the ring before every entry; kicks are asked for again once it stops. */
+static void test_tx_quiet_while_host_polls(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm_vm *vm = f->vm;
+
+    legacy_up(f, F_MAC | F_STATUS);
+    post_tx(f, 0, 60, 1);
+    fake_out(vm, IO + 0x10, 2, 1);
+    assert_int_equal(fake_nic.nsent, 1);
+    assert_int_equal(get16(vm, q_used(TXQ_PFN)) & 1, 0); /* kicks wanted */
+    fake_poll_deadline = fake_now + 500000;
+    post_tx(f, 1, 60, 2);
+    fake_poll(vm);
+    assert_int_equal(fake_nic.nsent, 2);
+    assert_int_equal(get16(vm, q_used(TXQ_PFN)) & 1, 1); /* NO_NOTIFY */
+    post_tx(f, 2, 60, 3);
+    post_tx(f, 3, 60, 4);
+    fake_poll(vm); /* no kick: the poll before entry takes them */
+    assert_int_equal(fake_nic.nsent, 4);
+    assert_int_equal(fake_nic.sent[3][0], 4);
+    fake_poll_deadline = UINT64_MAX;
+    fake_poll(vm);
+    assert_int_equal(get16(vm, q_used(TXQ_PFN)) & 1, 0);
+}
+
 /* A TX index that wraps the 16-bit space: 70000 frames through a 256-entry ring. */
 static void test_index_wraparound(void **state)
 {
@@ -2281,6 +2308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_legacy_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_rx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tx_quiet_while_host_polls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_wraparound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_tx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_rx, setup, teardown),

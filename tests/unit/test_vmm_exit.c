@@ -1508,6 +1508,39 @@ static void test_run_loop(void **state)
     fake_guest = NULL;
 }
 
+/* Busy polling: the host looks at its devices after every exit (not before the first entry:
+ * the main loop just did) and the guest is made to exit by the host's deadline; once the host
+ * stops, the deadline is the guest's own again. */
+static void test_run_busy_poll(void **state)
+{
+    uint64_t start;
+
+    (void)state;
+    add_tdev(false);
+    add_intc();
+    g_step = 0;
+    fake_guest = script_out_cpuid_hlt;
+    g_fake.now = 1000;
+    g_fake.poll_deadline = 1500;
+    vmm_run(vcpu());
+    assert_int_equal(g_fake_entries, 3);
+    assert_int_equal(g_fake.busy_polls, 2); /* after the OUT and the CPUID (HLT yields) */
+    assert_int_equal(g_fake.wakeup, 1500);
+    assert_int_equal(g_dev.nout, 1);
+
+    g_step = 0;
+    g_fake_entries = 0;
+    g_fake.busy_polls = 0;
+    g_fake.polls_left = 1; /* the first look ends it */
+    vcpu()->halted = false;
+    start = g_fake.now;
+    vmm_run(vcpu());
+    assert_int_equal(g_fake_entries, 3);
+    assert_int_equal(g_fake.busy_polls, 1);
+    assert_int_equal(g_fake.wakeup, start + VMM_SLICE_NS);
+    fake_guest = NULL;
+}
+
 static void script_exit_device(struct vmm_vcpu *v)
 {
     struct vmcb_control *c = &v->vmcb->ctl;
@@ -1737,6 +1770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pv_eoi_msr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pv_eoi, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_busy_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit_from_device_inside_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_robin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),

@@ -20,6 +20,10 @@ struct fake_host_state {
     bool no_2m;              /* page_alloc_2m fails (forces the 4 KiB fallback) */
     size_t fail_pages_after; /* page_alloc fails after this many more successes (0 = never) */
     uint64_t now;
+    uint64_t wakeup;        /* the last arm_wakeup deadline */
+    uint64_t poll_deadline; /* what poll_deadline and busy_poll say (UINT64_MAX: not polling) */
+    unsigned busy_polls;    /* busy_poll calls */
+    unsigned polls_left;    /* busy_poll calls until polling ends (0: it goes on) */
     char console[8192];
     size_t console_len;
     unsigned state_changes;
@@ -119,6 +123,25 @@ static void fake_state_changed(struct vmm_vm *vm)
     g_fake.state_changes++;
 }
 
+static void fake_arm_wakeup(uint64_t deadline)
+{
+    g_fake.wakeup = deadline;
+}
+
+static uint64_t fake_poll_deadline(void)
+{
+    return g_fake.poll_deadline;
+}
+
+static uint64_t fake_busy_poll(void)
+{
+    g_fake.busy_polls++;
+    if (g_fake.polls_left > 0 && --g_fake.polls_left == 0) {
+        g_fake.poll_deadline = UINT64_MAX;
+    }
+    return g_fake.poll_deadline;
+}
+
 static const struct vmm_host g_fake_host = {
     .zalloc = fake_zalloc,
     .free = fake_free,
@@ -129,6 +152,9 @@ static const struct vmm_host g_fake_host = {
     .virt_to_phys = fake_v2p,
     .now_ns = fake_now,
     .tsc_hz = 1000000000,
+    .arm_wakeup = fake_arm_wakeup,
+    .poll_deadline = fake_poll_deadline,
+    .busy_poll = fake_busy_poll,
     .console_out = fake_console_out,
     .vm_state_changed = fake_state_changed,
 };
@@ -238,6 +264,7 @@ UNUSED static void fake_setup(void)
     }
     g_log_count = 0;
     memset(&g_fake, 0, sizeof(g_fake));
+    g_fake.poll_deadline = UINT64_MAX;
     fake_guest = NULL;
     g_fake_entries = 0;
     vmm_host_set(&g_fake_host);
