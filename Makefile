@@ -51,7 +51,8 @@ KLDFLAGS    := -nostdlib -n -T boot/linker.ld -z max-page-size=0x1000 -z noexecs
 HOSTED_SRC  := kernel/pmm.c kernel/heap.c kernel/cmdline.c kernel/log.c kernel/bootinfo.c \
                kernel/config.c \
                kernel/lib/format.c kernel/lib/strutil.c kernel/lib/inet_csum.c \
-               kernel/lib/netcsum.c kernel/lib/tcpseg.c kernel/lib/netoff.c netstack/netaddr.c netstack/iperf_proto.c drivers/nic_ring.c
+               kernel/lib/netcsum.c kernel/lib/tcpseg.c kernel/lib/tcpgro.c kernel/lib/netoff.c \
+               netstack/netaddr.c netstack/iperf_proto.c drivers/nic_ring.c
 # The VMM is OS-independent: all of it but the SVM instructions (vmm/svm_hw.c) runs hosted.
 HOSTED_SRC  += $(filter-out vmm/svm_hw.c,$(wildcard vmm/*.c)) $(wildcard vmm/devices/*.c)
 HOSTED_SRC  += $(CONSOLE_HOSTED_SRC)

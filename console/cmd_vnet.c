@@ -118,16 +118,18 @@ static int show_ports(struct shell *sh, struct vnet_switch *sw)
     for (size_t i = 0; i < n; i++) {
         const struct vnet_port_info *p = &g_ports[i];
 
-        if (p->offloads == 0 && p->c.gso_in == 0 && p->c.gso_split == 0 && p->c.csum_filled == 0) {
+        if (p->offloads == 0 && p->c.gso_in == 0 && p->c.gso_split == 0 && p->c.csum_filled == 0 &&
+            p->c.gro_merged == 0) {
             continue;
         }
         shell_printf(sh,
-                     "offloads on %s: takes%s%s%s; gso_in %llu gso_split %llu csum_filled %llu\n",
+                     "offloads on %s: takes%s%s%s; gso_in %llu gso_split %llu csum_filled %llu "
+                     "gro_merged %llu\n",
                      p->name, (p->offloads & NETOFF_CAP_CSUM) ? " csum" : "",
                      (p->offloads & NETOFF_CAP_TSO4) ? " tso4" : "",
                      (p->offloads & (NETOFF_CAP_CSUM | NETOFF_CAP_TSO4)) ? "" : " nothing",
                      (unsigned long long)p->c.gso_in, (unsigned long long)p->c.gso_split,
-                     (unsigned long long)p->c.csum_filled);
+                     (unsigned long long)p->c.csum_filled, (unsigned long long)p->c.gro_merged);
     }
     return 0;
 }

@@ -24,8 +24,13 @@ uint64_t mainloop_poll_deadline(void)
 
 void mainloop_add_busy_poll(struct poll_hook *h)
 {
-    h->next = g_busy_hooks;
-    g_busy_hooks = h;
+    struct poll_hook **p = &g_busy_hooks;
+
+    while (*p != NULL) {
+        p = &(*p)->next;
+    }
+    h->next = NULL;
+    *p = h;
 }
 
 static void run_busy_hooks(void)

@@ -19,7 +19,9 @@ void mainloop_add_poll(struct poll_hook *h);
  * looks instead: its busy hook runs on every pass and, through vmm_host.busy_poll, after every
  * guest exit. A hook that wants to go on calls mainloop_poll_by(deadline) on each call: the
  * guest is made to exit by the earliest deadline asked (the request ends with the call).
- * mainloop_vcpu_ran: the last pass ran a vCPU (no guest running: polling is not worth it). */
+ * Busy hooks run in the order added, after the poll hooks (VNET's flush, added after the NICs,
+ * hands on what their polls brought). mainloop_vcpu_ran: the last pass ran a vCPU (with no
+ * guest running, polling is not worth it). */
 void mainloop_add_busy_poll(struct poll_hook *h);
 void mainloop_poll_by(uint64_t deadline_ns);
 uint64_t mainloop_poll_deadline(void);

@@ -37,6 +37,7 @@ static struct vnet_port *g_edge;
 static struct nic *g_nic;
 static struct timer g_tick;
 static struct poll_hook g_poll;
+static struct poll_hook g_flush;
 static struct vnic *g_pending_del[DETACH_PENDING];
 
 static void *host_zalloc(size_t size)
@@ -555,6 +556,14 @@ static void tick(void *arg)
     vnet_tick(g_sw);
 }
 
+/* Busy hook (every main-loop pass and busy poll, after the NICs'): segments held for merging
+ * go to their ports before a guest runs again. */
+static void vnet_flush_hook(void *ctx)
+{
+    (void)ctx;
+    vnet_flush(g_sw);
+}
+
 /* The main-loop hook: frames queued for lwIP, VXLAN datagrams queued while lwIP was busy,
  * capture streams, and port deletions that had to wait. */
 static void vnet_poll(void *ctx)
@@ -624,6 +633,10 @@ int vnet_glue_init(struct nic *nic)
     g_poll.ctx = NULL;
     g_poll.name = "vnet";
     mainloop_add_poll(&g_poll);
+    g_flush.fn = vnet_flush_hook;
+    g_flush.ctx = NULL;
+    g_flush.name = "vnet-flush";
+    mainloop_add_busy_poll(&g_flush);
     rc = con_cmds_vnet_register();
     if (rc != 0) {
         LOG_ERROR(VNET, "cannot register the vnet console commands (%d)", rc);

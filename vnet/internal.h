@@ -5,12 +5,16 @@
 #include "mactable.h"
 #include "vnet.h"
 
+/* Held segments of every port are emitted before the port is deleted (vnet_port_del). */
+void vnet_gro_release(struct vnet_port *port);
+
 /* The largest frame any port accepts: VNET_MTU_MAX + header + one VLAN tag. */
 #define VNET_FRAME_MAX_ALL (VNET_MTU_MAX + VNET_ETH_HLEN + VNET_VLAN_HLEN)
 /* Every NETOFF_CAP_* bit a port may claim. */
 #define VNET_OFFLOADS_ALL (NETOFF_CAP_CSUM | NETOFF_CAP_TSO4 | NETOFF_CAP_VALID)
 
 struct vnet_link;
+struct tcpgro;
 
 struct vnet_port {
     struct vnet_switch *sw;
@@ -30,6 +34,7 @@ struct vnet_port {
     uint32_t tap_mask; /* bit i: tap i selects this port */
     struct vnet_port_counters c;
     struct vnet_link *link; /* VNET_PORT_LINK only */
+    struct tcpgro *gro;     /* segments held for merging (vnet_flush); NULL until first used */
     /* The frame path's one-entry caches (a stream repeats its addresses): MAC table hints for
      * the last source learned and the last unicast destination looked up on this port (see
      * vnet_mactable_learn_hint; they check themselves), and the port that destination

@@ -303,6 +303,7 @@ int vnet_port_del(struct vnet_port *port)
     if (i == sw->nports) {
         return -EINVAL;
     }
+    vnet_gro_release(port);
     for (; i + 1 < sw->nports; i++) {
         sw->ports[i] = sw->ports[i + 1];
     }

@@ -1,8 +1,9 @@
 /* The switch: creation, the frame path (vnet_input / vnet_input_off: checks, learning, route
- * table, learning bridge, delivery with offloads resolved per egress port), aging, MAC listing
- * and statistics. */
+ * table, learning bridge, delivery with offloads resolved per egress port, merging of a link's
+ * segments for ports that take super-frames), aging, MAC listing and statistics. */
 #include "internal.h"
 #include "../kernel/lib.h"
+#include "../kernel/lib/tcpgro.h"
 #include "../kernel/log.h"
 
 static struct vnet_switch *g_default_switch;
@@ -155,6 +156,7 @@ struct vnet_pkt {
     /* The length an egress port's MTU must allow: the frame's, or for a super-frame its
      * longest segment's (headers + gso_size). */
     size_t need;
+    bool gro; /* from a link: may be merged for a port that takes super-frames */
 };
 
 static void drop_in(struct vnet_port *in, enum vnet_drop why)
@@ -244,25 +246,113 @@ static enum vnet_drop deliver_off(struct vnet_switch *sw, struct vnet_port *out,
     return rc == -EAGAIN ? VNET_DROP_TX_BUSY : VNET_DROP_TX_ERROR;
 }
 
-/* Hands a frame to one egress port. Returns true when the port took it (every segment of it,
- * for a super-frame split for the port). */
-static bool deliver(struct vnet_switch *sw, struct vnet_port *out, const struct vnet_pkt *pk)
+static bool counted(struct vnet_port *out, enum vnet_drop why)
 {
-    enum vnet_drop why;
-
-    if (pk->need > vnet_frame_max(pk->frame, pk->len, out->mtu)) {
-        why = VNET_DROP_TOO_BIG;
-    } else if (pk->off == NULL) {
-        why = tx_one(sw, out, pk->frame, pk->len, NULL);
-    } else {
-        why = deliver_off(sw, out, pk);
-    }
     if (why != VNET_DROP_COUNT) {
         out->c.drops[why]++;
         LOG_TRACE(VNET, "vnet: %s: frame not sent: %s", out->name, vnet_drop_name(why));
         return false;
     }
     return true;
+}
+
+/* tcpgro's receiver: what it held, to the port (a super-frame the way the port's offloads
+ * take it now: they may have changed since). Drops are counted; the merge goes on. */
+struct vnet_gro_out {
+    struct vnet_switch *sw;
+    struct vnet_port *out;
+};
+
+static int gro_out(void *ctx, const uint8_t *frame, size_t len, const struct netoff *off)
+{
+    struct vnet_gro_out *g = ctx;
+    struct vnet_pkt pk = {.frame = frame, .len = len, .off = NULL, .need = len};
+
+    if (off == NULL) {
+        (void)counted(g->out, tx_one(g->sw, g->out, frame, len, NULL));
+        return 0;
+    }
+    pk.meta = *off;
+    pk.off = &pk.meta;
+    g->out->c.gro_merged += (len - netoff_gso_hlen(frame, off) + off->gso_size - 1) / off->gso_size;
+    (void)counted(g->out, deliver_off(g->sw, g->out, &pk));
+    return 0;
+}
+
+static void gro_flush(struct vnet_switch *sw, struct vnet_port *out)
+{
+    struct vnet_gro_out g = {sw, out};
+
+    (void)tcpgro_flush(out->gro, gro_out, &g);
+}
+
+/* The port's merge state, made on first use (NULL when memory is short: no merging). */
+static struct tcpgro *gro_of(struct vnet_switch *sw, struct vnet_port *out)
+{
+    if (out->gro == NULL) {
+        struct tcpgro *g = sw->host->zalloc(sizeof(*g));
+        uint8_t *buf = g != NULL ? sw->host->zalloc(NETOFF_FRAME_MAX) : NULL;
+
+        if (buf == NULL) {
+            sw->host->free(g);
+            return NULL;
+        }
+        tcpgro_init(g, buf, NETOFF_FRAME_MAX);
+        out->gro = g;
+    }
+    return out->gro;
+}
+
+void vnet_gro_release(struct vnet_port *port)
+{
+    if (port->gro == NULL) {
+        return;
+    }
+    port->sw->depth++; /* deliver_off's scratch level */
+    gro_flush(port->sw, port);
+    port->sw->depth--;
+    port->sw->host->free(port->gro->buf);
+    port->sw->host->free(port->gro);
+    port->gro = NULL;
+}
+
+void vnet_flush(struct vnet_switch *sw)
+{
+    if (sw == NULL || vnet_busy(sw)) {
+        return;
+    }
+    sw->depth++;
+    for (uint32_t i = 0; i < sw->nports; i++) {
+        struct vnet_port *p = sw->ports[i];
+
+        if (p->gro != NULL && p->gro->len > 0) {
+            gro_flush(sw, p);
+        }
+    }
+    sw->depth--;
+}
+
+/* Hands a frame to one egress port. Returns true when the port took it (every segment of it,
+ * for a super-frame split for the port; a segment held for merging counts as taken). */
+static bool deliver(struct vnet_switch *sw, struct vnet_port *out, const struct vnet_pkt *pk)
+{
+    struct vnet_gro_out g = {sw, out};
+
+    if (pk->need > vnet_frame_max(pk->frame, pk->len, out->mtu)) {
+        return counted(out, VNET_DROP_TOO_BIG);
+    }
+    if (pk->gro && pk->off == NULL && out->tx_off != NULL && (out->offloads & NETOFF_CAP_TSO4) &&
+        gro_of(sw, out) != NULL) {
+        (void)tcpgro_add(out->gro, pk->frame, pk->len, gro_out, &g);
+        return true;
+    }
+    if (out->gro != NULL && out->gro->len > 0) {
+        gro_flush(sw, out); /* what it holds came first */
+    }
+    if (pk->off == NULL) {
+        return counted(out, tx_one(sw, out, pk->frame, pk->len, NULL));
+    }
+    return counted(out, deliver_off(sw, out, pk));
 }
 
 static int flood(struct vnet_switch *sw, struct vnet_port *in, const struct vnet_pkt *pk)
@@ -447,6 +537,7 @@ static int input(struct vnet_port *in, const void *frame, size_t len, const stru
     }
     pk.frame = frame;
     pk.len = len;
+    pk.gro = in->kind == VNET_PORT_LINK;
     if (len > 0 && in->tap_mask != 0) {
         vnet_capture_offer(sw, in, VNET_DIR_IN, pk.frame, len);
     }

@@ -76,6 +76,12 @@ int vnet_set_aging(struct vnet_switch *sw, uint32_t seconds);
 /* Removes expired MAC entries; call about once a second (lookups also skip expired entries,
  * so this only bounds how long stale entries are listed and occupy room). */
 void vnet_tick(struct vnet_switch *sw);
+/* Receive coalescing (GRO): plain TCP/IPv4 segments a VXLAN link brings for a port that takes
+ * super-frames (NETOFF_CAP_TSO4) are held and merged (kernel/lib/tcpgro.h) into one super-
+ * frame per run of a flow's in-order segments. vnet_flush hands on what is held; the host
+ * calls it after each burst of input (on Petrel: every main-loop pass and busy poll). A no-op
+ * inside a callback. */
+void vnet_flush(struct vnet_switch *sw);
 
 /* ---- ports ----------------------------------------------------------------------------- */
 
@@ -125,6 +131,7 @@ struct vnet_port_counters {
     uint64_t gso_in;      /* GSO super-frames given to vnet_input_off on it (dropped ones too) */
     uint64_t gso_split;   /* super-frames it could not take whole and got as segments */
     uint64_t csum_filled; /* partial checksums (no GSO) the switch completed for it */
+    uint64_t gro_merged;  /* segments from a link it got merged into super-frames (GRO) */
     uint64_t drops[VNET_DROP_COUNT];
 };
 

@@ -5,19 +5,21 @@
  * offload metadata (vnet_input_off: raw bytes with any metadata, or TCP/IPv4 super-frames of up
  * to 64 KiB built from fuzzer-chosen fields, some of them deliberately wrong), offload changes,
  * clock jumps and aging ticks, route texts (parsed, formatted, re-parsed, added and deleted),
- * network and MTU changes, MAC flushes.
+ * network and MTU changes, MAC flushes, a super-frame's segments arriving on the VXLAN link
+ * (merged for TSO4 ports) and flushes.
  *
  * Beyond ASan/UBSan/LSan it traps when a promise breaks: a frame returns on its ingress port,
  * vnet_input(_off) returns something undocumented, a tx_off port is given metadata its
- * offloads do not cover or a plain frame longer than its MTU allows, a segment cut from a
- * super-frame has a wrong TCP checksum, vnet_port_set_offloads accepts unknown bits, a route's
- * text form does not parse back to the same route, the pcapng writer overruns its count, or
- * memory is left allocated. */
+ * offloads do not cover, a super-frame netoff_check refuses or a plain frame longer than its
+ * MTU allows, a segment cut from a super-frame has a wrong TCP checksum,
+ * vnet_port_set_offloads accepts unknown bits, a route's text form does not parse back to the
+ * same route, the pcapng writer overruns its count, or memory is left allocated. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../kernel/lib/netcsum.h"
+#include "../../kernel/lib/tcpseg.h"
 #include "../../vnet/pcapng.h"
 #include "../unit/test_vnet_fake.h"
 
@@ -85,6 +87,14 @@ static int fz_tx_off(struct vnet_port *port, const void *frame, size_t len,
         }
     } else if (len > NETOFF_FRAME_MAX) {
         __builtin_trap();
+    }
+    if (off != NULL && off->gso != NETOFF_GSO_NONE) {
+        const char *why = NULL;
+
+        /* Whole super-frames (passed on, or merged from a link's segments) must be sound. */
+        if (netoff_check(f, len, off, NETOFF_FRAME_MAX, NETOFF_FRAME_MAX, &why) != 0) {
+            __builtin_trap();
+        }
     }
     if (off != NULL) {
         bool ok = (off->gso == NETOFF_GSO_TCPV4 && (caps & NETOFF_CAP_TSO4)) ||
@@ -355,6 +365,41 @@ static void op_frame_off(struct input *in)
     g_ports[OFF_LO].rc = 0;
 }
 
+/* A built super-frame's segments arriving from the remote VTEP on the link, in order but
+ * maybe with one left out (and, for some, a bit flipped): what the switch merges (GRO) for
+ * tx_off ports that take TSO4, held until op 13 (vnet_flush) or other traffic flushes it. */
+static void op_link_segments(struct vnet_switch *sw, struct input *in)
+{
+    static uint8_t dg[VNET_VXLAN_HLEN + 1522];
+    uint8_t kind = (uint8_t)((take8(in) | 1) & ~0x50); /* TSO4 metadata, the usual offsets */
+    struct netoff off;
+    size_t len = build_super(in, kind, &off);
+    size_t mss = TCPSEG_MSS_MIN + take16(in) % 1400;
+    unsigned skip = take8(in);
+    unsigned flip = take16(in);
+    struct tcpseg seg;
+    const char *why = NULL;
+
+    if (tcpseg_prepare(g_super, len, mss, sizeof(dg) - VNET_VXLAN_HLEN, &seg, &why) != 0) {
+        return;
+    }
+    memset(dg, 0, VNET_VXLAN_HLEN);
+    dg[0] = 0x08; /* the I flag */
+    dg[6] = 42;   /* VNI 42, bits 8..31 of the second word */
+    for (unsigned i = 0; i < seg.count && i < 80; i++) {
+        size_t n;
+
+        if (i == skip) {
+            continue;
+        }
+        n = tcpseg_build(&seg, g_super, i, dg + VNET_VXLAN_HLEN);
+        if (flip < 8 * n && (flip & 0x8000) == 0) {
+            dg[VNET_VXLAN_HLEN + flip / 8] ^= (uint8_t)(1u << (flip % 8));
+        }
+        (void)vnet_vxlan_demux(sw, 0x0a000002, 50000, dg, VNET_VXLAN_HLEN + n);
+    }
+}
+
 static void op_offloads(struct input *in)
 {
     int idx = take8(in) % NPORTS;
@@ -431,7 +476,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int steps = 0; steps < 64 && in.pos < in.size; steps++) {
         uint8_t op = take8(&in);
 
-        switch (op % 12) {
+        switch (op % 14) {
         case 0:
         case 1:
         case 2:
@@ -467,6 +512,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 11:
             op_offloads(&in);
+            break;
+        case 12:
+            op_link_segments(sw, &in);
+            break;
+        case 13:
+            vnet_flush(sw);
             break;
         }
     }

@@ -1011,15 +1011,29 @@ static void test_off_gso_split(void **state)
     assert_int_equal(c.gso_split, 2);
 }
 
+/* A VXLAN link "vx:a", VNI 7, to 10.0.0.2 (its datagrams go to fk_dgrams). */
+static struct vnet_port *link_add(struct vnet_switch *sw)
+{
+    struct vnet_link_config lc;
+    struct vnet_port *link = NULL;
+    char err[128];
+
+    memset(&lc, 0, sizeof(lc));
+    strcpy(lc.name, "vx:a");
+    lc.vni = 7;
+    lc.remotes[0] = 0x0a000002;
+    lc.nremotes = 1;
+    assert_int_equal(vnet_link_add(sw, &lc, &link, err, sizeof(err)), 0);
+    return link;
+}
+
 static void test_off_flood(void **state)
 {
     struct vnet_switch *sw = *state;
     struct rec *s = &g_rec[0];
     struct rec *t = &g_rec[1];
     struct rec *p = &g_rec[2];
-    struct vnet_link_config lc;
     struct vnet_port *link;
-    char err[128];
     size_t cs;
     size_t len;
     struct netoff off;
@@ -1028,12 +1042,7 @@ static void test_off_flood(void **state)
     assert_int_equal(rec_add(sw, s, "s", VNET_PORT_VNIC, 1, true, NETOFF_CAP_TSO4), 0);
     assert_int_equal(rec_add(sw, t, "t", VNET_PORT_VNIC, 2, true, NETOFF_CAP_TSO4), 0);
     assert_int_equal(rec_add(sw, p, "p", VNET_PORT_LOCAL, 3, false, 0), 0);
-    memset(&lc, 0, sizeof(lc));
-    strcpy(lc.name, "vx:a");
-    lc.vni = 7;
-    lc.remotes[0] = 0x0a000002;
-    lc.nremotes = 1;
-    assert_int_equal(vnet_link_add(sw, &lc, &link, err, sizeof(err)), 0);
+    link = link_add(sw);
     /* Unknown unicast and broadcast: the TSO port gets it whole, the plain port and the link
      * (which encapsulates plain frames only) get segments. */
     for (int round = 0; round < 2; round++) {
@@ -1059,6 +1068,84 @@ static void test_off_flood(void **state)
     vnet_stats_get(sw, &st);
     assert_int_equal(st.flooded, 2);
     assert_int_equal(st.unknown_unicast, 1);
+}
+
+/* Segments a link brings are merged for a port that takes super-frames (held until
+ * vnet_flush), handed on as they are to the others; other traffic to the port flushes first. */
+static void test_off_gro_from_link(void **state)
+{
+    struct vnet_switch *sw = *state;
+    struct rec *s = &g_rec[0];
+    struct rec *t = &g_rec[1];
+    struct rec *p = &g_rec[2];
+    struct fk_dgram d[3];
+    size_t cs;
+    size_t len;
+    struct netoff off;
+
+    assert_int_equal(rec_add(sw, s, "s", VNET_PORT_VNIC, 1, true, NETOFF_CAP_TSO4), 0);
+    assert_int_equal(rec_add(sw, t, "t", VNET_PORT_VNIC, 2, true, NETOFF_CAP_TSO4), 0);
+    assert_int_equal(rec_add(sw, p, "p", VNET_PORT_LOCAL, 3, false, 0), 0);
+    assert_non_null(link_add(sw));
+    /* s sends a super-frame to 0x77 (unknown): the link carries it as three datagrams. */
+    len = tcp_frame(g_big, 0x77, 1, 4000, &cs);
+    off = gso_meta(cs, 1448);
+    fk_ndgrams = 0;
+    assert_int_equal(vnet_input_off(s->port, g_big, len, &off), 3);
+    assert_int_equal(fk_ndgrams, 3);
+    memcpy(d, fk_dgrams, sizeof(d));
+    s->n = t->n = p->n = 0;
+    /* The same segments come back in from the remote, to 0x77 still: flooded to the three
+     * ports. The first two
+     * are held for the TSO ports until vnet_flush; the plain port gets them at once. */
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(vnet_vxlan_demux(sw, 0x0a000002, d[i].sport, d[i].data, d[i].len), 3);
+    }
+    assert_int_equal(p->n, 2);
+    assert_int_equal(t->n, 0);
+    assert_int_equal(s->n, 0);
+    vnet_flush(sw);
+    assert_int_equal(t->n, 1);
+    assert_int_equal(t->len[0], 54 + 2 * 1448);
+    assert_true(t->has_off[0]);
+    assert_int_equal(t->off[0].gso, NETOFF_GSO_TCPV4);
+    assert_int_equal(t->off[0].gso_size, 1448);
+    assert_int_equal(t->seq[0], OFF_SEQ0);
+    assert_int_equal(counters(t->port).gro_merged, 2);
+    assert_int_equal(s->n, 1);
+    vnet_flush(sw); /* nothing held: nothing more */
+    assert_int_equal(t->n, 1);
+    /* The last segment (PSH) alone: held and handed on at once, as it came. */
+    assert_int_equal(vnet_vxlan_demux(sw, 0x0a000002, d[2].sport, d[2].data, d[2].len), 3);
+    assert_int_equal(t->n, 2);
+    assert_false(t->has_off[1]);
+    assert_int_equal(t->len[1], 54 + 1104);
+    /* All three: the PSH segment ends the merge, the super-frame goes out whole at once. */
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(vnet_vxlan_demux(sw, 0x0a000002, d[i].sport, d[i].data, d[i].len), 3);
+    }
+    assert_int_equal(t->n, 3);
+    assert_int_equal(t->len[2], len);
+    assert_true(t->has_off[2]);
+    assert_memory_equal(t->last + 54, g_big + 54, len - 54);
+    assert_int_equal(counters(t->port).gro_merged, 5);
+    /* A held segment goes out before a later frame from elsewhere to the same port. */
+    assert_int_equal(vnet_vxlan_demux(sw, 0x0a000002, d[0].sport, d[0].data, d[0].len), 3);
+    assert_int_equal(t->n, 3);
+    len = tcp_frame(g_big, 2, 3, 100, &cs);
+    assert_int_equal(vnet_input(p->port, g_big, len), 1);
+    assert_int_equal(t->n, 5);
+    assert_false(t->has_off[3]);
+    assert_int_equal(t->len[3], 54 + 1448);
+    assert_int_equal(t->len[4], len);
+    /* Deleting a port hands on what it holds first. */
+    assert_int_equal(s->n, 3);
+    assert_int_equal(vnet_vxlan_demux(sw, 0x0a000002, d[1].sport, d[1].data, d[1].len), 3);
+    assert_int_equal(s->n, 3); /* s holds the first segment still; the second joined it */
+    assert_int_equal(vnet_port_del(s->port), 0);
+    assert_int_equal(s->n, 4);
+    assert_true(s->has_off[3]);
+    assert_int_equal(s->len[3], 54 + 2 * 1448);
 }
 
 static void test_off_bad_metadata(void **state)
@@ -1352,6 +1439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_off_gso_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_off_gso_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_off_flood, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_off_gro_from_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_off_bad_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_off_too_big_egress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_off_partial_and_valid, setup, teardown),
