@@ -35,7 +35,8 @@
 # VXLAN_NIC (virtio), KERNEL (build/petrel.elf), GUEST (directory with vmlinuz and initrd.img;
 # default tools/mkguest-linux's build/guests/linux, refreshed first), LISTEN (5002),
 # PETREL_TEST_TIMEOUT_SCALE (multiplies every timeout), PROFILE (1: print the appliance's time
-# split and the guest's exit reasons before each guest's iperf runs and after each direction).
+# split and the guest's exit reasons before each guest's iperf runs and after each direction,
+# and in part vxlan both appliances' after each direction).
 # Everything it creates (lab, QEMUs, temporary files) is removed on exit, also on failure or
 # Ctrl-C. Exit status: 0 when every figure was measured (goals are reported, not enforced), 1
 # otherwise.
@@ -210,10 +211,11 @@ start_petrel() {
     return 1
 }
 
-# console CMD...: runs the commands on appliance A's console from h1; prints their output.
+# console CMD...: runs the commands on appliance A's console (CONSOLE_HOST: another one) from
+# h1; prints their output.
 console() {
     ip netns exec "$NL_H1" timeout "$(nl_secs 60)" "$PY" "$ROOT/bench/petrel_console.py" \
-        "$APPL" 23 --password-file "$TMP/password" --timeout "$(nl_secs 30)" "$@"
+        "${CONSOLE_HOST:-$APPL}" 23 --password-file "$TMP/password" --timeout "$(nl_secs 30)" "$@"
 }
 
 # counters: "EXITS FRAMES" of VM linux and its port linux.eth0 (rx + tx), or nothing.
@@ -224,8 +226,9 @@ counters() {
         END { if (e != "" && f != "") print e, f }'
 }
 
-# profile WHEN: with PROFILE=1, prints where appliance A's time went (`cpu`: idle and vCPU time)
-# and the guest's exit reasons and time split (`vm info linux`), to read beside the figures.
+# profile WHEN: with PROFILE=1, prints where appliance A's (CONSOLE_HOST's) time went (`cpu`:
+# idle and vCPU time) and the guest's exit reasons and time split (`vm info linux`), to read
+# beside the figures.
 profile() {
     [ "${PROFILE:-0}" = 1 ] || return 0
     nl_say "profile ($1):"
@@ -348,6 +351,8 @@ if part vxlan; then
             for dir in rx tx; do
                 nl_repeat "RES[vx.$dir]" "VXLAN guest A <-> guest B $dir (Mbit/s)" "$RUNS" \
                     guest_iperf "$dir"
+                profile "VXLAN $dir, appliance A"
+                CONSOLE_HOST=$APPL_B profile "VXLAN $dir, appliance B"
             done
             nl_stop "$PETREL_PID"
         else
