@@ -30,12 +30,12 @@ struct vmm_host {
      * Called before each VMRUN with the vCPU's next device deadline or slice end. Optional:
      * without it, guest timers run at the host's tick. */
     void (*arm_wakeup)(uint64_t deadline_ns);
-    /* Busy polling (optional, both or neither). The host polls a device instead of taking
-     * its interrupts (say a NIC whose frames keep coming, where each interrupt would be a
-     * world switch): poll_deadline, asked before each VMRUN, is when the host must look at
-     * it next at the latest (the guest is made to exit by then; UINT64_MAX: not polling);
-     * busy_poll does the looking, called after each exit while polling, and returns the next
-     * deadline. */
+    /* Busy polling (optional). The host polls a device instead of taking its interrupts (say
+     * a NIC whose frames keep coming, where each interrupt would be a world switch):
+     * poll_deadline, asked before each VMRUN, is when the host must look at it next at the
+     * latest (the guest is made to exit by then; UINT64_MAX: not polling); busy_poll (may be
+     * NULL: then the host looks only when the guest exits to it) does the looking, called
+     * after each exit while polling, and returns the next deadline. */
     uint64_t (*poll_deadline)(void);
     uint64_t (*busy_poll)(void);
     /* A VM changed state (started, halted with a reason, exited with a code): the host may
