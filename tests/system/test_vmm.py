@@ -131,7 +131,10 @@ def test_hlt_woken_by_timer(shared):
     assert re.search(vm_line("hlt", "woke up 10 times"), out, re.MULTILINE)
     assert re.search(vm_line("hlt", "exited with code 0"), out, re.MULTILINE)
     c = counters(out, "hlt")
-    assert c["hlt"] == 10, c
+    # One HLT exit per tick, except that a tick already due when the guest is entered (the
+    # host's thread was off the CPU for a 10 ms period, a loaded machine) is taken before the
+    # guest reaches its HLT: never more than ten, and most of them.
+    assert 5 <= c["hlt"] <= 10, c
 
 
 def test_rep_outsb_64k_is_one_exit(shared):
