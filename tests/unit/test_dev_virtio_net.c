@@ -250,6 +250,7 @@ static void test_pci_identity(void **state)
     struct fixture *f = *state;
     unsigned cap;
     unsigned types = 0;
+    unsigned notifies = 0;
 
     assert_int_equal(cfg_read(f->vm, 0x00, 4), 0x10001AF4);
     assert_int_equal(cfg_read(f->vm, 0x2C, 4), 0x00011AF4);
@@ -259,18 +260,27 @@ static void test_pci_identity(void **state)
     assert_int_equal(cfg_read(f->vm, 0x10, 4), IO | 1);
     assert_int_equal(cfg_read(f->vm, 0x14, 4), (uint32_t)MMIO);
     assert_true(cfg_read(f->vm, 0x06, 2) & 0x10);
-    /* Four vendor capabilities: common, ISR, device, notify, all in BAR1. */
+    /* Five vendor capabilities: common, ISR, device and notify in BAR1, and before BAR1's
+     * notify one in the IO BAR (0x30, 8 bytes), which a driver meets first. */
     cap = cfg_read(f->vm, 0x34, 1);
     for (unsigned i = 0; cap != 0 && i < 8; i++) {
+        unsigned type = cfg_read(f->vm, cap + 3, 1);
+        unsigned bar = cfg_read(f->vm, cap + 4, 1);
+
         assert_int_equal(cfg_read(f->vm, cap, 1), 0x09);
-        assert_int_equal(cfg_read(f->vm, cap + 4, 1), 1);
-        types |= 1u << cfg_read(f->vm, cap + 3, 1);
-        if (cfg_read(f->vm, cap + 3, 1) == 2) {
+        if (type == 2) {
             assert_int_equal(cfg_read(f->vm, cap + 16, 4), 4);
+            assert_int_equal(bar, notifies == 0 ? 0 : 1);
+            assert_int_equal(cfg_read(f->vm, cap + 8, 4), notifies == 0 ? 0x30 : 0x3000);
+            notifies++;
+        } else {
+            assert_int_equal(bar, 1);
         }
+        types |= 1u << type;
         cap = cfg_read(f->vm, cap + 1, 1);
     }
     assert_int_equal(types, 0x1E);
+    assert_int_equal(notifies, 2);
     /* BAR sizing. */
     cfg_write(f->vm, 0x10, 4, 0xFFFFFFFF);
     assert_int_equal(cfg_read(f->vm, 0x10, 4), 0xFFFFFFC1); /* 64 ports */
@@ -692,6 +702,16 @@ static void test_modern(void **state)
     assert_int_equal(fake_nic.sent_len[0], 60);
     assert_int_equal(fake_nic.sent[0][0], 0xC3);
     assert_int_equal(get16(vm, 0x2200 + 2), 1);
+    /* The same through the IO BAR's notify region (queue 1 at 0x30 + 4); queue 0's kick and
+     * a read there do nothing else. */
+    put16(vm, 0x2100 + 4 + 2, 0);
+    put16(vm, 0x2100 + 2, ++txa);
+    fake_out(vm, IO + 0x30, 2, 0);
+    assert_int_equal(fake_nic.nsent, 1);
+    fake_out(vm, IO + 0x34, 2, 1);
+    assert_int_equal(fake_nic.nsent, 2);
+    assert_int_equal(get16(vm, 0x2200 + 2), 2);
+    assert_int_equal(fake_in(vm, IO + 0x34, 2), 0);
     assert_true(vm->line[IRQ]);
     assert_int_equal(mrd(vm, 0x1000, 1), 1);
     assert_false(vm->line[IRQ]);
@@ -2138,7 +2158,7 @@ static void test_msix_capability(void **state)
         }
         cap = cfg_read(f->vm, cap + 1, 1);
     }
-    assert_int_equal(vendor, 4);
+    assert_int_equal(vendor, 5);
     assert_int_equal(msix, 1);
     assert_int_equal(cfg_read(f->vm, MSIX_CAP + 2, 2), 2); /* 3 vectors, disabled */
     assert_int_equal(cfg_read(f->vm, MSIX_CAP + 4, 4), MSIX_TABLE | 1);

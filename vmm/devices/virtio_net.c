@@ -32,6 +32,12 @@
 #define MOD_DEVICE     0x2000
 #define MOD_NOTIFY     0x3000
 #define MOD_NOTIFY_MUL 4
+/* A second notify region in the IO BAR, after the legacy registers and device config (as
+ * QEMU's modern-pio-notify): its capability comes first in the list, so Linux kicks with an
+ * OUT (an IOIO exit names port and value) instead of an MMIO store, whose exit needs the
+ * instruction fetched through the guest's page tables and decoded. */
+#define PIO_NOTIFY     0x30
+#define PIO_NOTIFY_LEN (NQUEUES * MOD_NOTIFY_MUL)
 #define MOD_REGION     0x1000
 /* MSI-X table and pending bits, in BAR1 too: one vector for config changes, one per queue. */
 #define MOD_MSIX_TABLE 0x4000
@@ -46,6 +52,7 @@
 #define CAP_ISR_CFG    3
 #define CAP_DEVICE_CFG 4
 #define CAP_MSIX       (CAP_BASE + 0x44) /* after the notify capability (20 bytes at 0x70) */
+#define CAP_PIO_NOTIFY (CAP_BASE + 0x50) /* after MSI-X (12 bytes at 0x84) */
 
 #define STATUS_ACK         0x01
 #define STATUS_DRIVER      0x02
@@ -74,6 +81,10 @@
 #define RXQ     0
 #define TXQ     1
 #define NQUEUES 2
+
+_Static_assert(LEG_CONFIG_MSIX + CONFIG_LEN <= PIO_NOTIFY &&
+                   PIO_NOTIFY + PIO_NOTIFY_LEN <= VIRTIO_NET_IO_SIZE,
+               "the IO BAR's notify region overlaps the legacy registers or leaves the BAR");
 
 #define HDR_LEGACY 10
 #define HDR_V1     12
@@ -964,6 +975,14 @@ static int vn_io(void *dev, uint16_t port, unsigned size, bool write, uint32_t *
         return -EINVAL;
     }
     off = (unsigned)(port - n->io_addr);
+    if (off >= PIO_NOTIFY && off < PIO_NOTIFY + PIO_NOTIFY_LEN) {
+        if (write) {
+            vn_kick(n, (off - PIO_NOTIFY) / MOD_NOTIFY_MUL);
+        } else {
+            *val = 0;
+        }
+        return VMM_HANDLED;
+    }
     if (write) {
         leg_write(n, off, size, *val);
     } else {
@@ -1160,8 +1179,8 @@ static int vn_mmio(void *dev, uint64_t gpa, unsigned size, bool write, uint64_t 
 
 /* ---- PCI ----------------------------------------------------------------------------------- */
 
-static void vn_put_cap(uint8_t *cfg, unsigned at, unsigned next, unsigned type, uint32_t off,
-                       uint32_t len)
+static void vn_put_cap(uint8_t *cfg, unsigned at, unsigned next, unsigned type, unsigned bar,
+                       uint32_t off, uint32_t len)
 {
     uint8_t *c = &cfg[at];
 
@@ -1169,7 +1188,7 @@ static void vn_put_cap(uint8_t *cfg, unsigned at, unsigned next, unsigned type, 
     c[1] = (uint8_t)next;
     c[2] = type == CAP_NOTIFY_CFG ? 20 : 16;
     c[3] = (uint8_t)type;
-    c[4] = 1; /* BAR1 */
+    c[4] = (uint8_t)bar;
     for (unsigned i = 0; i < 4; i++) {
         c[8 + i] = (uint8_t)(off >> (8 * i));
         c[12 + i] = (uint8_t)(len >> (8 * i));
@@ -1326,11 +1345,14 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
         return rc;
     }
     pcfg = vmm_pci_func_cfg(n->pci);
-    vn_put_cap(pcfg, CAP_BASE, CAP_BASE + 0x10, CAP_COMMON_CFG, MOD_COMMON, MOD_COMMON_LEN);
-    vn_put_cap(pcfg, CAP_BASE + 0x10, CAP_BASE + 0x20, CAP_ISR_CFG, MOD_ISR, 4);
-    vn_put_cap(pcfg, CAP_BASE + 0x20, CAP_BASE + 0x30, CAP_DEVICE_CFG, MOD_DEVICE, CONFIG_LEN);
+    vn_put_cap(pcfg, CAP_BASE, CAP_BASE + 0x10, CAP_COMMON_CFG, 1, MOD_COMMON, MOD_COMMON_LEN);
+    vn_put_cap(pcfg, CAP_BASE + 0x10, CAP_BASE + 0x20, CAP_ISR_CFG, 1, MOD_ISR, 4);
+    vn_put_cap(pcfg, CAP_BASE + 0x20, CAP_PIO_NOTIFY, CAP_DEVICE_CFG, 1, MOD_DEVICE, CONFIG_LEN);
+    /* The IO BAR's notify region first (a driver takes the first it can map), then BAR1's. */
+    vn_put_cap(pcfg, CAP_PIO_NOTIFY, CAP_BASE + 0x30, CAP_NOTIFY_CFG, 0, PIO_NOTIFY,
+               PIO_NOTIFY_LEN);
     n->has_msix = vmm_pci_host_has_msi(pci);
-    vn_put_cap(pcfg, CAP_BASE + 0x30, n->has_msix ? CAP_MSIX : 0, CAP_NOTIFY_CFG, MOD_NOTIFY,
+    vn_put_cap(pcfg, CAP_BASE + 0x30, n->has_msix ? CAP_MSIX : 0, CAP_NOTIFY_CFG, 1, MOD_NOTIFY,
                MOD_REGION);
     if (n->has_msix) {
         rc = vmm_msix_init(&n->msix, vm, n->port.name, n->pci, &mc);
