@@ -110,3 +110,31 @@ def test_offloads_carried_whole(lab, appliance):
     assert guest_port.get("gso_in", 0) > 0, ports  # the guest sent super-frames (upload)
     assert edge.get("gso_in", 0) > 0, ports  # QEMU delivered super-frames (download)
     assert guest_port.get("gso_split", 0) == 0 and edge.get("gso_split", 0) == 0, ports
+
+
+def cpu_counters(c):
+    """(busy polls, virtio-net interrupts) from the console's `cpu`."""
+    out = c.cmd("cpu")
+    polls = re.search(r"(\d+) busy polls", out)
+    irqs = re.search(r"irq counts.* virtio-net (\d+)", out)
+    assert polls and irqs, out
+    return int(polls.group(1)), int(irqs.group(1))
+
+
+def test_busy_polling_then_interrupts(lab, appliance):
+    """The download above came in while the guest ran: the virtio host NIC busy-polled (its
+    interrupts off, looked at after the guest's exits; docs/ARCHITECTURE.md, the main loop).
+    On the idle link afterwards it is interrupt-driven again: pings reach the guest, each
+    through an interrupt of the host NIC."""
+    ip = guest_address(appliance, VM)
+    c = netlab.Console(lab.ns_cmd(lab.host_ns(1), ["telnet", lab.appliance_ip, "23"]),
+                       password=PASSWORD)
+    try:
+        polls, irqs = cpu_counters(c)
+        assert polls > 0, "no busy polls during the transfers"
+        _, received, pout = lab.ping(1, ip, count=5, interval=0.3)
+        assert received >= 4, pout
+        _, irqs_after = cpu_counters(c)
+    finally:
+        c.close()
+    assert irqs_after >= irqs + received, (irqs, irqs_after, received)
