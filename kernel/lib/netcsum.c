@@ -10,10 +10,31 @@
 #define TCP_HLEN_MIN 20
 #define UDP_HLEN     8
 
+uint64_t netcsum_pseudo4(const uint8_t *ip, uint8_t proto, size_t l4len)
+{
+    uint8_t pseudo[12];
+
+    memcpy(pseudo, ip + 12, 8); /* source and destination address */
+    pseudo[8] = 0;
+    pseudo[9] = proto;
+    pseudo[10] = (uint8_t)(l4len >> 8);
+    pseudo[11] = (uint8_t)l4len;
+    return inet_csum_add(0, pseudo, sizeof(pseudo));
+}
+
+void netcsum_ipv4_hdr_fill(uint8_t *ip, size_t ihl)
+{
+    uint16_t c;
+
+    ip[10] = 0;
+    ip[11] = 0;
+    c = (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, ihl));
+    memcpy(ip + 10, &c, 2); /* the sum is of bytes in wire order: stored as it is */
+}
+
 bool netcsum_ipv4_l4_valid(const uint8_t *frame, size_t len)
 {
     const uint8_t *ip = frame + ETH_HLEN;
-    uint8_t pseudo[12];
     size_t ihl;
     size_t tot;
     size_t l4len;
@@ -42,12 +63,7 @@ bool netcsum_ipv4_l4_valid(const uint8_t *frame, size_t len)
     } else {
         return false;
     }
-    memcpy(pseudo, ip + 12, 8); /* source and destination address */
-    pseudo[8] = 0;
-    pseudo[9] = ip[9];
-    pseudo[10] = (uint8_t)(l4len >> 8);
-    pseudo[11] = (uint8_t)l4len;
-    sum = inet_csum_add(0, pseudo, sizeof(pseudo));
+    sum = netcsum_pseudo4(ip, ip[9], l4len);
     sum = inet_csum_add(sum, ip + ihl, l4len);
     return inet_csum_fold(sum) == 0xFFFF;
 }

@@ -11,6 +11,11 @@
 
 #include "inet_csum.h" /* inet_csum_add, inet_csum_fold: the sums */
 
+/* The unfolded sum of the IPv4 pseudo-header for the header at ip (its addresses), protocol
+ * proto and l4len transport bytes: the start of a TCP or UDP checksum. */
+uint64_t netcsum_pseudo4(const uint8_t *ip, uint8_t proto, size_t l4len);
+/* Writes the header checksum of the ihl-byte IPv4 header at ip. */
+void netcsum_ipv4_hdr_fill(uint8_t *ip, size_t ihl);
 /* Whether the frame is untagged Ethernet + IPv4 (not a fragment) + TCP or UDP (with a
  * checksum) whose transport checksum, over the pseudo-header and the IP payload, is right. */
 bool netcsum_ipv4_l4_valid(const uint8_t *frame, size_t len);

@@ -122,7 +122,6 @@ int tcpgro_flush(struct tcpgro *g, tcpgro_out_fn out, void *ctx)
     uint8_t *ip;
     uint8_t *tcp;
     struct netoff off;
-    uint8_t pseudo[12];
     size_t len = g->len;
     unsigned segs = g->segs;
     uint16_t c;
@@ -141,17 +140,10 @@ int tcpgro_flush(struct tcpgro *g, tcpgro_out_fn out, void *ctx)
     ip = g->buf + ETH_HLEN;
     tcp = ip + IP_HLEN;
     put16(ip + 2, len - ETH_HLEN);
-    ip[10] = 0;
-    ip[11] = 0;
-    c = (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, IP_HLEN));
-    memcpy(ip + 10, &c, 2);
+    netcsum_ipv4_hdr_fill(ip, IP_HLEN);
     /* PARTIAL: the field holds the pseudo-header sum (not complemented), so summing
      * [csum_start, len) and complementing, as netcsum_fill does, gives the full checksum. */
-    memcpy(pseudo, ip + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put16(pseudo + 10, len - TCP_START);
-    c = inet_csum_fold(inet_csum_add(0, pseudo, sizeof(pseudo)));
+    c = inet_csum_fold(netcsum_pseudo4(ip, 6, len - TCP_START));
     memcpy(tcp + 16, &c, 2);
     off.gso = NETOFF_GSO_TCPV4;
     off.csum = NETOFF_CSUM_PARTIAL;

@@ -90,7 +90,6 @@ size_t tcpseg_build(const struct tcpseg *s, const uint8_t *frame, unsigned i, ui
     size_t l4len = s->hlen - s->l2 - s->ihl + n;
     uint8_t *ip = out + s->l2;
     uint8_t *tcp = ip + s->ihl;
-    uint8_t pseudo[12];
     uint32_t v;
     uint16_t c;
 
@@ -99,10 +98,7 @@ size_t tcpseg_build(const struct tcpseg *s, const uint8_t *frame, unsigned i, ui
     /* IP: this segment's length, identification + i, a fresh header checksum. */
     put_be16(ip + 2, (uint32_t)(s->ihl + l4len));
     put_be16(ip + 4, (uint32_t)((ip[4] << 8 | ip[5]) + i));
-    ip[10] = 0;
-    ip[11] = 0;
-    c = (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, s->ihl));
-    memcpy(ip + 10, &c, 2);
+    netcsum_ipv4_hdr_fill(ip, s->ihl);
     /* TCP: sequence number advanced by the bytes before, flags of the right end. */
     v = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
     v += (uint32_t)off;
@@ -116,13 +112,9 @@ size_t tcpseg_build(const struct tcpseg *s, const uint8_t *frame, unsigned i, ui
     if (i > 0) {
         tcp[13] &= (uint8_t)~TCP_CWR;
     }
-    memcpy(pseudo, ip + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put_be16(pseudo + 10, (uint32_t)l4len);
     tcp[16] = 0;
     tcp[17] = 0;
-    c = (uint16_t)~inet_csum_fold(inet_csum_add(inet_csum_add(0, pseudo, 12), tcp, l4len));
+    c = (uint16_t)~inet_csum_fold(inet_csum_add(netcsum_pseudo4(ip, 6, l4len), tcp, l4len));
     memcpy(tcp + 16, &c, 2);
     return s->hlen + n;
 }

@@ -1583,17 +1583,25 @@ static size_t make_super(uint8_t *fr, size_t pay, bool vlan, size_t opt, size_t 
 
 static uint8_t g_super[NETOFF_FRAME_MAX];
 
+/* The metadata of the test super-frames: GSO TCPv4 at MSS, partial checksum at 34 + 16. */
+static struct netoff gso_meta(void)
+{
+    struct netoff o = {.gso = NETOFF_GSO_TCPV4,
+                       .csum = NETOFF_CSUM_PARTIAL,
+                       .gso_size = MSS,
+                       .csum_start = 34,
+                       .csum_off = 16};
+
+    return o;
+}
+
 static void test_off_rx(void **state)
 {
     struct fixture *f = *state;
     struct vmm_vm *vm = f->vm;
     const struct vmm_nic_stats *st = vmm_virtio_net_stats(f->nic);
     const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
-    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
-                         .csum = NETOFF_CSUM_PARTIAL,
-                         .gso_size = MSS,
-                         .csum_start = 34,
-                         .csum_off = 16};
+    struct netoff gso = gso_meta();
     struct netoff partial = {.csum = NETOFF_CSUM_PARTIAL, .csum_start = 34, .csum_off = 16};
     struct netoff valid = {.csum = NETOFF_CSUM_VALID};
     const uint8_t *hb = &vm->ram[RXC];
@@ -1702,11 +1710,7 @@ static void test_off_rx_bad(void **state)
 {
     struct fixture *f = *state;
     struct vmm_vm *vm = f->vm;
-    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
-                         .csum = NETOFF_CSUM_PARTIAL,
-                         .gso_size = MSS,
-                         .csum_start = 34,
-                         .csum_off = 16};
+    struct netoff gso = gso_meta();
     struct netoff partial = {.csum = NETOFF_CSUM_PARTIAL, .csum_start = 34, .csum_off = 16};
     struct netoff valid = {.csum = NETOFF_CSUM_VALID};
     struct netoff o;
@@ -1775,11 +1779,7 @@ static void test_off_rx_modern(void **state)
 {
     struct fixture *f = *state;
     struct vmm_vm *vm = f->vm;
-    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
-                         .csum = NETOFF_CSUM_PARTIAL,
-                         .gso_size = MSS,
-                         .csum_start = 34,
-                         .csum_off = 16};
+    struct netoff gso = gso_meta();
     uint64_t d = 0x1000;
     size_t hlen;
     size_t len = make_super(g_super, 25000, false, 0, &hlen);
@@ -1905,11 +1905,7 @@ static void test_mrg_rx(void **state)
     struct vmm_vm *vm = f->vm;
     const struct vmm_nic_stats *st = vmm_virtio_net_stats(f->nic);
     const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
-    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
-                         .csum = NETOFF_CSUM_PARTIAL,
-                         .gso_size = MSS,
-                         .csum_start = 34,
-                         .csum_off = 16};
+    struct netoff gso = gso_meta();
     uint8_t h[12];
     uint8_t fr[1514];
     size_t hlen;
@@ -2070,11 +2066,7 @@ static void test_mrg_rx_modern(void **state)
     struct fixture *f = *state;
     struct vmm_vm *vm = f->vm;
     const struct vmm_virtio_net_offload_stats *os = vmm_virtio_net_offload_stats(f->nic);
-    struct netoff gso = {.gso = NETOFF_GSO_TCPV4,
-                         .csum = NETOFF_CSUM_PARTIAL,
-                         .gso_size = MSS,
-                         .csum_start = 34,
-                         .csum_off = 16};
+    struct netoff gso = gso_meta();
     const uint64_t desc = 0x1000;
     const uint64_t avail = 0x1400;
     const uint64_t used = 0x1600;
