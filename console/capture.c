@@ -192,7 +192,7 @@ int con_capture_start(uint16_t port)
         g_readers[i].tap = -1;
     }
     g_port = port;
-    return net_tcp_listen(port, 2, on_accept, NULL, "capture", NULL);
+    return net_tcp_listen(port, CAPTURE_READERS + 1, on_accept, NULL, "capture", NULL);
 }
 
 void con_capture_poll(void)

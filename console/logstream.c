@@ -131,7 +131,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 int con_logstream_start(uint16_t port, const struct acl *allow)
 {
     g_allow = allow;
-    return net_tcp_listen(port, 2, on_accept, NULL, "log stream", NULL);
+    return net_tcp_listen(port, LOGSTREAM_READERS + 1, on_accept, NULL, "log stream", NULL);
 }
 
 void con_logstream_poll(void)

@@ -368,7 +368,7 @@ int con_telnetd_listen(uint16_t port, const char *autorun)
         return -ENOSPC;
     }
     memset(l, 0, sizeof(*l));
-    rc = net_tcp_listen(port, 4, on_accept, l, "console", &l->pcb);
+    rc = net_tcp_listen(port, CON_SESSIONS_MAX + 1, on_accept, l, "console", &l->pcb);
     if (rc != 0) {
         return rc;
     }

@@ -71,15 +71,20 @@ class Appliance:
         """A logged-in pexpect session of the Debian telnet client (password None: expect a
         read-only console and no password prompt)."""
         t = self.spawn()
-        if password is None:
-            t.expect("No console password is set")
-            t.expect("this session is read-only")
+        try:
+            if password is None:
+                t.expect("No console password is set")
+                t.expect("this session is read-only")
+                t.expect(prompt)
+                return t
+            t.expect("Password: ")
+            t.send(password + "\r")
+            t.expect("Logged in")
             t.expect(prompt)
-            return t
-        t.expect("Password: ")
-        t.send(password + "\r")
-        t.expect("Logged in")
-        t.expect(prompt)
+        except pexpect.TIMEOUT:
+            # Say what the appliance saw (was the connection accepted at all?).
+            pytest.fail(f"no login within {T:.0f} s; the client got {t.before!r}\n"
+                        f"{self.q.describe(tail=60)}")
         return t
 
     def spawn(self):
