@@ -29,18 +29,26 @@
  * Paravirtual EOI (KVM's PV EOI, the part of KVM's guest ABI Linux uses; offered with the
  * LAPIC unless the config says paravirt = off, see cpuid.h): the guest gives the address of a
  * word in its RAM through MSR_KVM_PV_EOI_EN (msr.c). When an interrupt goes in and the LAPIC
- * will then have that one vector in service and nothing else requested, the core sets bit 0
- * of the word: after the EVENTINJ's ack, or before arming a virtual interrupt (its vector
- * the only request, nothing in service), so the bit is there before the guest can take it
- * (learning at the exit that it did would come too late: a handler's EOI is often its first
- * exit). The guest's EOI then only clears the bit (no MMIO exit); at the next exit (before
- * its dispatch, after the virtual interrupt is settled and acked) the core sees the bit clear
- * and performs the EOI as the register write would (ISR, and the IOAPIC's EOI for a
- * level-triggered vector: a level line is re-delivered an exit later at worst). Before every
- * entry a bit still set is looked at again: when anything is to be injected or armed (also
- * the virtual interrupt the guest did not take), or the LAPIC no longer has just that vector
- * in service with nothing requested, it is cleared in memory first, so the guest writes the
- * EOI register as usual.
+ * will then have that one vector in service and every other request is one that vector's EOI
+ * holds back anyway (its priority class or below), the core sets bit 0 of the word: after
+ * the EVENTINJ's ack, or before arming a virtual interrupt (its vector the highest request,
+ * nothing in service), so the bit is there before the guest can take it (learning at the exit
+ * that it did would come too late: a handler's EOI is often its first exit). The guest's EOI
+ * then only clears the bit (no MMIO exit); at the next exit (before its dispatch, after the
+ * virtual interrupt is settled and acked) the core sees the bit clear and performs the EOI as
+ * the register write would (ISR, and the IOAPIC's EOI for a level-triggered vector: a level
+ * line is re-delivered an exit later at worst). Before every entry a bit still set is looked
+ * at again: when anything is to be injected or armed (also the virtual interrupt the guest
+ * did not take), or the LAPIC no longer has just that vector in service, or a request above
+ * its class waits, it is cleared in memory first, so the guest writes the EOI register as
+ * usual.
+ *
+ * Lower requests behind the bit (two queue interrupts of a virtio NIC raised together, most
+ * often) would go in at the register write's exit; with the bit they go in at the exit that
+ * finds it cleared, which comes later. So they wait PV_EOI_HOLD_NS at most: the vCPU is made
+ * to exit by then (vcpu.c), and an entry past it takes the bit back. Nothing is ever
+ * delivered that the LAPIC holds back; only the delivery of what its EOI releases may come
+ * up to that long after the guest's EOI.
  *
  * Why that is safe: the guest looks at the bit only in its EOI (one read-and-clear
  * instruction, then the register write if the bit was clear), and all of the above runs
@@ -52,6 +60,7 @@
  * NMIs: the NMI-blocking state until the handler's IRET is not tracked (no IRET intercept);
  * the platform has no NMI source but the guest's own (self IPI, LVT or IOAPIC entries in NMI
  * mode). An NMI that meets an interrupt shadow waits for the next entry. */
+#include "host.h"
 #include "vm.h"
 #include "../kernel/log.h"
 
@@ -120,6 +129,9 @@ static void virq_settle(struct vmm_vcpu *vcpu, uint64_t info)
 
 #define PV_EOI_ENABLED 1ull
 #define PV_EOI_BIT     1u
+/* How long lower requests may wait behind a paravirtual EOI (VMM_EOI_DEFER_HOLDS): the exit
+ * that performs the EOI lets them in, and the vCPU is made to exit by then. */
+#define PV_EOI_HOLD_NS 200000ull
 
 static bool pv_eoi_on(const struct vmm_vcpu *vcpu)
 {
@@ -149,6 +161,7 @@ static void pv_eoi_cancel(struct vmm_vcpu *vcpu)
     uint32_t w;
 
     vcpu->pv_eoi_set = false;
+    vcpu->pv_eoi_hold_until = UINT64_MAX;
     if (pv_word(vcpu, vcpu->pv_eoi_msr, false, &w) == 0 && (w & PV_EOI_BIT)) {
         w &= ~PV_EOI_BIT;
         (void)pv_word(vcpu, vcpu->pv_eoi_msr, true, &w);
@@ -163,14 +176,27 @@ static void pv_eoi_check(struct vmm_vcpu *vcpu)
 
     if (pv_word(vcpu, vcpu->pv_eoi_msr, false, &w) != 0) {
         vcpu->pv_eoi_set = false;
+        vcpu->pv_eoi_hold_until = UINT64_MAX;
         return;
     }
     if (w & PV_EOI_BIT) {
         return;
     }
     vcpu->pv_eoi_set = false;
+    vcpu->pv_eoi_hold_until = UINT64_MAX;
     vm->intc_ops->eoi(vm->intc);
     vm->stats.pv_eois++;
+}
+
+/* Lower requests wait behind the bit (VMM_EOI_DEFER_HOLDS): from now on for at most
+ * PV_EOI_HOLD_NS. */
+static void pv_eoi_hold(struct vmm_vcpu *vcpu, int defer)
+{
+    if (defer != VMM_EOI_DEFER_HOLDS) {
+        vcpu->pv_eoi_hold_until = UINT64_MAX;
+    } else if (vcpu->pv_eoi_hold_until == UINT64_MAX) {
+        vcpu->pv_eoi_hold_until = vmm_host()->now_ns() + PV_EOI_HOLD_NS;
+    }
 }
 
 /* The guest took `vec` (acked), or may take it by itself (taken false: a virtual interrupt
@@ -179,33 +205,45 @@ static void pv_eoi_offer(struct vmm_vcpu *vcpu, uint8_t vec, bool taken)
 {
     struct vmm_vm *vm = vcpu->vm;
     uint32_t w;
+    int defer;
 
-    if (!pv_eoi_on(vcpu) || !vm->intc_ops->eoi_deferrable(vm->intc, vec, taken)) {
+    if (!pv_eoi_on(vcpu)) {
         return;
     }
-    if (pv_word(vcpu, vcpu->pv_eoi_msr, false, &w) != 0) {
+    defer = vm->intc_ops->eoi_deferrable(vm->intc, vec, taken);
+    if (defer == VMM_EOI_EXIT || pv_word(vcpu, vcpu->pv_eoi_msr, false, &w) != 0) {
         return;
     }
     w |= PV_EOI_BIT;
     if (pv_word(vcpu, vcpu->pv_eoi_msr, true, &w) == 0) {
         vcpu->pv_eoi_set = true;
         vcpu->pv_eoi_vector = vec;
+        vcpu->pv_eoi_hold_until = UINT64_MAX;
+        pv_eoi_hold(vcpu, defer);
     }
 }
 
-/* Before an entry, with the bit still set: it stays only while nothing is to be injected and
- * the LAPIC still has just that vector in service (the guest may have written the register
- * instead, or a lower vector may wait for that EOI). */
+/* Before an entry, with the bit still set: it stays only while nothing is to be injected, the
+ * LAPIC still has just that vector in service (the guest may have written the register
+ * instead) and no request higher than it waits, and lower ones for PV_EOI_HOLD_NS at most:
+ * after that the bit is taken back, so the guest's EOI exits and lets them in. */
 static void pv_eoi_recheck(struct vmm_vcpu *vcpu)
 {
     struct vmm_vm *vm = vcpu->vm;
     uint8_t vec;
+    int defer;
 
     if (!pv_eoi_on(vcpu) || (vcpu->pending_event & SVM_EVT_VALID) || nmi_pending(vm) ||
-        vm->intc_ops->pending(vm->intc, &vec) ||
-        !vm->intc_ops->eoi_deferrable(vm->intc, vcpu->pv_eoi_vector, true)) {
+        vm->intc_ops->pending(vm->intc, &vec)) {
         pv_eoi_cancel(vcpu);
+        return;
     }
+    defer = vm->intc_ops->eoi_deferrable(vm->intc, vcpu->pv_eoi_vector, true);
+    if (defer == VMM_EOI_EXIT || vmm_host()->now_ns() >= vcpu->pv_eoi_hold_until) {
+        pv_eoi_cancel(vcpu);
+        return;
+    }
+    pv_eoi_hold(vcpu, defer);
 }
 
 void vmm_inject_pv_eoi_msr(struct vmm_vcpu *vcpu, uint64_t val)

@@ -131,6 +131,7 @@ void vmm_vcpu_reset_state(struct vmm_vcpu *vcpu)
     vcpu->exit_rip = 0;
     vcpu->pv_eoi_msr = 0; /* a reset turns the paravirtual EOI off */
     vcpu->pv_eoi_set = false;
+    vcpu->pv_eoi_hold_until = UINT64_MAX;
     vmm_vcpu_regs_to_vmcb(vcpu);
 }
 
@@ -278,10 +279,12 @@ void vmm_run(struct vmm_vcpu *vcpu)
         }
         vmm_inject_prepare(vcpu);
         now = h->now_ns();
-        /* The guest must come back out when a device of its own is due (a PIT or RTC tick)
-         * or its slice ends, even if it never exits by itself. */
+        /* The guest must come back out when a device of its own is due (a PIT or RTC tick),
+         * its slice ends or a request waiting for its paravirtual EOI has waited long
+         * enough (inject.c), even if it never exits by itself. */
         if (h->arm_wakeup != NULL) {
-            h->arm_wakeup(MIN(MIN(vcpu->wake_ns, start + VMM_SLICE_NS), poll));
+            h->arm_wakeup(
+                MIN(MIN(vcpu->wake_ns, start + VMM_SLICE_NS), MIN(poll, vcpu->pv_eoi_hold_until)));
         }
         enter(vcpu);
         t_exit = h->now_ns();

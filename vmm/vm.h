@@ -51,8 +51,9 @@ struct vmm_vcpu {
     uint64_t pv_eoi_msr;
     bool pv_eoi_set;
     uint8_t pv_eoi_vector;
-    bool pv_eoi_bad_logged; /* a refused MSR value was logged (once per vCPU) */
-    uint64_t wake_ns;       /* earliest device deadline from the last poll (UINT64_MAX: none) */
+    uint64_t pv_eoi_hold_until; /* lower requests wait for that EOI until then (else MAX) */
+    bool pv_eoi_bad_logged;     /* a refused MSR value was logged (once per vCPU) */
+    uint64_t wake_ns;           /* earliest device deadline from the last poll (UINT64_MAX: none) */
     struct vmm_vcpu *sched_next;
 };
 

@@ -110,11 +110,19 @@ struct vmm_intc_ops {
     bool (*nmi_pending)(void *intc);
     void (*nmi_ack)(void *intc);
     /* Optional (both or neither; the LAPIC), for the paravirtual EOI (inject.c):
-     * eoi_deferrable: `vector` is (taken: already; else: once acked, `vector` being the only
-     * request now) the only one in service with nothing else requested, so its EOI may wait
-     * until the guest says so in memory; eoi: an EOI as the EOI register's. */
-    bool (*eoi_deferrable)(void *intc, uint8_t vector, bool taken);
+     * eoi_deferrable: may the EOI of `vector` wait until the guest says so in memory? It
+     * may when `vector` is (taken: already; else: once acked, `vector` being the highest
+     * request now) the only one in service and every other request needs that EOI before it
+     * can be delivered anyway (a vmm_eoi_defer); eoi: an EOI as the EOI register's. */
+    int (*eoi_deferrable)(void *intc, uint8_t vector, bool taken);
     void (*eoi)(void *intc);
+};
+
+/* eoi_deferrable's answers. */
+enum vmm_eoi_defer {
+    VMM_EOI_EXIT,        /* no: the guest writes the EOI register */
+    VMM_EOI_DEFER,       /* yes, and nothing else is requested */
+    VMM_EOI_DEFER_HOLDS, /* yes, but lower requests wait for that EOI (inject.c bounds how long) */
 };
 /* Registers a controller: with set_line it joins the line controllers (at most VMM_INTC_MAX,
  * -ENOSPC beyond); with pending/ack it becomes the CPU controller (-EEXIST if there is one).

@@ -332,52 +332,69 @@ static void test_tmr_eoi_broadcast(void **state)
     assert_false(vec_bit(f, 0x180, 0x60));
 }
 
-/* The paravirtual EOI's questions: one vector in service and nothing requested, and an EOI
+/* The paravirtual EOI's questions: one vector in service, and every other request one its
+ * EOI holds back anyway (of its priority class or below: they then wait, HOLDS); and an EOI
  * performed for the core as the register write does it (IOAPIC broadcast for level). */
 static void test_pv_eoi_ops(void **state)
 {
     struct fixture *f = *state;
     const struct vmm_intc_ops *ops = f->vm->intc_ops;
+    void *in = f->vm->intc;
 
     assert_non_null(ops->eoi_deferrable);
     assert_non_null(ops->eoi);
     wr(f, 0x0F0, SVR_ON);
-    assert_false(ops->eoi_deferrable(f->vm->intc, 0x60, true)); /* nothing in service */
+    assert_int_equal(ops->eoi_deferrable(in, 0x60, true), VMM_EOI_EXIT); /* none in service */
     fixed(f, 0x60, true);
     /* Not taken yet (a virtual interrupt about to be armed): the only request, none in
-     * service. */
-    assert_true(ops->eoi_deferrable(f->vm->intc, 0x60, false));
-    assert_false(ops->eoi_deferrable(f->vm->intc, 0x61, false));
+     * service; not a vector that is not requested. */
+    assert_int_equal(ops->eoi_deferrable(in, 0x60, false), VMM_EOI_DEFER);
+    assert_int_equal(ops->eoi_deferrable(in, 0x61, false), VMM_EOI_EXIT);
+    /* A lower request besides it waits for its EOI; a higher one would be taken first. */
     fixed(f, 0x50, false);
-    assert_false(ops->eoi_deferrable(f->vm->intc, 0x60, false));
+    assert_int_equal(ops->eoi_deferrable(in, 0x60, false), VMM_EOI_DEFER_HOLDS);
+    assert_int_equal(ops->eoi_deferrable(in, 0x50, false), VMM_EOI_EXIT);
     assert_int_equal(take(f), 0x60);
-    assert_false(ops->eoi_deferrable(f->vm->intc, 0x50, false)); /* 0x60 in service */
-    assert_false(ops->eoi_deferrable(f->vm->intc, 0x60, true));  /* 0x50 still requested */
+    assert_int_equal(ops->eoi_deferrable(in, 0x50, false), VMM_EOI_EXIT); /* 0x60 in service */
+    assert_int_equal(ops->eoi_deferrable(in, 0x60, true), VMM_EOI_DEFER_HOLDS);
+    /* The same class waits too (0x6F is above 0x60 but cannot preempt it), and the vector in
+     * service requested again; a higher class could preempt: the EOI must exit. */
+    fixed(f, 0x6F, false);
+    fixed(f, 0x60, true);
+    assert_int_equal(ops->eoi_deferrable(in, 0x60, true), VMM_EOI_DEFER_HOLDS);
+    fixed(f, 0x70, false);
+    assert_int_equal(ops->eoi_deferrable(in, 0x60, true), VMM_EOI_EXIT);
+    assert_int_equal(take(f), 0x70);
+    wr(f, 0x0B0, 0); /* 0x70 */
+    wr(f, 0x0B0, 0); /* 0x60 */
+    assert_int_equal(take(f), 0x6F);
+    wr(f, 0x0B0, 0);
+    assert_int_equal(take(f), 0x60);
     wr(f, 0x0B0, 0);
     assert_int_equal(take(f), 0x50);
-    assert_true(ops->eoi_deferrable(f->vm->intc, 0x50, true));
-    assert_false(ops->eoi_deferrable(f->vm->intc, 0x51, true)); /* not that one */
-    ops->eoi(f->vm->intc);
+    assert_int_equal(ops->eoi_deferrable(in, 0x50, true), VMM_EOI_DEFER);
+    assert_int_equal(ops->eoi_deferrable(in, 0x51, true), VMM_EOI_EXIT); /* not that one */
+    ops->eoi(in);
     assert_false(vec_bit(f, 0x100, 0x50));
-    assert_int_equal(f->eois, 1); /* edge: only the register EOI of 0x60 broadcast */
+    assert_int_equal(f->eois, 2); /* 0x50 is edge: only the level 0x60's two EOIs went out */
     /* Two in service (nested): no. A level vector alone: yes, and its EOI is broadcast. */
     fixed(f, 0x40, true);
     assert_int_equal(take(f), 0x40);
-    assert_true(ops->eoi_deferrable(f->vm->intc, 0x40, true));
+    assert_int_equal(ops->eoi_deferrable(in, 0x40, true), VMM_EOI_DEFER);
     fixed(f, 0x70, false);
     assert_int_equal(take(f), 0x70);
-    assert_false(ops->eoi_deferrable(f->vm->intc, 0x70, true));
+    assert_int_equal(ops->eoi_deferrable(in, 0x70, true), VMM_EOI_EXIT);
     wr(f, 0x0B0, 0); /* 0x70 */
-    assert_true(ops->eoi_deferrable(f->vm->intc, 0x40, true));
-    ops->eoi(f->vm->intc);
-    assert_int_equal(f->eois, 2);
-    assert_int_equal(f->eoi_vec[1], 0x40);
+    assert_int_equal(ops->eoi_deferrable(in, 0x40, true), VMM_EOI_DEFER);
+    ops->eoi(in);
+    assert_int_equal(f->eois, 3);
+    assert_int_equal(f->eoi_vec[2], 0x40);
     assert_false(vec_bit(f, 0x100, 0x40));
     /* A hardware-disabled APIC defers nothing. */
     fixed(f, 0x40, false);
     assert_int_equal(take(f), 0x40);
     msr_wr(f, MSR_APIC_BASE, BASE, 0);
-    assert_false(ops->eoi_deferrable(f->vm->intc, 0x40, true));
+    assert_int_equal(ops->eoi_deferrable(in, 0x40, true), VMM_EOI_EXIT);
 }
 
 static void test_logical_destinations(void **state)

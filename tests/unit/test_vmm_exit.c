@@ -1200,6 +1200,19 @@ static void self_ipi(struct vmm_vm *vm, uint8_t vector)
     mmio32(vm, 0xFEE00300, true, 0x40000u | vector);
 }
 
+/* The guest takes the armed virtual interrupt and writes the EOI register (mov [0xFEE000B0],
+ * eax): the exit is that MMIO write. */
+static void take_virq_write_eoi(struct vmm_vm *vm)
+{
+    struct vmm_vcpu *v = vm->vcpu;
+
+    v->vmcb->ctl.int_ctl &= ~SVM_INT_V_IRQ;
+    assert_int_equal(vmm_guest_write(vm, 0x180000, "\xA3\xB0\x00\xE0\xFE", 5), 0);
+    v->regs.rip = 0x180000;
+    assert_int_equal(do_exit(SVM_EXIT_NPF, SVM_NPF_GPA | SVM_NPF_WRITE | SVM_NPF_P, 0xFEE000B0),
+                     VMM_ACT_CONTINUE);
+}
+
 static void test_pv_eoi_msr(void **state)
 {
     struct vmm_vm *saved = g_vm;
@@ -1339,24 +1352,44 @@ static void test_pv_eoi(void **state)
     assert_int_equal(pv_word(vm), 0xABCD0001u);
     mmio32(vm, 0xFEE000B0, true, 0);
     do_exit(SVM_EXIT_INTR, 0, 0);
+    /* A lower request (0x61) needs 0x70's EOI before it can go in anyway: 0x70 gets the bit,
+     * and 0x61 goes in at the exit that finds the bit cleared. */
     self_ipi(vm, 0x70);
     self_ipi(vm, 0x61);
     vmm_inject_prepare(v);
     assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x70);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    assert_int_equal(v->pv_eoi_hold_until, g_fake.now + 200000);
     do_exit(SVM_EXIT_INTR, 0, 0);
-    assert_int_equal(pv_word(vm), 0xABCD0000u); /* 0x61 still requested: no bit for 0x70 */
-    assert_int_equal(vm->stats.pv_eois, eois);
-    mmio32(vm, 0xFEE000B0, true, 0);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, 0);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    pv_word_set(vm, 0xABCD0000u);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    assert_int_equal(vm->stats.pv_eois, ++eois);
+    assert_int_equal(v->pv_eoi_hold_until, UINT64_MAX);
     vmm_inject_prepare(v);
     assert_int_equal(c->event_inj, SVM_EVT_VALID | 0x61);
     assert_int_equal(pv_word(vm), 0xABCD0001u);
-    /* A lower vector waiting behind the one in service: the bit is taken back, so the
-     * guest's EOI exits and lets it in. */
+    assert_int_equal(v->pv_eoi_hold_until, UINT64_MAX); /* nothing waits behind 0x61 */
+    /* A lower vector arriving behind the one in service waits for the bit 200 us at most;
+     * then the bit is taken back, so the guest's EOI exits and lets it in. */
     do_exit(SVM_EXIT_INTR, 0, 0);
     self_ipi(vm, 0x51);
     vmm_inject_prepare(v);
     assert_int_equal(c->event_inj, 0);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    assert_int_equal(v->pv_eoi_hold_until, g_fake.now + 200000);
+    g_fake.now += 199999;
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    vmm_inject_prepare(v);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    g_fake.now += 1;
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    vmm_inject_prepare(v);
+    assert_int_equal(c->event_inj, 0);
     assert_int_equal(pv_word(vm), 0xABCD0000u);
+    assert_int_equal(v->pv_eoi_hold_until, UINT64_MAX);
     mmio32(vm, 0xFEE000B0, true, 0);
     do_exit(SVM_EXIT_INTR, 0, 0);
     vmm_inject_prepare(v);
@@ -1394,8 +1427,8 @@ static void test_pv_eoi(void **state)
     do_exit(SVM_EXIT_INTR, 0, 0);
     assert_false(lapic_isr(vm, 0x81));
     assert_int_equal(vm->stats.pv_eois, ++eois);
-    /* Not taken by the exit (IF stayed clear): the bit goes before the next decision, and a
-     * second request makes the next one a plain virtual interrupt without it. */
+    /* Not taken by the exit (IF stayed clear): the bit goes before the next decision, and is
+     * set again for it (a lower request waiting behind it); a higher request takes it over. */
     self_ipi(vm, 0x82);
     vmm_inject_prepare(v);
     assert_int_equal(pv_word(vm), 0xABCD0001u);
@@ -1405,13 +1438,22 @@ static void test_pv_eoi(void **state)
     vmm_inject_prepare(v);
     assert_true(c->int_ctl & SVM_INT_V_IRQ);
     assert_int_equal((c->int_ctl >> SVM_INT_V_VECTOR_SHIFT) & 0xFF, 0x82);
-    assert_int_equal(pv_word(vm), 0xABCD0000u);
-    c->int_ctl &= ~SVM_INT_V_IRQ;
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    assert_int_equal(v->pv_eoi_hold_until, g_fake.now + 200000);
+    do_exit(SVM_EXIT_INTR, 0, 0);
+    self_ipi(vm, 0x84);
+    vmm_inject_prepare(v);
+    assert_int_equal((c->int_ctl >> SVM_INT_V_VECTOR_SHIFT) & 0xFF, 0x84);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
+    /* It takes 0x84 and writes the register anyway; 0x82 comes next (the stale bit taken back
+     * and set again for it), then 0x42. */
+    take_virq_write_eoi(vm);
+    assert_false(lapic_isr(vm, 0x84));
+    vmm_inject_prepare(v);
+    assert_int_equal((c->int_ctl >> SVM_INT_V_VECTOR_SHIFT) & 0xFF, 0x82);
+    assert_int_equal(pv_word(vm), 0xABCD0001u);
     /* The guest's EOI register write is the exit: the LAPIC is exact, no PV EOI counted. */
-    assert_int_equal(vmm_guest_write(vm, 0x180000, "\xA3\xB0\x00\xE0\xFE", 5), 0);
-    v->regs.rip = 0x180000;
-    assert_int_equal(do_exit(SVM_EXIT_NPF, SVM_NPF_GPA | SVM_NPF_WRITE | SVM_NPF_P, 0xFEE000B0),
-                     VMM_ACT_CONTINUE);
+    take_virq_write_eoi(vm);
     assert_false(lapic_isr(vm, 0x82));
     assert_int_equal(vm->stats.pv_eois, eois);
     /* 0x42 now: the only request, IF open: EVENTINJ with the bit; this guest writes the

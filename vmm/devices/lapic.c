@@ -376,25 +376,38 @@ static void lapic_nmi_ack(void *dev)
 }
 
 /* The paravirtual EOI (vmm/inject.c): the guest may skip the EOI register write when the
- * vector it takes is the only one in service and nothing else waits, since its EOI then
- * changes nothing the CPU could see before the next exit (where the core performs it).
- * taken: `vector` is in service already (IRR empty, ISR just it); else it is about to be
- * (IRR just it, ISR empty), for a virtual interrupt the CPU takes by itself. */
-static bool lapic_eoi_deferrable(void *dev, uint8_t vector, bool taken)
+ * vector it takes is the only one in service, since its EOI then changes nothing the CPU
+ * could see before the next exit (where the core performs it), as long as every other
+ * request is one that EOI holds back anyway: of `vector`'s priority class or below (the same
+ * vector again included). Those wait until that exit (VMM_EOI_DEFER_HOLDS; the core bounds
+ * the wait); a higher class could preempt, so its EOI must exit. taken: `vector` is in
+ * service already (ISR just it); else it is about to be (ISR empty, `vector` the highest
+ * request), for a virtual interrupt the CPU takes by itself. */
+static int lapic_eoi_deferrable(void *dev, uint8_t vector, bool taken)
 {
     const struct vmm_lapic *l = dev;
+    uint32_t others[8];
+    int top;
 
     if (!l->hw_enabled || l->nmi || l->extint_req) {
-        return false;
+        return VMM_EOI_EXIT;
     }
     for (unsigned i = 0; i < 8; i++) {
         uint32_t want = i == (unsigned)(vector >> 5) ? 1u << (vector & 31) : 0;
 
-        if (l->isr[i] != (taken ? want : 0) || l->irr[i] != (taken ? 0 : want)) {
-            return false;
+        if (l->isr[i] != (taken ? want : 0) || (!taken && (l->irr[i] & want) != want)) {
+            return VMM_EOI_EXIT;
         }
+        others[i] = taken ? l->irr[i] : l->irr[i] & ~want;
     }
-    return true;
+    top = vec_highest(others);
+    if (top < 0) {
+        return VMM_EOI_DEFER;
+    }
+    if (taken ? class_of(top) > class_of(vector) : top > (int)vector) {
+        return VMM_EOI_EXIT;
+    }
+    return VMM_EOI_DEFER_HOLDS;
 }
 
 static void lapic_eoi(void *dev)
