@@ -59,20 +59,12 @@ static void fix_csums(uint8_t *f, size_t l2)
     size_t ihl = (size_t)(ip[0] & 0x0F) * 4;
     size_t l4len = ((size_t)ip[2] << 8 | ip[3]) - ihl;
     uint8_t *tcp = ip + ihl;
-    uint8_t pseudo[12];
     uint16_t c;
 
-    ip[10] = 0;
-    ip[11] = 0;
-    c = (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, ihl));
-    memcpy(ip + 10, &c, 2);
-    memcpy(pseudo, ip + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = ip[9];
-    put16(pseudo + 10, (unsigned)l4len);
+    netcsum_ipv4_hdr_fill(ip, ihl);
     tcp[16] = 0;
     tcp[17] = 0;
-    c = (uint16_t)~inet_csum_fold(inet_csum_add(inet_csum_add(0, pseudo, 12), tcp, l4len));
+    c = (uint16_t)~inet_csum_fold(inet_csum_add(netcsum_pseudo4(ip, ip[9], l4len), tcp, l4len));
     memcpy(tcp + 16, &c, 2);
 }
 
@@ -85,7 +77,6 @@ static size_t build(uint8_t *f, size_t payload, size_t opts, uint32_t seq, uint8
     uint8_t *ip = f + 14;
     uint8_t *tcp = ip + 20;
     size_t l4len = 20 + opts + payload;
-    uint8_t pseudo[12];
     uint16_t c;
 
     memcpy(f, (const uint8_t[]){0x52, 0x54, 0, 0, 0, 2, 0x52, 0x54, 0, 0, 0, 1}, 12);
@@ -98,8 +89,7 @@ static size_t build(uint8_t *f, size_t payload, size_t opts, uint32_t seq, uint8
     ip[8] = 64;
     ip[9] = 6;
     memcpy(ip + 12, (const uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
-    c = (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, 20));
-    memcpy(ip + 10, &c, 2);
+    netcsum_ipv4_hdr_fill(ip, 20);
     memset(tcp, 0, 20 + opts);
     put16(tcp, 5001);
     put16(tcp + 2, 40000);
@@ -114,11 +104,7 @@ static size_t build(uint8_t *f, size_t payload, size_t opts, uint32_t seq, uint8
     for (size_t i = 0; i < payload; i++) {
         tcp[20 + opts + i] = (uint8_t)((seq + i) * 7 + ((seq + i) >> 8));
     }
-    memcpy(pseudo, ip + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put16(pseudo + 10, (unsigned)l4len);
-    c = inet_csum_fold(inet_csum_add(0, pseudo, 12));
+    c = inet_csum_fold(netcsum_pseudo4(ip, 6, l4len));
     memcpy(tcp + 16, &c, 2);
     return 14 + 20 + l4len;
 }

@@ -816,7 +816,6 @@ static size_t tcp_frame(uint8_t *f, uint8_t dst, uint8_t src, size_t payload, si
     uint8_t *ip = f + 14;
     uint8_t *tcp = ip + 20;
     size_t l4len = 20 + payload;
-    uint8_t pseudo[12];
     uint16_t c;
 
     fk_frame_ids(f, dst, src, 14);
@@ -828,8 +827,7 @@ static size_t tcp_frame(uint8_t *f, uint8_t dst, uint8_t src, size_t payload, si
     ip[8] = 64;
     ip[9] = 6;
     memcpy(ip + 12, (const uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
-    c = (uint16_t)~inet_csum_fold(inet_csum_add(0, ip, 20));
-    memcpy(ip + 10, &c, 2);
+    netcsum_ipv4_hdr_fill(ip, 20);
     put16(tcp, 40000);
     put16(tcp + 2, 5001);
     put16(tcp + 4, OFF_SEQ0 >> 16);
@@ -840,11 +838,7 @@ static size_t tcp_frame(uint8_t *f, uint8_t dst, uint8_t src, size_t payload, si
     for (size_t i = 0; i < payload; i++) {
         tcp[20 + i] = (uint8_t)(i * 13 + 5);
     }
-    memcpy(pseudo, ip + 12, 8);
-    pseudo[8] = 0;
-    pseudo[9] = 6;
-    put16(pseudo + 10, (unsigned)l4len);
-    c = inet_csum_fold(inet_csum_add(0, pseudo, 12));
+    c = inet_csum_fold(netcsum_pseudo4(ip, 6, l4len));
     memcpy(tcp + 16, &c, 2);
     *cs = 34;
     return 54 + payload;
