@@ -22,6 +22,9 @@ struct vmm_arch_ops {
     /* Detects SVM and nested paging, enables EFER.SVME and sets up the host save area.
      * -ENODEV with a logged reason when the CPU cannot run guests. */
     int (*init)(struct vmm_arch_info *info);
+    /* Enables SVM on the calling CPU (EFER.SVME, a host save area of its own, the FPU) after
+     * init ran on the boot CPU: the CPU that runs guests from then on calls it. Optional. */
+    int (*cpu_init)(void);
     /* Enters the guest once (VMRUN) and returns after the #VMEXIT; the VMCB holds the exit
      * and vcpu->regs.gpr[] the guest GPRs (except RAX and RSP, which live in the VMCB). Host
      * interrupts that arrived meanwhile are taken before it returns. */

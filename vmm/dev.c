@@ -126,6 +126,9 @@ static void line_out(struct vmm_vm *vm, unsigned line, bool level)
     for (size_t i = 0; i < vm->nintc_lines; i++) {
         vm->intc_lines[i].ops->set_line(vm->intc_lines[i].intc, line, level);
     }
+    if (level) {
+        vmm_vm_kick(vm);
+    }
 }
 
 static bool declares(const struct vmm_dev_reg *reg, unsigned line)
@@ -242,6 +245,16 @@ int vmm_guest_write(struct vmm_vm *vm, uint64_t gpa, const void *buf, size_t len
     return gmem_write(&vm->mem, gpa, buf, len);
 }
 
+int vmm_guest_read16(struct vmm_vm *vm, uint64_t gpa, uint16_t *v)
+{
+    return gmem_read16(&vm->mem, gpa, v);
+}
+
+int vmm_guest_write16(struct vmm_vm *vm, uint64_t gpa, uint16_t v)
+{
+    return gmem_write16(&vm->mem, gpa, v);
+}
+
 void vmm_console_out(struct vmm_vm *vm, const uint8_t *buf, size_t len)
 {
     const struct vmm_host *h = vmm_host();
@@ -271,6 +284,9 @@ size_t vmm_vm_console_write(struct vmm_vm *vm, const uint8_t *buf, size_t len)
 
     memcpy(vm->console_in + vm->console_in_len, buf, n);
     vm->console_in_len += n;
+    if (n > 0) {
+        vmm_vm_kick(vm);
+    }
     return n;
 }
 

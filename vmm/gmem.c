@@ -178,6 +178,37 @@ int gmem_write(struct vmm_gmem *m, uint64_t gpa, const void *buf, size_t len)
     return 0;
 }
 
+int gmem_read16(const struct vmm_gmem *m, uint64_t gpa, uint16_t *v)
+{
+    uint8_t b[2];
+    int rc;
+
+    if ((gpa & 1) == 0 && gmem_range_ok(m, gpa, 2)) {
+        size_t n;
+        const volatile uint16_t *p = gmem_ptr(m, gpa, &n);
+
+        *v = *p; /* x86: little-endian already */
+        return 0;
+    }
+    rc = gmem_read(m, gpa, b, 2);
+    *v = (uint16_t)(b[0] | b[1] << 8);
+    return rc;
+}
+
+int gmem_write16(struct vmm_gmem *m, uint64_t gpa, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+
+    if ((gpa & 1) == 0 && gmem_range_ok(m, gpa, 2)) {
+        size_t n;
+        volatile uint16_t *p = gmem_ptr(m, gpa, &n);
+
+        *p = v;
+        return 0;
+    }
+    return gmem_write(m, gpa, b, 2);
+}
+
 int gmem_fill(struct vmm_gmem *m, uint64_t gpa, uint8_t byte, size_t len)
 {
     if (!gmem_range_ok(m, gpa, len)) {

@@ -35,6 +35,11 @@ void *gmem_ptr(const struct vmm_gmem *m, uint64_t gpa, size_t *contig);
 /* Checked copies: -EFAULT (and nothing copied) when any byte is not RAM. */
 int gmem_read(const struct vmm_gmem *m, uint64_t gpa, void *buf, size_t len);
 int gmem_write(struct vmm_gmem *m, uint64_t gpa, const void *buf, size_t len);
+/* One little-endian 16-bit value, in a single access when it is aligned: a guest running on
+ * another CPU reads or writes it meanwhile (a virtqueue index) and must never see half of
+ * one. Unaligned, it is two bytes (a guest that misaligns its ring gets what it asked for). */
+int gmem_read16(const struct vmm_gmem *m, uint64_t gpa, uint16_t *v);
+int gmem_write16(struct vmm_gmem *m, uint64_t gpa, uint16_t v);
 int gmem_fill(struct vmm_gmem *m, uint64_t gpa, uint8_t byte, size_t len);
 /* True when every byte of [gpa, gpa+len) is RAM. */
 bool gmem_range_ok(const struct vmm_gmem *m, uint64_t gpa, uint64_t len);

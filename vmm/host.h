@@ -64,6 +64,16 @@ struct vmm_host {
      * (virtio-net, VIRTIO_NET_F_MTU) offers it. Optional: without it nothing is offered and
      * guests assume 1500. */
     uint16_t (*nic_mtu)(void *backend);
+    /* A host with a CPU of its own for guests (optional, all three): guest_enter is called
+     * right before each VMRUN, with the guest's state prepared, and guest_exit right after
+     * the #VMEXIT (host interrupts taken): between the two the host's other CPUs may work on
+     * shared state, the VM's devices included. vcpu_kick says the VM's vCPU has something
+     * new to see (an interrupt request, console input, a state change): the host makes the
+     * CPU that runs it leave the guest or wake up; called on any CPU, often, so it should
+     * coalesce. */
+    void (*guest_enter)(void);
+    void (*guest_exit)(void);
+    void (*vcpu_kick)(struct vmm_vm *vm);
 };
 
 /* Installed once at start; every VMM module uses it. */

@@ -21,6 +21,8 @@
 
 void svm_world_switch(uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa, uint64_t *gpr);
 
+/* The CPU that runs guests: one at a time (init on the boot CPU, cpu_init on the guest CPU
+ * when the host has one), so one host save area and one FPU owner. */
 static uint64_t g_hsave_pa;
 static uint64_t g_host_vmcb_pa;
 static struct vmm_vcpu *g_fpu_owner; /* whose x87/SSE state is in the registers */
@@ -76,11 +78,36 @@ static void fpu_enable(void)
     __asm__ volatile("fninit");
 }
 
-static int svm_init(struct vmm_arch_info *info)
+/* SVM on for this CPU: EFER.SVME, a host save area and the host-state page of its own (the
+ * previous CPU's stay allocated: a few KiB, once), the FPU usable for guests' state. */
+static int svm_cpu_init(void)
 {
     const struct vmm_host *h = vmm_host();
+    uint64_t hsave;
+    uint64_t host_vmcb;
+
+    if (rdmsr64(MSR_VM_CR) & VM_CR_SVMDIS) {
+        LOG_WARN(SVM, "SVM is disabled on this CPU (VM_CR.SVMDIS)");
+        return -ENODEV;
+    }
+    if (h->page_alloc(1, &hsave) != 0 || h->page_alloc(1, &host_vmcb) != 0) {
+        LOG_ERROR(SVM, "no memory for the host save area");
+        return -ENOMEM;
+    }
+    memset(h->phys_to_virt(hsave), 0, PAGE_SIZE);
+    memset(h->phys_to_virt(host_vmcb), 0, PAGE_SIZE);
+    wrmsr64(MSR_EFER, rdmsr64(MSR_EFER) | EFER_SVME);
+    wrmsr64(MSR_VM_HSAVE_PA, hsave);
+    g_hsave_pa = hsave;
+    g_host_vmcb_pa = host_vmcb;
+    g_fpu_owner = NULL; /* this CPU's registers hold no vCPU's state */
+    fpu_enable();
+    return 0;
+}
+
+static int svm_init(struct vmm_arch_info *info)
+{
     uint32_t r[4];
-    uint64_t efer;
 
     cpuid_raw(0x80000000u, 0, r);
     if (r[0] < 0x8000000Au) {
@@ -113,17 +140,7 @@ static int svm_init(struct vmm_arch_info *info)
         LOG_WARN(SVM, "SVM offers %u ASIDs: at least 2 needed", info->nasids);
         return -ENODEV;
     }
-    if (h->page_alloc(1, &g_hsave_pa) != 0 || h->page_alloc(1, &g_host_vmcb_pa) != 0) {
-        LOG_ERROR(SVM, "no memory for the host save area");
-        return -ENOMEM;
-    }
-    memset(h->phys_to_virt(g_hsave_pa), 0, PAGE_SIZE);
-    memset(h->phys_to_virt(g_host_vmcb_pa), 0, PAGE_SIZE);
-    efer = rdmsr64(MSR_EFER);
-    wrmsr64(MSR_EFER, efer | EFER_SVME);
-    wrmsr64(MSR_VM_HSAVE_PA, g_hsave_pa);
-    fpu_enable();
-    return 0;
+    return svm_cpu_init();
 }
 
 static void fpu_switch_to(struct vmm_vcpu *vcpu)
@@ -155,6 +172,7 @@ static void svm_enter(struct vmm_vcpu *vcpu)
 
 const struct vmm_arch_ops vmm_svm_arch = {
     .init = svm_init,
+    .cpu_init = svm_cpu_init,
     .enter = svm_enter,
     .cpuid = svm_cpuid,
     .vcpu_gone = svm_vcpu_gone,

@@ -228,6 +228,7 @@ bool vmm_vcpu_poll(struct vmm_vcpu *vcpu, uint64_t now)
 
 static void enter(struct vmm_vcpu *vcpu)
 {
+    const struct vmm_host *h = vmm_host();
     struct vmcb_control *c = &vcpu->vmcb->ctl;
     size_t slot = c->asid % ASID_OWNERS;
 
@@ -239,7 +240,13 @@ static void enter(struct vmm_vcpu *vcpu)
         c->tlb_control = SVM_TLB_NONE;
     }
     vmm_vcpu_regs_to_vmcb(vcpu);
+    if (h->guest_enter != NULL) {
+        h->guest_enter();
+    }
     vmm_arch()->enter(vcpu);
+    if (h->guest_exit != NULL) {
+        h->guest_exit();
+    }
     vmm_vcpu_regs_from_vmcb(vcpu);
 }
 

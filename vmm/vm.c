@@ -26,6 +26,14 @@ bool vmm_ready(void)
     return g_vmm.ready;
 }
 
+int vmm_cpu_init(void)
+{
+    if (g_arch == NULL || g_arch->cpu_init == NULL) {
+        return -ENODEV;
+    }
+    return g_arch->cpu_init();
+}
+
 int vmm_init(const struct vmm_arch_ops *arch)
 {
     const struct vmm_host *h = vmm_host();
@@ -143,6 +151,7 @@ void vmm_vm_end(struct vmm_vm *vm, enum vmm_vm_state state, int code, const char
     }
     vm->state = state;
     vm->exit_code = code;
+    vmm_vm_kick(vm);
     str_copy(vm->reason, reason, sizeof(vm->reason));
     switch (state) {
     case VMM_VM_EXITED:
@@ -191,6 +200,7 @@ void vmm_vm_request_reset(struct vmm_vm *vm)
 {
     if (!terminal(vm->state)) {
         vm->reset_requested = true;
+        vmm_vm_kick(vm);
     }
 }
 
@@ -355,12 +365,22 @@ int vmm_vm_create(const struct vmm_vm_config *cfg, struct vmm_vm **out)
     return 0;
 }
 
+void vmm_vm_kick(struct vmm_vm *vm)
+{
+    const struct vmm_host *h = vmm_host();
+
+    if (vm != NULL && h != NULL && h->vcpu_kick != NULL) {
+        h->vcpu_kick(vm);
+    }
+}
+
 int vmm_vm_start(struct vmm_vm *vm)
 {
     if (vm->state != VMM_VM_CREATED) {
         return -EINVAL;
     }
     vm->state = VMM_VM_RUNNING;
+    vmm_vm_kick(vm);
     LOG_VM(VMM, LOG_LVL_INFO, vm->name, "vm %s: started", vm->name);
     if (vmm_host()->vm_state_changed != NULL) {
         vmm_host()->vm_state_changed(vm);
@@ -374,6 +394,7 @@ int vmm_vm_pause(struct vmm_vm *vm)
         return -EINVAL;
     }
     vm->state = VMM_VM_PAUSED;
+    vmm_vm_kick(vm); /* out of the guest now, not at its next exit */
     LOG_VM(VMM, LOG_LVL_INFO, vm->name, "vm %s: paused", vm->name);
     return 0;
 }
@@ -384,6 +405,7 @@ int vmm_vm_resume(struct vmm_vm *vm)
         return -EINVAL;
     }
     vm->state = VMM_VM_RUNNING;
+    vmm_vm_kick(vm);
     LOG_VM(VMM, LOG_LVL_INFO, vm->name, "vm %s: resumed", vm->name);
     return 0;
 }

@@ -95,6 +95,9 @@ struct vmm_arch_ops;
  * permission maps. -ENODEV with a logged reason when the CPU cannot run guests. */
 int vmm_init(const struct vmm_arch_ops *arch);
 bool vmm_ready(void);
+/* Enables SVM on the calling CPU, once, before it runs guests (a host whose guests run on
+ * another CPU than the one vmm_init ran on). -ENODEV when the arch cannot. */
+int vmm_cpu_init(void);
 
 /* Builds a VM (memory, nested page tables, devices, the image loaded, the vCPU at its
  * entry point) in state CREATED. Errors are logged with the VM's name. */

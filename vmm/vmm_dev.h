@@ -142,6 +142,13 @@ uint64_t vmm_guest_tsc(struct vmm_vm *vm);
  * of [gpa, gpa+len) is not guest RAM. */
 int vmm_guest_read(struct vmm_vm *vm, uint64_t gpa, void *buf, size_t len);
 int vmm_guest_write(struct vmm_vm *vm, uint64_t gpa, const void *buf, size_t len);
+/* The VM's vCPU has something new to see (an interrupt request, input, a state change):
+ * tells the host (vmm_host.vcpu_kick), which makes the CPU that runs it look. */
+void vmm_vm_kick(struct vmm_vm *vm);
+
+/* A 16-bit little-endian value in one access when aligned (gmem.h: shared ring indexes). */
+int vmm_guest_read16(struct vmm_vm *vm, uint64_t gpa, uint16_t *v);
+int vmm_guest_write16(struct vmm_vm *vm, uint64_t gpa, uint16_t v);
 
 /* The VM's serial console: bytes the guest's UART sends go out through the host's console sink;
  * bytes typed on the console come back through the device's rx hook. */

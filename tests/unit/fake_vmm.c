@@ -401,6 +401,29 @@ int vmm_guest_write(struct vmm_vm *vm, uint64_t gpa, const void *buf, size_t len
     return 0;
 }
 
+int vmm_guest_read16(struct vmm_vm *vm, uint64_t gpa, uint16_t *v)
+{
+    uint8_t b[2];
+    int rc = vmm_guest_read(vm, gpa, b, 2);
+
+    *v = (uint16_t)(b[0] | b[1] << 8);
+    return rc;
+}
+
+int vmm_guest_write16(struct vmm_vm *vm, uint64_t gpa, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+
+    return vmm_guest_write(vm, gpa, b, 2);
+}
+
+void vmm_vm_kick(struct vmm_vm *vm)
+{
+    if (vm != NULL) {
+        vm->kicks++;
+    }
+}
+
 void vmm_console_out(struct vmm_vm *vm, const uint8_t *buf, size_t len)
 {
     size_t room = FAKE_CONSOLE_MAX - vm->console_len;

@@ -35,6 +35,7 @@ struct vmm_vm {
     uint8_t console[FAKE_CONSOLE_MAX];
     size_t console_len;
     unsigned console_calls;
+    unsigned kicks; /* vmm_vm_kick calls */
     size_t (*console_rx)(void *dev, const uint8_t *buf, size_t len);
     void *console_dev;
     bool exit_requested;

@@ -1533,8 +1533,17 @@ static void test_run_loop(void **state)
     g_step = 0;
     fake_guest = script_out_cpuid_hlt;
     assert_ptr_equal(vmm_sched_next(), vcpu());
+    g_fake.guest_enters = 0;
+    g_fake.guest_exits = 0;
+    g_fake.vmruns_outside = 0;
     vmm_run(vcpu());
     assert_int_equal(g_fake_entries, 3);
+    /* Every VMRUN sits between the host's guest_enter and guest_exit (where a host with a
+     * guest CPU lets its other CPU in), and the host is back in charge after the last. */
+    assert_int_equal(g_fake.guest_enters, 3);
+    assert_int_equal(g_fake.guest_exits, 3);
+    assert_int_equal(g_fake.vmruns_outside, 0);
+    assert_false(g_fake.in_guest);
     assert_int_equal(g_dev.nout, 1);
     assert_int_equal(g_dev.out[0], 'x');
     assert_true(vcpu()->halted);
@@ -1542,7 +1551,9 @@ static void test_run_loop(void **state)
     assert_true(g_vm->stats.guest_ns > 0);
     /* Asleep: not runnable until an interrupt is pending. */
     assert_null(vmm_sched_next());
+    g_fake.kicks = 0;
     vmm_irq_set(g_vm, 3, true);
+    assert_true(g_fake.kicks > 0); /* the CPU that runs it is told */
     assert_ptr_equal(vmm_sched_next(), vcpu());
     g_step = 2;
     vmm_run(vcpu());

@@ -211,6 +211,26 @@ static void test_level_kept_without_controllers(void **state)
     assert_int_equal(vmm_vm_destroy(vm), 0);
 }
 
+/* A vCPU on another CPU than the device's must be told: a rising line, console input and a
+ * state change each kick it (vmm_host.vcpu_kick); a falling line needs nobody. */
+static void test_kicks(void **state)
+{
+    (void)state;
+    g_fake.kicks = 0;
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, VMM_PCI_IRQ_A, true), 0);
+    assert_int_equal(g_fake.kicks, 1);
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, VMM_PCI_IRQ_A, false), 0);
+    assert_int_equal(g_fake.kicks, 1);
+    assert_int_equal(vmm_vm_console_write(g_vm, (const uint8_t *)"x", 1), 1);
+    assert_int_equal(g_fake.kicks, 2);
+    assert_int_equal(vmm_vm_console_write(g_vm, (const uint8_t *)"", 0), 0);
+    assert_int_equal(g_fake.kicks, 2);
+    assert_int_equal(vmm_vm_start(g_vm), 0);
+    assert_int_equal(g_fake.kicks, 3);
+    assert_int_equal(vmm_vm_stop(g_vm), 0);
+    assert_int_equal(g_fake.kicks, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +239,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_anonymous_ors_with_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sources_must_be_registered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_level_kept_without_controllers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kicks, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,6 +105,35 @@ static void test_gmem_checks(void **state)
     gmem_free(&m);
 }
 
+/* 16-bit values (virtqueue indexes): little-endian, aligned or not, checked like any access. */
+static void test_gmem_16(void **state)
+{
+    struct vmm_gmem m;
+    uint8_t b[3];
+    uint16_t v = 0;
+
+    (void)state;
+    assert_int_equal(gmem_init(&m, MiB(2)), 0);
+    assert_int_equal(gmem_write16(&m, 0x1000, 0xBEEF), 0);
+    assert_int_equal(gmem_read(&m, 0x1000, b, 2), 0);
+    assert_int_equal(b[0], 0xEF);
+    assert_int_equal(b[1], 0xBE);
+    assert_int_equal(gmem_read16(&m, 0x1000, &v), 0);
+    assert_int_equal(v, 0xBEEF);
+    assert_int_equal(gmem_write16(&m, 0x2001, 0x1234), 0); /* unaligned: byte by byte */
+    assert_int_equal(gmem_read(&m, 0x2001, b, 2), 0);
+    assert_int_equal(b[0], 0x34);
+    assert_int_equal(b[1], 0x12);
+    assert_int_equal(gmem_read16(&m, 0x2001, &v), 0);
+    assert_int_equal(v, 0x1234);
+    assert_int_equal(gmem_write16(&m, MiB(2) - 2, 1), 0);
+    assert_int_equal(gmem_write16(&m, MiB(2), 1), -EFAULT);
+    assert_int_equal(gmem_write16(&m, MiB(2) - 1, 1), -EFAULT); /* half outside */
+    assert_int_equal(gmem_read16(&m, GMEM_VGA_START, &v), -EFAULT);
+    assert_int_equal(gmem_read16(&m, GMEM_VGA_START - 1, &v), -EFAULT);
+    gmem_free(&m);
+}
+
 static void test_npt_map_lookup(void **state)
 {
     struct vmm_npt n;
@@ -232,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup(test_gmem_4k_fallback, setup),
         cmocka_unit_test_setup(test_gmem_alloc_failure_frees, setup),
         cmocka_unit_test_setup(test_gmem_checks, setup),
+        cmocka_unit_test_setup(test_gmem_16, setup),
         cmocka_unit_test_setup(test_npt_map_lookup, setup),
         cmocka_unit_test_setup(test_npt_map_gmem, setup),
         cmocka_unit_test_setup(test_npt_map_gmem_4k, setup),

@@ -27,6 +27,11 @@ struct fake_host_state {
     char console[8192];
     size_t console_len;
     unsigned state_changes;
+    unsigned guest_enters;   /* guest_enter calls */
+    unsigned guest_exits;    /* guest_exit calls */
+    bool in_guest;           /* between guest_enter and guest_exit */
+    unsigned vmruns_outside; /* VMRUNs not between the two */
+    unsigned kicks;          /* vcpu_kick calls */
 };
 
 static struct fake_host_state g_fake;
@@ -142,6 +147,24 @@ static uint64_t fake_busy_poll(void)
     return g_fake.poll_deadline;
 }
 
+static void fake_guest_enter(void)
+{
+    g_fake.guest_enters++;
+    g_fake.in_guest = true;
+}
+
+static void fake_guest_exit(void)
+{
+    g_fake.guest_exits++;
+    g_fake.in_guest = false;
+}
+
+static void fake_vcpu_kick(struct vmm_vm *vm)
+{
+    (void)vm;
+    g_fake.kicks++;
+}
+
 static const struct vmm_host g_fake_host = {
     .zalloc = fake_zalloc,
     .free = fake_free,
@@ -157,6 +180,9 @@ static const struct vmm_host g_fake_host = {
     .busy_poll = fake_busy_poll,
     .console_out = fake_console_out,
     .vm_state_changed = fake_state_changed,
+    .guest_enter = fake_guest_enter,
+    .guest_exit = fake_guest_exit,
+    .vcpu_kick = fake_vcpu_kick,
 };
 
 /* The fake CPU. fake_guest plays one VMRUN: it sets vmcb->ctl.exit_code and friends (and may
@@ -176,6 +202,9 @@ static int fake_arch_init(struct vmm_arch_info *info)
 static void fake_arch_enter(struct vmm_vcpu *vcpu)
 {
     g_fake_entries++;
+    if (!g_fake.in_guest) {
+        g_fake.vmruns_outside++;
+    }
     g_fake_last_eventinj = vcpu->vmcb->ctl.event_inj;
     vcpu->vmcb->ctl.exit_int_info = 0;
     if (fake_guest != NULL) {

@@ -204,6 +204,7 @@ static void set_irr(struct vmm_lapic *l, uint8_t vector, bool level)
         vec_clear(l->tmr, vector);
     }
     l->st.accepted++;
+    vmm_vm_kick(l->vm); /* the vCPU may be in the guest on another CPU */
 }
 
 /* An error: latched in ESR and, if the error LVT entry allows, an interrupt. */
@@ -305,9 +306,11 @@ bool vmm_lapic_deliver(struct vmm_lapic *l, const struct vmm_apic_irq *irq)
     case APIC_DM_NMI:
         l->nmi = true;
         l->st.nmis++;
+        vmm_vm_kick(l->vm);
         return true;
     case APIC_DM_EXTINT:
         l->extint_req = true;
+        vmm_vm_kick(l->vm);
         return true;
     default:
         if (first_time(l, ONCE_IPI)) {

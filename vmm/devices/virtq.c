@@ -6,20 +6,15 @@
 #define VQ_AVAIL_F_NO_INTERRUPT 1
 #define VQ_USED_F_NO_NOTIFY     1
 
+/* Ring indexes and flags: one access each, the guest may be running on another CPU. */
 static int vq_rd16(struct vmm_vm *vm, uint64_t gpa, uint16_t *v)
 {
-    uint8_t b[2];
-    int rc = vmm_guest_read(vm, gpa, b, 2);
-
-    *v = (uint16_t)(b[0] | b[1] << 8);
-    return rc;
+    return vmm_guest_read16(vm, gpa, v);
 }
 
 static int vq_wr16(struct vmm_vm *vm, uint64_t gpa, uint16_t v)
 {
-    uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-
-    return vmm_guest_write(vm, gpa, b, 2);
+    return vmm_guest_write16(vm, gpa, v);
 }
 
 static uint32_t vq_le32(const uint8_t *p)
@@ -188,6 +183,11 @@ bool virtq_should_interrupt(struct vmm_vm *vm, struct virtq *q, int *err)
         return false;
     }
     q->signalled = now;
+    /* The guest may run on another CPU meanwhile: it writes used_event (or the flags) and then
+     * reads the used index; we wrote the index and now read used_event. Without a full fence
+     * between the two on both sides, each could see the other's old value and the interrupt
+     * be lost (x86 lets a load pass an earlier store). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (q->event_idx) {
         rc = vq_rd16(vm, q->avail + 4 + 2ull * q->size, &v); /* used_event */
         if (rc < 0) {
