@@ -13,12 +13,14 @@
 #include "../kernel/console_out.h"
 #include "../kernel/cpu.h"
 #include "../kernel/cpuinfo.h"
+#include "../kernel/guest_cpu.h"
 #include "../kernel/heap.h"
 #include "../kernel/irq.h"
 #include "../kernel/lib.h"
 #include "../kernel/log.h"
 #include "../kernel/mainloop.h"
 #include "../kernel/memory.h"
+#include "../kernel/smp.h"
 #include "../kernel/timer.h"
 #include "../kernel/version.h"
 
@@ -107,6 +109,7 @@ static int cmd_cpu(struct shell *sh, int argc, char **argv)
     struct cpuinfo ci;
     struct mainloop_stats ml;
     struct irq_stats is;
+    struct guest_cpu_stats gc;
     const char *brand;
 
     if (no_args(sh, argc, argv) != 0) {
@@ -115,6 +118,7 @@ static int cmd_cpu(struct shell *sh, int argc, char **argv)
     cpuinfo_read(&ci);
     mainloop_get_stats(&ml);
     irq_get_stats(&is);
+    guest_cpu_get_stats(&gc);
     brand = ci.brand;
     while (*brand == ' ') {
         brand++;
@@ -140,6 +144,17 @@ static int cmd_cpu(struct shell *sh, int argc, char **argv)
                  (unsigned long long)(ml.idle_ns / 1000000),
                  (unsigned long long)(ml.vcpu_ns / 1000000),
                  (unsigned long long)(now_ns() / 1000000));
+    if (gc.active) {
+        shell_printf(sh,
+                     "guest cpu  CPU %u of %u: %llu ms running vCPUs, %llu ms idle (hlt), %llu ms "
+                     "waiting for the kernel lock, %llu kicks in, %llu CPU 0 wake-ups out\n",
+                     GUEST_CPU, smp_cpus(), (unsigned long long)(gc.vcpu_ns / 1000000),
+                     (unsigned long long)(gc.idle_ns / 1000000),
+                     (unsigned long long)(gc.lock_ns / 1000000), (unsigned long long)gc.kicks,
+                     (unsigned long long)gc.wakes);
+    } else {
+        shell_printf(sh, "cpus       %u, guests run on CPU 0\n", smp_cpus());
+    }
     shell_printf(sh, "irqs       %llu unhandled, %llu spurious, %llu deferred-queue overflows\n",
                  (unsigned long long)is.unhandled, (unsigned long long)is.spurious,
                  (unsigned long long)is.deferred_overflows);

@@ -1,8 +1,10 @@
-/* Local APIC: enable, EOI, and the periodic timer that drives the main loop's tick. */
+/* Local APIC: enable, EOI, the periodic timer that drives the main loop's tick, and IPIs (the
+ * INIT-SIPI-SIPI that starts the application processors, fixed IPIs between CPUs). */
 #include "lapic.h"
 #include "pit.h"
 #include "../kernel/cpu.h"
 #include "../kernel/log.h"
+#include "../kernel/timer.h"
 
 #define MSR_APIC_BASE    0x1B
 #define APIC_BASE_ENABLE (1u << 11)
@@ -11,6 +13,8 @@
 #define REG_TPR          0x080
 #define REG_EOI          0x0B0
 #define REG_SVR          0x0F0
+#define REG_ICR_LO       0x300
+#define REG_ICR_HI       0x310
 #define REG_LVT_TIMER    0x320
 #define REG_LVT_LINT0    0x350
 #define REG_LVT_LINT1    0x360
@@ -21,9 +25,20 @@
 #define LVT_MASKED       (1u << 16)
 #define TIMER_DIV_16     0x3
 #define CALIBRATE_US     10000
+/* ICR low word: delivery mode, level, destination shorthand; delivery status (read-only). */
+#define ICR_FIXED        (0u << 8)
+#define ICR_INIT         (5u << 8)
+#define ICR_STARTUP      (6u << 8)
+#define ICR_PENDING      (1u << 12)
+#define ICR_ASSERT       (1u << 14)
+#define ICR_ALL_BUT_SELF (3u << 18)
+/* An IPI is accepted within a few bus cycles; a status still pending after this is a stuck
+ * APIC, not a busy one. */
+#define ICR_WAIT_US 1000
 
 static volatile uint32_t *g_lapic;
 static uint64_t g_lapic_phys;
+static uint8_t g_spurious; /* the BSP's, which every AP uses too */
 
 static uint32_t rd(uint32_t reg)
 {
@@ -38,6 +53,18 @@ static void wr(uint32_t reg, uint32_t v)
 uint64_t drv_lapic_base(void)
 {
     return g_lapic_phys;
+}
+
+/* Accept every priority, nothing local (timer, LINT0/1, errors) until asked, and software
+ * enable: the same on every CPU. */
+static void setup_regs(void)
+{
+    wr(REG_TPR, 0);
+    wr(REG_LVT_TIMER, LVT_MASKED);
+    wr(REG_LVT_LINT0, LVT_MASKED);
+    wr(REG_LVT_LINT1, LVT_MASKED);
+    wr(REG_LVT_ERROR, LVT_MASKED);
+    wr(REG_SVR, 0x100u | g_spurious); /* software enable */
 }
 
 int drv_lapic_init(uint8_t spurious_vector)
@@ -62,15 +89,28 @@ int drv_lapic_init(uint8_t spurious_vector)
     }
     wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
     g_lapic = (volatile uint32_t *)(uintptr_t)g_lapic_phys;
-
-    wr(REG_TPR, 0);
-    wr(REG_LVT_TIMER, LVT_MASKED);
-    wr(REG_LVT_LINT0, LVT_MASKED);
-    wr(REG_LVT_LINT1, LVT_MASKED);
-    wr(REG_LVT_ERROR, LVT_MASKED);
-    wr(REG_SVR, 0x100u | spurious_vector); /* software enable */
+    g_spurious = spurious_vector;
+    setup_regs();
     LOG_INFO(APIC, "local APIC id %u version %#x at 0x%llx", drv_lapic_id(), rd(REG_VERSION) & 0xFF,
              (unsigned long long)g_lapic_phys);
+    return 0;
+}
+
+int drv_lapic_init_ap(void)
+{
+    uint64_t base;
+
+    if (g_lapic == NULL) {
+        return -ENODEV;
+    }
+    /* Every CPU sees its own APIC at the same address; one that moved its window (firmware)
+     * would not be reached through g_lapic. */
+    base = rdmsr(MSR_APIC_BASE);
+    if ((base & 0xFFFFFF000ULL) != g_lapic_phys) {
+        return -ENODEV;
+    }
+    wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
+    setup_regs();
     return 0;
 }
 
@@ -112,4 +152,55 @@ void drv_lapic_timer_oneshot(uint8_t vector)
 void drv_lapic_timer_arm(uint32_t count)
 {
     wr(REG_TIMER_INIT, count != 0 ? count : 1);
+}
+
+/* Bounded wait for the previous IPI to leave this APIC. */
+static int icr_wait_idle(void)
+{
+    for (uint32_t us = 0; us < ICR_WAIT_US; us++) {
+        if (!(rd(REG_ICR_LO) & ICR_PENDING)) {
+            return 0;
+        }
+        timer_udelay(1);
+    }
+    return (rd(REG_ICR_LO) & ICR_PENDING) ? -ETIMEDOUT : 0;
+}
+
+/* One ICR write, interrupts off: a handler that sent an IPI between the two halves would
+ * leave its destination in ICR_HI for ours. */
+static int icr_send(uint32_t apic_id, uint32_t low)
+{
+    uint64_t flags;
+    int rc;
+
+    if (g_lapic == NULL) {
+        return -ENODEV;
+    }
+    flags = irq_save();
+    rc = icr_wait_idle();
+    if (rc == 0) {
+        wr(REG_ICR_HI, apic_id << 24);
+        wr(REG_ICR_LO, low); /* this write sends */
+        rc = icr_wait_idle();
+    }
+    irq_restore(flags);
+    return rc;
+}
+
+int drv_lapic_send_init_all(void)
+{
+    return icr_send(0, ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_INIT);
+}
+
+int drv_lapic_send_sipi_all(uint8_t page)
+{
+    return icr_send(0, ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_STARTUP | page);
+}
+
+int drv_lapic_send_ipi(uint32_t apic_id, uint8_t vector)
+{
+    if (apic_id > 0xFF || vector < 32) {
+        return -EINVAL; /* xAPIC destinations are 8 bits; vectors below 32 are exceptions */
+    }
+    return icr_send(apic_id, ICR_ASSERT | ICR_FIXED | vector);
 }

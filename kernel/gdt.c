@@ -1,7 +1,10 @@
-/* The kernel's GDT: flat 64-bit code/data and one TSS, whose IST1 stack runs the double-fault,
- * NMI and machine-check handlers so they work even when the kernel stack is gone. */
+/* The kernel's GDTs, one per CPU: flat 64-bit code/data and a TSS of that CPU's own, whose
+ * IST1 stack runs the double-fault, NMI and machine-check handlers so they work even when the
+ * kernel stack is gone. Each CPU needs its own TSS (LTR marks it busy, and two CPUs taking a
+ * fault on one IST stack would overwrite each other's frames), hence its own GDT to point at it. */
 #include "gdt.h"
 #include "lib.h"
+#include "smp.h"
 
 struct tss {
     uint32_t reserved0;
@@ -18,30 +21,47 @@ struct gdt_ptr {
     uint64_t base;
 } __attribute__((packed));
 
-static uint64_t g_gdt[5];
-static struct tss g_tss;
-static uint8_t g_ist1_stack[16384] __attribute__((aligned(16)));
+#define GDT_ENTRIES 5
+#define IST1_SIZE   16384
+
+static uint64_t g_gdt[SMP_MAX_CPUS][GDT_ENTRIES];
+static struct tss g_tss[SMP_MAX_CPUS];
+static uint8_t g_ist1_stack[SMP_MAX_CPUS][IST1_SIZE] __attribute__((aligned(16)));
 
 void gdt_init(void)
 {
-    uint64_t base = (uint64_t)(uintptr_t)&g_tss;
-    uint64_t limit = sizeof(g_tss) - 1;
+    (void)gdt_init_cpu(0); /* cannot fail: 0 < SMP_MAX_CPUS */
+}
+
+int gdt_init_cpu(unsigned cpu)
+{
+    uint64_t *gdt;
+    struct tss *tss;
+    uint64_t base;
+    uint64_t limit = sizeof(struct tss) - 1;
     struct gdt_ptr ptr;
 
-    memset(&g_tss, 0, sizeof(g_tss));
-    g_tss.ist[0] = (uint64_t)(uintptr_t)(g_ist1_stack + sizeof(g_ist1_stack));
-    g_tss.iomap_base = sizeof(g_tss);
+    if (cpu >= SMP_MAX_CPUS) {
+        return -EINVAL;
+    }
+    gdt = g_gdt[cpu];
+    tss = &g_tss[cpu];
+    base = (uint64_t)(uintptr_t)tss;
 
-    g_gdt[0] = 0;
-    g_gdt[1] = 0x00AF9A000000FFFFULL; /* GDT_KCODE: 64-bit code */
-    g_gdt[2] = 0x00CF92000000FFFFULL; /* GDT_KDATA */
+    memset(tss, 0, sizeof(*tss));
+    tss->ist[0] = (uint64_t)(uintptr_t)(g_ist1_stack[cpu] + IST1_SIZE);
+    tss->iomap_base = sizeof(*tss);
+
+    gdt[0] = 0;
+    gdt[1] = 0x00AF9A000000FFFFULL; /* GDT_KCODE: 64-bit code */
+    gdt[2] = 0x00CF92000000FFFFULL; /* GDT_KDATA */
     /* 16-byte available 64-bit TSS descriptor (type 9). */
-    g_gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ULL << 40) |
-               (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
-    g_gdt[4] = base >> 32;
+    gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (0x89ULL << 40) |
+             (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+    gdt[4] = base >> 32;
 
-    ptr.limit = sizeof(g_gdt) - 1;
-    ptr.base = (uint64_t)(uintptr_t)g_gdt;
+    ptr.limit = sizeof(g_gdt[cpu]) - 1;
+    ptr.base = (uint64_t)(uintptr_t)gdt;
     __asm__ volatile("lgdt %0\n\t"
                      "pushq %1\n\t"
                      "leaq 1f(%%rip), %%rax\n\t"
@@ -56,4 +76,5 @@ void gdt_init(void)
                      :
                      : "m"(ptr), "i"(GDT_KCODE), "i"(GDT_KDATA), "r"((uint16_t)GDT_TSS)
                      : "rax", "memory");
+    return 0;
 }

@@ -1,6 +1,8 @@
 /* Host interrupt routing (vector table, IOAPIC routes, EOI) and the deferred-work queue. */
 #include "irq.h"
+#include "bkl.h"
 #include "cpu.h"
+#include "smp.h"
 #include "log.h"
 #include "trap.h"
 #include "../drivers/ioapic.h"
@@ -73,6 +75,12 @@ void irq_dispatch(uint8_t vector)
     if (vector == VEC_SPURIOUS || (vector >= VEC_PIC_BASE && vector < VEC_PIC_BASE + 16)) {
         g_stats.spurious++;
         return; /* no EOI for spurious interrupts */
+    }
+    /* A handler on CPU 0 works on shared state (a driver's, the deferred-work queue): it
+     * runs under the kernel lock, taken here when the interrupt woke a halt (bkl.h). The
+     * guest CPU's own vectors do nothing but wake it. */
+    if (smp_cpus() > 1 && smp_cpu() == 0) {
+        bkl_lock();
     }
     s->count++;
     if (s->fn != NULL) {

@@ -4,6 +4,7 @@
 #include "console_out.h"
 #include "cpu.h"
 #include "cpuinfo.h"
+#include "guest_cpu.h"
 #include "heap.h"
 #include "irq.h"
 #include "lib.h"
@@ -11,6 +12,7 @@
 #include "mainloop.h"
 #include "memory.h"
 #include "params.h"
+#include "smp.h"
 #include "timer.h"
 #include "trap.h"
 #include "version.h"
@@ -204,6 +206,11 @@ void kmain(uint32_t magic, uint64_t info_phys)
     console_init(); /* logs and does nothing more when the network did not come up */
     vms_init(&g_bootinfo);
     run_test_fault();
+    /* A second CPU runs the guests (ARCHITECTURE.md, "CPUs"): started once the VMM is up,
+     * and settled before any vCPU runs, so none starts on CPU 0 and then moves. */
+    guest_cpu_setup();
+    (void)smp_start(guest_cpu_entry);
+    guest_cpu_wait_ready();
     cpu_sti();
     LOG_INFO(BOOT, "ready");
     console_out_raw("petrel: ready\n");

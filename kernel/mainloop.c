@@ -1,7 +1,9 @@
 /* The main loop: deferred IRQ work, timers, poll hooks, a vCPU's turn, then halt until the
  * next interrupt when nothing is runnable. */
 #include "mainloop.h"
+#include "bkl.h"
 #include "cpu.h"
+#include "guest_cpu.h"
 #include "irq.h"
 #include "timer.h"
 #include "../vmm/vmm.h"
@@ -11,6 +13,22 @@ static struct poll_hook *g_busy_hooks;
 static struct mainloop_stats g_stats;
 static uint64_t g_poll_deadline = UINT64_MAX; /* this pass's busy-poll requests */
 static bool g_vcpu_ran;
+static bool g_asleep;    /* halted with the kernel lock released (set and cleared under it) */
+static bool g_want_pass; /* work queued for the next pass (under the lock) */
+
+void mainloop_want_pass(void)
+{
+    g_want_pass = true;
+}
+
+bool mainloop_wake_due(void)
+{
+    if (!g_asleep || !(g_want_pass || irq_work_pending())) {
+        return false;
+    }
+    g_asleep = false; /* one IPI per sleep */
+    return true;
+}
 
 void mainloop_poll_by(uint64_t deadline_ns)
 {
@@ -68,10 +86,16 @@ NORETURN void mainloop_run(void)
 {
     bool idle_pass = false; /* this pass follows one that found no runnable vCPU */
 
+    bkl_lock(); /* held but while halted and for a moment each pass (bkl.h) */
     cpu_sti();
     for (;;) {
         int did;
+        struct vmm_vcpu *vcpu = NULL;
 
+        /* A guest CPU waiting to handle an exit gets its turn here (the lock is fair). */
+        bkl_unlock();
+        bkl_lock();
+        g_want_pass = false;
         g_stats.passes++;
         did = irq_run_deferred();
         g_stats.work_items += (uint64_t)did;
@@ -83,7 +107,9 @@ NORETURN void mainloop_run(void)
         run_busy_hooks();
         /* A runnable vCPU gets the CPU until its next exit that needs us (a host interrupt
          * always is one); sleep only when every vCPU sleeps too. */
-        struct vmm_vcpu *vcpu = vmm_sched_next();
+        if (guest_cpu_on_cpu0()) {
+            vcpu = vmm_sched_next();
+        }
         g_vcpu_ran = vcpu != NULL;
         if (vcpu != NULL) {
             uint64_t t0 = now_ns();
@@ -107,12 +133,18 @@ NORETURN void mainloop_run(void)
         if (!irq_work_pending()) {
             uint64_t t0;
 
+            uint64_t wake = guest_cpu_on_cpu0() ? vmm_sched_wake_deadline() : UINT64_MAX;
+
             g_stats.halts++;
-            timer_arm_wakeup(
-                MIN(MIN(timer_next_deadline(), vmm_sched_wake_deadline()), g_poll_deadline));
+            timer_arm_wakeup(MIN(MIN(timer_next_deadline(), wake), g_poll_deadline));
             t0 = now_ns();
+            g_asleep = true;
+            bkl_unlock();
             cpu_sti_hlt();
-            /* Interrupt handlers run before this line: their time counts as idle. */
+            /* Interrupt handlers run before this line (taking the lock: irq.c): their time
+             * counts as idle. */
+            bkl_lock();
+            g_asleep = false;
             g_stats.idle_ns += now_ns() - t0;
         } else {
             cpu_sti();

@@ -27,6 +27,11 @@ void mainloop_poll_by(uint64_t deadline_ns);
 uint64_t mainloop_poll_deadline(void);
 uint64_t mainloop_busy_poll(void);
 bool mainloop_vcpu_ran(void);
+/* Work for the main loop's next pass was queued (a frame for lwIP, one for a busy NIC) from
+ * the guest CPU's exit handling: mainloop_wake_due says so once CPU 0 sleeps, and the guest CPU
+ * wakes it with an IPI (guest_cpu.c). On CPU 0 itself the pass comes anyway. */
+void mainloop_want_pass(void);
+bool mainloop_wake_due(void);
 NORETURN void mainloop_run(void);
 
 struct mainloop_stats {

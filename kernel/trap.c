@@ -79,13 +79,18 @@ static void set_gate(int vec, uint64_t handler, uint8_t ist)
 
 void trap_init(void)
 {
-    struct idt_ptr ptr;
-
     gdt_init();
     for (int i = 0; i < 256; i++) {
         uint8_t ist = (i == 2 || i == 8 || i == 18) ? IST_FAULT : 0;
         set_gate(i, isr_table[i], ist);
     }
+    trap_load_idt();
+}
+
+void trap_load_idt(void)
+{
+    struct idt_ptr ptr;
+
     ptr.limit = sizeof(g_idt) - 1;
     ptr.base = (uint64_t)(uintptr_t)g_idt;
     __asm__ volatile("lidt %0" : : "m"(ptr));

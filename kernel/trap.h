@@ -19,6 +19,9 @@ struct trapframe {
 
 /* Loads the GDT (with a TSS whose IST stack catches double faults) and the IDT. */
 void trap_init(void);
+/* Loads the IDT trap_init built on the calling CPU: an application processor shares it (its
+ * IST entries name IST1, which each CPU's own TSS points at its own stack: gdt_init_cpu). */
+void trap_load_idt(void);
 /* Called from kernel/isr.asm for every vector. */
 void trap_dispatch(struct trapframe *tf);
 /* Prints a full register dump and stops the appliance (a bug in the kernel itself). */

@@ -2,6 +2,7 @@
  * console sink. Guest console bytes go into the VM's ring and, line by line, into the log as
  * "vm NAME: text" (so the serial log and the system tests see them). */
 #include "vmm_host.h"
+#include "guest_cpu.h"
 #include "heap.h"
 #include "lib.h"
 #include "log.h"
@@ -86,6 +87,12 @@ static void host_vm_state_changed(struct vmm_vm *vm)
     }
 }
 
+/* Busy polling is CPU 0's: a guest on the guest CPU is not made to exit for it. */
+static uint64_t host_poll_deadline(void)
+{
+    return guest_cpu_on_cpu0() ? mainloop_poll_deadline() : UINT64_MAX;
+}
+
 static struct vmm_host g_host = {
     .zalloc = host_zalloc,
     .free = host_free,
@@ -96,7 +103,7 @@ static struct vmm_host g_host = {
     .virt_to_phys = host_virt_to_phys,
     .now_ns = now_ns,
     .arm_wakeup = timer_arm_wakeup,
-    .poll_deadline = mainloop_poll_deadline,
+    .poll_deadline = host_poll_deadline,
     .busy_poll = mainloop_busy_poll,
     .console_out = host_console_out,
     .vm_state_changed = host_vm_state_changed,
@@ -106,6 +113,10 @@ static struct vmm_host g_host = {
     .nic_mtu = vnet_glue_nic_mtu,
     .nic_set_offloads = vnet_glue_nic_set_offloads,
     .nic_send_off = vnet_glue_nic_send_off,
+    .guest_enter = guest_cpu_enter,
+    .guest_exit = guest_cpu_exit,
+    .vcpu_kick = guest_cpu_kick,
+    .vcpu_elsewhere = guest_cpu_elsewhere,
 };
 
 const struct vmm_host *kernel_vmm_host(void)

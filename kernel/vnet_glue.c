@@ -116,6 +116,7 @@ static int edge_tx(struct vnet_port *port, const void *frame, size_t len)
     memcpy(s->frame, frame, len);
     s->len = (uint16_t)len;
     g_edgeq_count++;
+    mainloop_want_pass(); /* the main loop's pass sends it (edgeq_flush) */
     return 0;
 }
 

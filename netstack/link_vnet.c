@@ -17,6 +17,7 @@
 #include "../drivers/nic.h"
 #include "../kernel/lib.h"
 #include "../kernel/log.h"
+#include "../kernel/mainloop.h"
 #include "../vnet/vnet.h"
 
 #define RXQ_LEN       64
@@ -69,6 +70,7 @@ static int local_tx(struct vnet_port *port, const void *frame, size_t len)
     }
     g_rxq[(g_rxq_head + g_rxq_count) % RXQ_LEN] = p;
     g_rxq_count++;
+    mainloop_want_pass(); /* lwIP takes it in the main loop's pass */
     return 0;
 }
 

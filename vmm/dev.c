@@ -121,14 +121,102 @@ int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg)
 }
 
 /* Every line controller gets the line's level, in registration order. */
-static void line_out(struct vmm_vm *vm, unsigned line, bool level)
+static void line_apply(struct vmm_vm *vm, unsigned line, bool level)
 {
     for (size_t i = 0; i < vm->nintc_lines; i++) {
         vm->intc_lines[i].ops->set_line(vm->intc_lines[i].intc, line, level);
     }
-    if (level) {
-        vmm_vm_kick(vm);
+}
+
+/* Posted requests. A device on another CPU than the vCPU's (a NIC model fed by the host's
+ * network CPU) must not change the interrupt controllers while the guest runs: a virtual
+ * interrupt the guest took is acknowledged only at its next exit (inject.c), and a request
+ * for the same vector set meanwhile would merge into it and be lost. So the request waits in
+ * the VM and the vCPU's CPU, kicked, applies it before its next entry: the controllers only
+ * ever change between the vCPU's exits, as with one CPU. */
+static void line_out(struct vmm_vm *vm, unsigned line, bool level)
+{
+    uint32_t bit = 1u << line;
+
+    if (!vmm_vm_elsewhere(vm)) {
+        line_apply(vm, line, level);
+        return;
     }
+    vm->posted.changed |= bit;
+    if (level) {
+        vm->posted.raised |= bit;
+        vm->posted.level |= bit;
+    } else {
+        vm->posted.level &= ~bit;
+    }
+    vmm_vm_kick(vm);
+}
+
+bool vmm_post_msi(struct vmm_vm *vm, bool (*fn)(void *ctx, uint64_t addr, uint32_t data), void *ctx,
+                  uint64_t addr, uint32_t data)
+{
+    struct vmm_posted *p = &vm->posted;
+
+    for (size_t i = 0; i < p->nmsi; i++) {
+        if (p->msi[i].fn == fn && p->msi[i].ctx == ctx && p->msi[i].addr == addr &&
+            p->msi[i].data == data) {
+            vmm_vm_kick(vm);
+            return true; /* the same message waits already: one request, as in IRR */
+        }
+    }
+    if (p->nmsi >= VMM_POSTED_MSI) {
+        if (p->dropped++ == 0) {
+            LOG_VM(VMM, LOG_LVL_ERROR, vm->name, "more than %d MSI messages waiting: dropped",
+                   VMM_POSTED_MSI);
+        }
+        return false;
+    }
+    p->msi[p->nmsi].fn = fn;
+    p->msi[p->nmsi].ctx = ctx;
+    p->msi[p->nmsi].addr = addr;
+    p->msi[p->nmsi].data = data;
+    p->nmsi++;
+    vmm_vm_kick(vm);
+    return true;
+}
+
+static bool line_held(const struct vmm_vm *vm, unsigned line)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (vm->devs[d].irq_high & (1u << line)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void vmm_posted_apply(struct vmm_vm *vm)
+{
+    struct vmm_posted *p = &vm->posted;
+
+    for (unsigned line = 0; p->changed != 0 && line < IRQ_LINES; line++) {
+        uint32_t bit = 1u << line;
+
+        if (!(p->changed & bit)) {
+            continue;
+        }
+        if (p->raised & bit) {
+            line_apply(vm, line, true);
+        }
+        /* A device of this CPU's may hold the line meanwhile: the device table says. */
+        if (!(p->level & bit) && !line_held(vm, line)) {
+            line_apply(vm, line, false);
+        }
+        p->changed &= ~bit;
+        p->raised &= ~bit;
+    }
+    for (size_t i = 0; i < p->nmsi; i++) {
+        if (!p->msi[i].fn(p->msi[i].ctx, p->msi[i].addr, p->msi[i].data)) {
+            LOG_VM(VMM, LOG_LVL_DEBUG, vm->name, "posted MSI %#llx/%#x refused",
+                   (unsigned long long)p->msi[i].addr, p->msi[i].data);
+        }
+    }
+    p->nmsi = 0;
 }
 
 static bool declares(const struct vmm_dev_reg *reg, unsigned line)

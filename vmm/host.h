@@ -74,6 +74,10 @@ struct vmm_host {
     void (*guest_enter)(void);
     void (*guest_exit)(void);
     void (*vcpu_kick)(struct vmm_vm *vm);
+    /* Whether the VM's vCPU runs on another CPU than the caller's (so it sees device state
+     * only at its exits: a device decides its interrupt at once instead of at the vCPU's next
+     * poll). Optional: without it, never. */
+    bool (*vcpu_elsewhere)(struct vmm_vm *vm);
 };
 
 /* Installed once at start; every VMM module uses it. */

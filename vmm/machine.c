@@ -56,7 +56,11 @@ static void lapic_eoi_to_ioapic(void *ioapic, uint8_t vector)
 static bool msi_to_lapic(void *lapic, uint64_t addr, uint32_t data)
 {
     struct vmm_apic_irq irq;
+    struct vmm_vm *vm = vmm_lapic_vm(lapic);
 
+    if (vmm_vm_elsewhere(vm)) {
+        return vmm_post_msi(vm, msi_to_lapic, lapic, addr, data);
+    }
     if (vmm_msi_decode(addr, data, &irq) < 0) {
         return false;
     }

@@ -221,6 +221,7 @@ bool vmm_vcpu_poll(struct vmm_vcpu *vcpu, uint64_t now)
 {
     struct vmm_vm *vm = vcpu->vm;
 
+    vmm_posted_apply(vm);
     vmm_console_deliver(vm);
     vcpu->wake_ns = vmm_devs_poll(vm, now);
     return vmm_intc_pending(vm);

@@ -374,6 +374,13 @@ void vmm_vm_kick(struct vmm_vm *vm)
     }
 }
 
+bool vmm_vm_elsewhere(struct vmm_vm *vm)
+{
+    const struct vmm_host *h = vmm_host();
+
+    return vm != NULL && h != NULL && h->vcpu_elsewhere != NULL && h->vcpu_elsewhere(vm);
+}
+
 int vmm_vm_start(struct vmm_vm *vm)
 {
     if (vm->state != VMM_VM_CREATED) {

@@ -78,6 +78,10 @@ struct vmm_msr_hook {
     void *ctx;
 };
 
+/* Distinct MSI messages a VM's devices can have waiting for its vCPU's CPU at once (a
+ * virtio-net has three vectors). */
+#define VMM_POSTED_MSI 32
+
 struct vmm_vm {
     char name[VMM_NAME_MAX];
     unsigned id;
@@ -100,6 +104,23 @@ struct vmm_vm {
     const struct vmm_intc_ops *intc_ops;
     void *intc;
     void *pci_host; /* struct vmm_pci_host of the PC device set, for NIC models */
+
+    /* Interrupt requests from another CPU than the vCPU's, applied on its CPU before its next
+     * entry (dev.c, vmm_posted_apply): line changes (a rise is kept even if the line fell
+     * again since: an edge) and MSI messages (identical ones merge, as in IRR). */
+    struct vmm_posted {
+        uint32_t changed; /* lines to apply */
+        uint32_t raised;  /* lines that rose */
+        uint32_t level;   /* their level now */
+        struct {
+            bool (*fn)(void *ctx, uint64_t addr, uint32_t data); /* the route, called again */
+            void *ctx;
+            uint64_t addr;
+            uint32_t data;
+        } msi[VMM_POSTED_MSI];
+        size_t nmsi;
+        uint64_t dropped; /* MSIs beyond the table (never expected: logged) */
+    } posted;
 
     size_t (*console_rx)(void *dev, const uint8_t *buf, size_t len);
     void *console_dev;

@@ -145,6 +145,15 @@ int vmm_guest_write(struct vmm_vm *vm, uint64_t gpa, const void *buf, size_t len
 /* The VM's vCPU has something new to see (an interrupt request, input, a state change):
  * tells the host (vmm_host.vcpu_kick), which makes the CPU that runs it look. */
 void vmm_vm_kick(struct vmm_vm *vm);
+/* Whether the VM's vCPU runs on another CPU than this code (vmm_host.vcpu_elsewhere). */
+bool vmm_vm_elsewhere(struct vmm_vm *vm);
+/* Posted interrupts (dev.c): an MSI route called on another CPU than the vCPU's posts the
+ * message with itself as fn instead of delivering it (false only when too many wait); the
+ * vCPU's CPU calls vmm_posted_apply before each entry, which applies posted line changes
+ * and calls each posted fn again, now on the right CPU. Lines post by themselves. */
+bool vmm_post_msi(struct vmm_vm *vm, bool (*fn)(void *ctx, uint64_t addr, uint32_t data), void *ctx,
+                  uint64_t addr, uint32_t data);
+void vmm_posted_apply(struct vmm_vm *vm);
 
 /* A 16-bit little-endian value in one access when aligned (gmem.h: shared ring indexes). */
 int vmm_guest_read16(struct vmm_vm *vm, uint64_t gpa, uint16_t *v);

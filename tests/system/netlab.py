@@ -268,12 +268,13 @@ def run_qemu_class(qm):
     class RunQemu(qm.Qemu):
         serial_on_stdout = True
 
-        def __init__(self, iso, workdir, args, name="run"):
-            super().__init__(iso, workdir, name=name)
+        def __init__(self, iso, workdir, args, name="run", smp=None):
+            super().__init__(iso, workdir, name=name, smp=smp)
             self.args = [str(a) for a in args]
 
         def command(self):
-            return [str(TOOLS_RUN), "--iso", str(self.iso), "--mem", "256"] + self.args
+            return [str(TOOLS_RUN), "--iso", str(self.iso), "--mem", "256",
+                    "--smp", str(self.smp)] + self.args
 
     return RunQemu
 

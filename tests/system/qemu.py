@@ -96,7 +96,7 @@ class Qemu:
     serial_on_stdout = False
 
     def __init__(self, iso, workdir, extra_args=(), cpu=DEFAULT_CPU, mem=DEFAULT_MEM_MB,
-                 name="qemu", qmp=False):
+                 name="qemu", qmp=False, smp=None):
         self.iso = Path(iso)
         self.workdir = Path(workdir)
         self.name = name
@@ -104,6 +104,9 @@ class Qemu:
         self.stderr_path = self.workdir / f"{name}.stderr"
         self.cpu = cpu
         self.mem = mem
+        # PETREL_TEST_SMP runs every test that does not choose on that many CPUs (the guest
+        # CPU path of the whole suite: PETREL_TEST_SMP=2 make test-system).
+        self.smp = int(smp if smp is not None else os.environ.get("PETREL_TEST_SMP", "1"))
         self.extra_args = list(extra_args)
         self.proc = None
         self._qmp_dir = None
@@ -112,10 +115,13 @@ class Qemu:
         self._stderr_file = None
 
     def command(self):
-        cmd = [QEMU_BIN, "-machine", "pc", "-cpu", self.cpu, "-smp", "1", "-m", str(self.mem),
-               "-display", "none", "-vga", "none", "-no-reboot", "-nic", "none",
-               "-monitor", "none", "-cdrom", str(self.iso),
+        cmd = [QEMU_BIN, "-machine", "pc", "-cpu", self.cpu, "-smp", str(self.smp),
+               "-m", str(self.mem), "-display", "none", "-vga", "none", "-no-reboot",
+               "-nic", "none", "-monitor", "none", "-cdrom", str(self.iso),
                "-serial", f"file:{self.serial_path}"]
+        if self.smp > 1:
+            # One host thread per vCPU: the CPUs really run at the same time, as on hardware.
+            cmd += ["-accel", "tcg,thread=multi"]
         if self.qmp_path:
             cmd += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         return cmd + self.extra_args

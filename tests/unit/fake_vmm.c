@@ -417,6 +417,11 @@ int vmm_guest_write16(struct vmm_vm *vm, uint64_t gpa, uint16_t v)
     return vmm_guest_write(vm, gpa, b, 2);
 }
 
+bool vmm_vm_elsewhere(struct vmm_vm *vm)
+{
+    return vm != NULL && vm->elsewhere;
+}
+
 void vmm_vm_kick(struct vmm_vm *vm)
 {
     if (vm != NULL) {

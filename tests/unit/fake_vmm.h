@@ -36,6 +36,7 @@ struct vmm_vm {
     size_t console_len;
     unsigned console_calls;
     unsigned kicks; /* vmm_vm_kick calls */
+    bool elsewhere; /* what vmm_vm_elsewhere says */
     size_t (*console_rx)(void *dev, const uint8_t *buf, size_t len);
     void *console_dev;
     bool exit_requested;

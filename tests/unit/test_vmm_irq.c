@@ -211,24 +211,99 @@ static void test_level_kept_without_controllers(void **state)
     assert_int_equal(vmm_vm_destroy(vm), 0);
 }
 
-/* A vCPU on another CPU than the device's must be told: a rising line, console input and a
- * state change each kick it (vmm_host.vcpu_kick); a falling line needs nobody. */
-static void test_kicks(void **state)
+/* A vCPU on another CPU than the device's: line changes are posted (the controllers do not
+ * change until the vCPU's CPU applies them before its next entry) and the vCPU is kicked; an
+ * edge that came and went meanwhile still reaches the controller as a rise and a fall. On the
+ * vCPU's own CPU a line goes straight through. Console input and state changes kick too. */
+static void test_posted_lines_and_kicks(void **state)
 {
+    const unsigned l = VMM_PCI_IRQ_A;
+
     (void)state;
     g_fake.kicks = 0;
-    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, VMM_PCI_IRQ_A, true), 0);
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, l, true), 0);
+    assert_true(g_rec.level[l]); /* own CPU: at once, nobody to tell */
+    assert_int_equal(g_fake.kicks, 0);
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, l, false), 0);
+    assert_false(g_rec.level[l]);
+
+    g_fake.elsewhere = true;
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, l, true), 0);
+    assert_false(g_rec.level[l]); /* posted, not applied */
     assert_int_equal(g_fake.kicks, 1);
-    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, VMM_PCI_IRQ_A, false), 0);
-    assert_int_equal(g_fake.kicks, 1);
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, l, false), 0);
+    g_fake.elsewhere = false;
+    vmm_posted_apply(g_vm);
+    assert_int_equal(g_rec.rises[l], 2); /* the edge arrived */
+    assert_false(g_rec.level[l]);        /* and the line is low again */
+
+    /* Posted low while a device of the vCPU's CPU holds the line: it stays high. */
+    g_fake.elsewhere = true;
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, l, true), 0);
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_a, l, false), 0);
+    g_fake.elsewhere = false;
+    assert_int_equal(vmm_dev_irq_set(g_vm, &g_b, l, true), 0);
+    vmm_posted_apply(g_vm);
+    assert_true(g_rec.level[l]);
+    vmm_posted_apply(g_vm); /* nothing left */
+    assert_true(g_rec.level[l]);
+
+    g_fake.kicks = 0;
     assert_int_equal(vmm_vm_console_write(g_vm, (const uint8_t *)"x", 1), 1);
-    assert_int_equal(g_fake.kicks, 2);
+    assert_int_equal(g_fake.kicks, 1);
     assert_int_equal(vmm_vm_console_write(g_vm, (const uint8_t *)"", 0), 0);
-    assert_int_equal(g_fake.kicks, 2);
+    assert_int_equal(g_fake.kicks, 1);
     assert_int_equal(vmm_vm_start(g_vm), 0);
-    assert_int_equal(g_fake.kicks, 3);
+    assert_int_equal(g_fake.kicks, 2);
     assert_int_equal(vmm_vm_stop(g_vm), 0);
-    assert_int_equal(g_fake.kicks, 4);
+    assert_int_equal(g_fake.kicks, 3);
+}
+
+struct msi_rec {
+    unsigned calls;
+    uint64_t addr[8];
+    uint32_t data[8];
+};
+
+static bool rec_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+    struct msi_rec *r = ctx;
+
+    if (r->calls < 8) {
+        r->addr[r->calls] = addr;
+        r->data[r->calls] = data;
+    }
+    r->calls++;
+    return true;
+}
+
+/* Posted MSI messages: identical ones merge (as two requests of one vector do in IRR), others
+ * queue in order; applying calls the route again; beyond the table they are refused. */
+static void test_posted_msi(void **state)
+{
+    struct msi_rec r;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    g_fake.kicks = 0;
+    assert_true(vmm_post_msi(g_vm, rec_msi, &r, 0xFEE00000u, 0x26));
+    assert_true(vmm_post_msi(g_vm, rec_msi, &r, 0xFEE00000u, 0x27));
+    assert_true(vmm_post_msi(g_vm, rec_msi, &r, 0xFEE00000u, 0x26));
+    assert_int_equal(g_fake.kicks, 3);
+    assert_int_equal(r.calls, 0);
+    vmm_posted_apply(g_vm);
+    assert_int_equal(r.calls, 2);
+    assert_int_equal(r.data[0], 0x26);
+    assert_int_equal(r.data[1], 0x27);
+    vmm_posted_apply(g_vm);
+    assert_int_equal(r.calls, 2);
+    for (uint32_t v = 0; v < VMM_POSTED_MSI; v++) {
+        assert_true(vmm_post_msi(g_vm, rec_msi, &r, 0xFEE00000u, 0x30 + v));
+    }
+    assert_false(vmm_post_msi(g_vm, rec_msi, &r, 0xFEE00000u, 0x20));
+    assert_int_equal(g_vm->posted.dropped, 1);
+    vmm_posted_apply(g_vm);
+    assert_int_equal(r.calls, 2 + VMM_POSTED_MSI);
 }
 
 int main(void)
@@ -239,7 +314,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_anonymous_ors_with_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sources_must_be_registered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_level_kept_without_controllers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kicks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_posted_lines_and_kicks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_posted_msi, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

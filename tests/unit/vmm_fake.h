@@ -32,6 +32,7 @@ struct fake_host_state {
     bool in_guest;           /* between guest_enter and guest_exit */
     unsigned vmruns_outside; /* VMRUNs not between the two */
     unsigned kicks;          /* vcpu_kick calls */
+    bool elsewhere;          /* what vcpu_elsewhere says */
 };
 
 static struct fake_host_state g_fake;
@@ -165,6 +166,12 @@ static void fake_vcpu_kick(struct vmm_vm *vm)
     g_fake.kicks++;
 }
 
+static bool fake_vcpu_elsewhere(struct vmm_vm *vm)
+{
+    (void)vm;
+    return g_fake.elsewhere;
+}
+
 static const struct vmm_host g_fake_host = {
     .zalloc = fake_zalloc,
     .free = fake_free,
@@ -183,6 +190,7 @@ static const struct vmm_host g_fake_host = {
     .guest_enter = fake_guest_enter,
     .guest_exit = fake_guest_exit,
     .vcpu_kick = fake_vcpu_kick,
+    .vcpu_elsewhere = fake_vcpu_elsewhere,
 };
 
 /* The fake CPU. fake_guest plays one VMRUN: it sets vmcb->ctl.exit_code and friends (and may

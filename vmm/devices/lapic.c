@@ -204,7 +204,6 @@ static void set_irr(struct vmm_lapic *l, uint8_t vector, bool level)
         vec_clear(l->tmr, vector);
     }
     l->st.accepted++;
-    vmm_vm_kick(l->vm); /* the vCPU may be in the guest on another CPU */
 }
 
 /* An error: latched in ESR and, if the error LVT entry allows, an interrupt. */
@@ -286,6 +285,11 @@ static void lvt_deliver(struct vmm_lapic *l, unsigned idx)
     }
 }
 
+struct vmm_vm *vmm_lapic_vm(const struct vmm_lapic *l)
+{
+    return l->vm;
+}
+
 bool vmm_lapic_deliver(struct vmm_lapic *l, const struct vmm_apic_irq *irq)
 {
     if (!l->hw_enabled) {
@@ -306,11 +310,9 @@ bool vmm_lapic_deliver(struct vmm_lapic *l, const struct vmm_apic_irq *irq)
     case APIC_DM_NMI:
         l->nmi = true;
         l->st.nmis++;
-        vmm_vm_kick(l->vm);
         return true;
     case APIC_DM_EXTINT:
         l->extint_req = true;
-        vmm_vm_kick(l->vm);
         return true;
     default:
         if (first_time(l, ONCE_IPI)) {

@@ -99,6 +99,8 @@ int vmm_dev_lapic_create(struct vmm_vm *vm, const struct vmm_lapic_config *cfg,
 
 /* Where EOIs of level-triggered vectors go (the IOAPIC), set once the IOAPIC exists. */
 void vmm_lapic_set_eoi_hook(struct vmm_lapic *l, void (*eoi)(void *ctx, uint8_t vector), void *ctx);
+/* The VM the LAPIC belongs to. */
+struct vmm_vm *vmm_lapic_vm(const struct vmm_lapic *l);
 /* A message from the IOAPIC: true when this LAPIC accepted it (it was addressed). */
 bool vmm_lapic_deliver(struct vmm_lapic *l, const struct vmm_apic_irq *irq);
 /* A rising edge on LINT0 (pin 0) or LINT1 (pin 1), delivered as its LVT entry says (ExtINT on

@@ -723,9 +723,9 @@ static bool vn_rx_merge(struct vmm_virtio_net *n, struct virtq_chain *c, uint8_t
     return true;
 }
 
-bool vmm_virtio_net_rx_off(void *dev, const void *frame, size_t len, const struct netoff *off)
+static bool vn_rx_store(struct vmm_virtio_net *n, const void *frame, size_t len,
+                        const struct netoff *off)
 {
-    struct vmm_virtio_net *n = dev;
     struct virtq *q = &n->q[RXQ];
     struct virtq_chain c;
     uint8_t hdr[HDR_V1] = {0};
@@ -781,8 +781,21 @@ bool vmm_virtio_net_rx_off(void *dev, const void *frame, size_t len, const struc
         vn_hostile(n, "RX used ring not in RAM", rc);
         return false;
     }
-    /* The interrupt is decided at the next poll: one for the whole burst. */
     return len != 0;
+}
+
+bool vmm_virtio_net_rx_off(void *dev, const void *frame, size_t len, const struct netoff *off)
+{
+    struct vmm_virtio_net *n = dev;
+    bool stored = vn_rx_store(n, frame, len, off);
+
+    /* The interrupt is decided at the vCPU's next poll: one for the whole burst. A vCPU
+     * running on another CPU meanwhile polls only when it exits, so it is decided now (with
+     * event-index suppression the first frame of a burst interrupts, the rest do not). */
+    if (vmm_vm_elsewhere(n->port.vm)) {
+        vn_flush_irq(n);
+    }
+    return stored;
 }
 
 bool vmm_virtio_net_rx(void *dev, const void *frame, size_t len)

@@ -1,0 +1,174 @@
+/* The guest CPU (guest_cpu.h). It runs the VMM's scheduler and vCPUs; everything it does
+ * outside a guest is under the kernel lock (bkl.h), so the VMM, its devices, VNET and lwIP
+ * see one CPU at a time as before. CPU 0 makes it look at a vCPU with an IPI (an interrupt
+ * the guest's own devices raised from CPU 0: a frame arrived, console input, a stop): in the
+ * guest that is an exit, in a halt a wake-up; its handler does nothing else. Kicks coalesce:
+ * one IPI until this CPU has taken the lock again. */
+#include "guest_cpu.h"
+#include "bkl.h"
+#include "cpu.h"
+#include "irq.h"
+#include "log.h"
+#include "mainloop.h"
+#include "smp.h"
+#include "timer.h"
+#include "../drivers/lapic.h"
+#include "../vmm/vmm.h"
+
+#define READY_WAIT_NS 2000000000ull /* SVM set-up on the guest CPU: far less under TCG */
+
+enum { GC_NONE, GC_STARTING, GC_ACTIVE, GC_FAILED };
+
+static int g_state = GC_NONE;
+static volatile bool g_kicked; /* an IPI is on its way; set and cleared under the lock */
+static struct guest_cpu_stats g_stats;
+
+static void wake_handler(void *ctx)
+{
+    (void)ctx; /* the exit or the wake-up was the point */
+}
+
+void guest_cpu_setup(void)
+{
+    if (irq_register_vector(VEC_GUEST_KICK, wake_handler, NULL, "guest-kick") != 0 ||
+        irq_register_vector(VEC_GUEST_TIMER, wake_handler, NULL, "guest-timer") != 0 ||
+        irq_register_vector(VEC_CPU0_WAKE, wake_handler, NULL, "cpu0-wake") != 0) {
+        LOG_ERROR(BOOT, "guest cpu: vectors taken; guests stay on CPU 0");
+        return;
+    }
+    __atomic_store_n(&g_state, GC_STARTING, __ATOMIC_RELEASE);
+}
+
+bool guest_cpu_on_cpu0(void)
+{
+    int s = __atomic_load_n(&g_state, __ATOMIC_ACQUIRE);
+
+    return s != GC_ACTIVE && s != GC_STARTING;
+}
+
+void guest_cpu_wait_ready(void)
+{
+    uint64_t until;
+    int starting = GC_STARTING;
+
+    if (smp_cpus() < 2) {
+        __atomic_store_n(&g_state, GC_NONE, __ATOMIC_RELEASE);
+        return;
+    }
+    until = now_ns() + READY_WAIT_NS;
+    while (__atomic_load_n(&g_state, __ATOMIC_ACQUIRE) == GC_STARTING && now_ns() < until) {
+        cpu_pause();
+    }
+    if (__atomic_compare_exchange_n(&g_state, &starting, GC_FAILED, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        LOG_WARN(BOOT, "guest cpu: CPU %u did not come up in time; guests run on CPU 0", GUEST_CPU);
+    }
+}
+
+static NORETURN void guest_loop(void)
+{
+    bkl_lock();
+    for (;;) {
+        struct vmm_vcpu *vcpu;
+        uint64_t t0;
+        uint64_t t1;
+
+        g_kicked = false;
+        vcpu = vmm_sched_next();
+        if (vcpu != NULL) {
+            t0 = now_ns();
+            vmm_run(vcpu);
+            g_stats.vcpu_ns += now_ns() - t0;
+            continue;
+        }
+        /* Nothing runnable: sleep until a guest's device is due or CPU 0 kicks. Interrupts
+         * stay off from the check to the HLT, so a kick sent after the lock is released
+         * wakes the HLT instead of being taken before it. */
+        cpu_cli();
+        timer_arm_wakeup(vmm_sched_wake_deadline());
+        g_stats.halts++;
+        t0 = now_ns();
+        bkl_unlock();
+        cpu_sti_hlt();
+        t1 = now_ns();
+        bkl_lock();
+        g_stats.idle_ns += t1 - t0;
+        g_stats.lock_ns += now_ns() - t1;
+    }
+}
+
+NORETURN void guest_cpu_entry(unsigned cpu)
+{
+    int starting = GC_STARTING;
+    int rc;
+
+    if (cpu != GUEST_CPU || __atomic_load_n(&g_state, __ATOMIC_ACQUIRE) != GC_STARTING) {
+        cpu_halt_forever(); /* one guest CPU: the kernel lock would serialise more anyway */
+    }
+    drv_lapic_timer_oneshot(VEC_GUEST_TIMER);
+    /* CPU 0 waits in guest_cpu_wait_ready meanwhile: nothing else allocates or logs. */
+    rc = vmm_ready() ? vmm_cpu_init() : -ENODEV;
+    if (rc != 0) {
+        LOG_WARN(BOOT, "guest cpu: no SVM on CPU %u (%d); guests run on CPU 0", cpu, rc);
+        __atomic_store_n(&g_state, GC_FAILED, __ATOMIC_RELEASE);
+        cpu_halt_forever();
+    }
+    if (!__atomic_compare_exchange_n(&g_state, &starting, GC_ACTIVE, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        cpu_halt_forever(); /* CPU 0 gave up waiting and runs the guests itself */
+    }
+    g_stats.active = true;
+    LOG_INFO(BOOT, "guest cpu: guests run on CPU %u; CPU 0 runs the network and the console", cpu);
+    cpu_sti();
+    guest_loop();
+}
+
+void guest_cpu_enter(void)
+{
+    /* Interrupts off from here to VMRUN (the world switch keeps them held with CLGI): CPU 0
+     * may raise a request and kick as soon as the lock is free, after this vCPU's injection
+     * was prepared, and that kick must make the guest exit at once, not be taken here. */
+    if (g_state == GC_ACTIVE) {
+        /* What the exit left for CPU 0 (frames for lwIP or a busy NIC's queue, deferred
+         * work, timers) waits for its next pass: wake it if it sleeps. */
+        if (mainloop_wake_due()) {
+            g_stats.wakes++;
+            smp_ipi(0, VEC_CPU0_WAKE);
+        }
+        cpu_cli();
+        bkl_unlock();
+    }
+}
+
+void guest_cpu_exit(void)
+{
+    if (g_state == GC_ACTIVE) {
+        uint64_t t0 = now_ns();
+
+        bkl_lock();
+        g_kicked = false;
+        g_stats.lock_ns += now_ns() - t0;
+    }
+}
+
+void guest_cpu_kick(struct vmm_vm *vm)
+{
+    (void)vm; /* one guest CPU runs them all */
+    if (g_state != GC_ACTIVE || g_kicked || smp_cpu() == GUEST_CPU) {
+        return;
+    }
+    g_kicked = true;
+    g_stats.kicks++;
+    smp_ipi(GUEST_CPU, VEC_GUEST_KICK);
+}
+
+bool guest_cpu_elsewhere(struct vmm_vm *vm)
+{
+    (void)vm;
+    return g_state == GC_ACTIVE && smp_cpu() != GUEST_CPU;
+}
+
+void guest_cpu_get_stats(struct guest_cpu_stats *out)
+{
+    *out = g_stats;
+}
