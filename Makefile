@@ -118,7 +118,7 @@ $(RUN_ISO): $(KERNEL) tools/mkiso boot/grub.cfg.in linux-guest
 run: deps
 	@$(MAKE) --no-print-directory all $(RUN_ISO)
 	tools/run --iso $(RUN_ISO) $(if $(NET),--net $(NET)) $(if $(NIC),--nic $(NIC)) \
-	    $(if $(CAPTURE),--capture $(CAPTURE))
+	    $(if $(SMP),--smp $(SMP)) $(if $(CAPTURE),--capture $(CAPTURE))
 
 # ---- tests ------------------------------------------------------------------------------
 test: deps

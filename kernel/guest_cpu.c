@@ -16,12 +16,53 @@
 #include "../vmm/vmm.h"
 
 #define READY_WAIT_NS 2000000000ull /* SVM set-up on the guest CPU: far less under TCG */
+/* CPU 0 takes the guests' TX rings itself while they bring frames (no kick exits then):
+ * every IO_POLL_NS at least, until IO_POLL_IDLE_NS pass without a frame. */
+#define IO_POLL_NS      50000ull
+#define IO_POLL_IDLE_NS 1000000ull
 
 enum { GC_NONE, GC_STARTING, GC_ACTIVE, GC_FAILED };
 
 static int g_state = GC_NONE;
 static volatile bool g_kicked; /* an IPI is on its way; set and cleared under the lock */
 static struct guest_cpu_stats g_stats;
+static struct poll_hook g_io_hook;
+static uint64_t g_io_until; /* CPU 0 polls the guests' rings until then (under the lock) */
+static bool g_io_on;        /* it did at its last look */
+
+/* CPU 0's busy hook: each running VM's io_poll (vmm_vm_io_poll), while frames come and once
+ * more after (then the devices, seeing guest_cpu_io_polling false, ask for kicks again). */
+static void io_poll(void *ctx)
+{
+    uint64_t now;
+    unsigned found = 0;
+
+    (void)ctx;
+    if (g_state != GC_ACTIVE) {
+        return;
+    }
+    now = now_ns();
+    g_io_on = now < g_io_until;
+    /* Also when idle (a pass happens anyway): a chain CPU 0 finds now saves a kick exit, and
+     * the first look after polling ended asks the devices for kicks again. */
+    for (struct vmm_vm *vm = vmm_vm_next(NULL); vm != NULL; vm = vmm_vm_next(vm)) {
+        found += vmm_vm_io_poll(vm);
+    }
+    if (found > 0) {
+        g_stats.io_polled += found;
+        g_io_until = now + IO_POLL_IDLE_NS;
+        g_io_on = true;
+    }
+    if (g_io_on) {
+        mainloop_poll_by(now + IO_POLL_NS);
+    }
+}
+
+bool guest_cpu_io_polling(struct vmm_vm *vm)
+{
+    (void)vm;
+    return g_state == GC_ACTIVE && g_io_on;
+}
 
 static void wake_handler(void *ctx)
 {
@@ -36,6 +77,9 @@ void guest_cpu_setup(void)
         LOG_ERROR(BOOT, "guest cpu: vectors taken; guests stay on CPU 0");
         return;
     }
+    g_io_hook.fn = io_poll;
+    g_io_hook.name = "guest-io";
+    mainloop_add_busy_poll(&g_io_hook);
     __atomic_store_n(&g_state, GC_STARTING, __ATOMIC_RELEASE);
 }
 

@@ -22,7 +22,8 @@ struct guest_cpu_stats {
     uint64_t idle_ns; /* time halted with nothing runnable */
     uint64_t lock_ns; /* time waiting for the kernel lock after exits and wake-ups */
     uint64_t halts;
-    uint64_t wakes; /* IPIs it sent to wake CPU 0's main loop */
+    uint64_t wakes;     /* IPIs it sent to wake CPU 0's main loop */
+    uint64_t io_polled; /* TX chains CPU 0 took from the guests' rings itself */
 };
 
 /* Registers the guest CPU's interrupt vectors; call on CPU 0 before smp_start. */
@@ -40,6 +41,7 @@ void guest_cpu_enter(void);
 void guest_cpu_exit(void);
 void guest_cpu_kick(struct vmm_vm *vm);
 bool guest_cpu_elsewhere(struct vmm_vm *vm);
+bool guest_cpu_io_polling(struct vmm_vm *vm);
 void guest_cpu_get_stats(struct guest_cpu_stats *out);
 
 #endif

@@ -117,6 +117,7 @@ static struct vmm_host g_host = {
     .guest_exit = guest_cpu_exit,
     .vcpu_kick = guest_cpu_kick,
     .vcpu_elsewhere = guest_cpu_elsewhere,
+    .io_polling = guest_cpu_io_polling,
 };
 
 const struct vmm_host *kernel_vmm_host(void)

@@ -559,6 +559,21 @@ uint64_t vmm_devs_poll(struct vmm_vm *vm, uint64_t now)
     return next;
 }
 
+unsigned vmm_vm_io_poll(struct vmm_vm *vm)
+{
+    unsigned found = 0;
+
+    if (vm->state != VMM_VM_RUNNING) {
+        return 0;
+    }
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (vm->devs[d].io_poll != NULL) {
+            found += vm->devs[d].io_poll(vm->devs[d].dev);
+        }
+    }
+    return found;
+}
+
 void vmm_devs_reset(struct vmm_vm *vm)
 {
     for (size_t d = 0; d < vm->ndevs; d++) {

@@ -78,6 +78,10 @@ struct vmm_host {
      * only at its exits: a device decides its interrupt at once instead of at the vCPU's next
      * poll). Optional: without it, never. */
     bool (*vcpu_elsewhere)(struct vmm_vm *vm);
+    /* Whether the host is calling vmm_vm_io_poll for the VM from another CPU often enough
+     * that its devices need no kicks from the guest (a promise held until the host next
+     * says false; it then polls once more). Optional: without it, never. */
+    bool (*io_polling)(struct vmm_vm *vm);
 };
 
 /* Installed once at start; every VMM module uses it. */

@@ -381,6 +381,14 @@ bool vmm_vm_elsewhere(struct vmm_vm *vm)
     return vm != NULL && h != NULL && h->vcpu_elsewhere != NULL && h->vcpu_elsewhere(vm);
 }
 
+bool vmm_vm_io_polled(struct vmm_vm *vm)
+{
+    const struct vmm_host *h = vmm_host();
+
+    return vmm_host_polling() ||
+           (vm != NULL && h != NULL && h->io_polling != NULL && h->io_polling(vm));
+}
+
 int vmm_vm_start(struct vmm_vm *vm)
 {
     if (vm->state != VMM_VM_CREATED) {

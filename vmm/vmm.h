@@ -137,6 +137,9 @@ uint64_t vmm_sched_wake_deadline(void);
 /* Runs the vCPU until an exit needs the main loop (host interrupt, HLT, the VM ended) or its
  * time slice is used up. */
 void vmm_run(struct vmm_vcpu *vcpu);
+/* From another CPU than the vCPU's, under the host's lock, while the guest may run: each
+ * device's io_poll (vmm_dev.h). Returns the work found (0: none). */
+unsigned vmm_vm_io_poll(struct vmm_vm *vm);
 
 /* MSR hooks: rd/wr return 0, -EPERM to inject #GP into the guest, or another negative error
  * to fail the VM. Either may be NULL (that direction then raises #GP). */

@@ -71,6 +71,10 @@ struct vmm_dev_reg {
      * time-driven state up to `now_ns` (raise IRQs that are due) and return the next deadline
      * in ns (UINT64_MAX for none). Optional. */
     uint64_t (*poll)(void *dev, uint64_t now_ns);
+    /* Called on another CPU than the vCPU's while the guest may run (vmm_vm_io_poll): take
+     * what the guest queued in shared memory (a NIC's TX ring), as a device on a thread of
+     * its own would. Returns how much it took (0: nothing). Optional. */
+    unsigned (*io_poll)(void *dev);
     void (*reset)(void *dev);   /* optional: guest reset (e.g. via i8042 0xFE) */
     void (*destroy)(void *dev); /* frees the device state */
 };
@@ -147,6 +151,10 @@ int vmm_guest_write(struct vmm_vm *vm, uint64_t gpa, const void *buf, size_t len
 void vmm_vm_kick(struct vmm_vm *vm);
 /* Whether the VM's vCPU runs on another CPU than this code (vmm_host.vcpu_elsewhere). */
 bool vmm_vm_elsewhere(struct vmm_vm *vm);
+/* Whether the host looks at the VM's rings often enough without being told (busy polling on
+ * the vCPU's CPU, or I/O polling from another: vmm_host.io_polling): a device may turn its
+ * guest's kicks off then. */
+bool vmm_vm_io_polled(struct vmm_vm *vm);
 /* Posted interrupts (dev.c): an MSI route called on another CPU than the vCPU's posts the
  * message with itself as fn instead of delivering it (false only when too many wait); the
  * vCPU's CPU calls vmm_posted_apply before each entry, which applies posted line changes

@@ -60,10 +60,10 @@ def _booter(workdir_factory, request, default_iso):
     started = []
 
     def boot(iso=None, extra_args=(), cpu=qemu_mod.DEFAULT_CPU, mem=qemu_mod.DEFAULT_MEM_MB,
-             qmp=False, name=None):
+             qmp=False, name=None, smp=None):
         name = name or f"qemu{len(started)}"
         q = qemu_mod.Qemu(iso or default_iso, workdir_factory(), extra_args=extra_args, cpu=cpu,
-                          mem=mem, name=name, qmp=qmp)
+                          mem=mem, name=name, qmp=qmp, smp=smp)
         started.append(q)
         return q.start()
 

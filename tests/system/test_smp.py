@@ -40,23 +40,13 @@ def summary(out):
 
 
 @pytest.fixture
-def smp_boot(tmp_path, request, petrel_iso):
-    """smp_boot(n, qmp=False, iso=None, extra_args=(), name=None) -> a started Qemu with -smp n,
-    stopped when the test ends."""
-    started = []
+def smp_boot(boot):
+    """smp_boot(n, qmp=False, iso=None, extra_args=(), name=None) -> a started Qemu with -smp n
+    (conftest's boot), stopped when the test ends."""
+    def start(n, qmp=False, iso=None, extra_args=(), name=None):
+        return boot(iso=iso, extra_args=extra_args, qmp=qmp, name=name or f"smp{n}", smp=n)
 
-    def boot(n, qmp=False, iso=None, extra_args=(), name=None):
-        q = qm.Qemu(iso or petrel_iso, tmp_path, extra_args=extra_args, qmp=qmp, smp=n,
-                    name=name or f"smp{n}-{len(started)}")
-        started.append(q)
-        return q.start()
-
-    def stop_all():
-        for q in started:
-            q.stop()
-
-    request.addfinalizer(stop_all)
-    return boot
+    return start
 
 
 def booted(q):

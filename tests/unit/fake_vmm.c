@@ -422,6 +422,11 @@ bool vmm_vm_elsewhere(struct vmm_vm *vm)
     return vm != NULL && vm->elsewhere;
 }
 
+bool vmm_vm_io_polled(struct vmm_vm *vm)
+{
+    return vmm_host_polling() || (vm != NULL && vm->io_polled);
+}
+
 void vmm_vm_kick(struct vmm_vm *vm)
 {
     if (vm != NULL) {

@@ -37,6 +37,7 @@ struct vmm_vm {
     unsigned console_calls;
     unsigned kicks; /* vmm_vm_kick calls */
     bool elsewhere; /* what vmm_vm_elsewhere says */
+    bool io_polled; /* what vmm_vm_io_polled says */
     size_t (*console_rx)(void *dev, const uint8_t *buf, size_t len);
     void *console_dev;
     bool exit_requested;

@@ -479,16 +479,13 @@ static bool vn_tx_one(struct vmm_virtio_net *n, const struct virtq_chain *c)
     return true;
 }
 
-/* Takes every available TX chain (bounded by the ring size), then asks for the next kick. */
-static void vn_process_tx(struct vmm_virtio_net *n)
+/* Takes the available TX chains (at most a ring's worth); the number taken, -1 after a
+ * hostile reset or a frame the host refused. */
+static int vn_tx_ring(struct vmm_virtio_net *n, struct virtq *q)
 {
-    struct virtq *q = &n->q[TXQ];
     struct virtq_chain c;
+    int taken = 0;
 
-    if (!vn_dma_ok(n) || !virtq_ready(q) || n->in_tx) {
-        return;
-    }
-    n->in_tx = true;
     for (unsigned i = 0; i < q->size; i++) {
         int rc = virtq_pop(n->port.vm, q, &c);
 
@@ -497,20 +494,68 @@ static void vn_process_tx(struct vmm_virtio_net *n)
         }
         if (rc < 0) {
             vn_hostile(n, "malformed TX ring", rc);
-            n->in_tx = false;
-            return;
+            return -1;
         }
         if (!vn_tx_one(n, &c)) {
-            n->in_tx = false;
-            return;
+            return -1;
+        }
+        taken++;
+    }
+    return taken;
+}
+
+/* Takes every available TX chain, then asks for the next kick: none while the host looks at
+ * the ring anyway (it busy-polls and the guest is made to exit often enough, the ring being
+ * looked at before every entry: vn_poll; or another CPU polls it: vn_io_poll). Returns the
+ * chains taken. */
+static unsigned vn_process_tx(struct vmm_virtio_net *n)
+{
+    struct virtq *q = &n->q[TXQ];
+    bool want;
+    unsigned taken = 0;
+
+    if (!vn_dma_ok(n) || !virtq_ready(q) || n->in_tx) {
+        return 0;
+    }
+    n->in_tx = true;
+    want = !vmm_vm_io_polled(n->port.vm);
+    /* A guest running on another CPU may queue a chain after our last look while it still
+     * sees kicks off: it would wait for nobody. So after asking for kicks, look again (the
+     * fence orders our avail_event store before the index load, as the guest orders its index
+     * store before its avail_event load); each round takes at least one chain. */
+    for (unsigned round = 0; round <= q->size; round++) {
+        int got = vn_tx_ring(n, q);
+
+        if (got < 0) {
+            break;
+        }
+        taken += (unsigned)got;
+        if (virtq_want_kick(n->port.vm, q, want) < 0) {
+            vn_hostile(n, "TX used ring not in RAM", -EFAULT);
+            break;
+        }
+        if (!want || !vmm_vm_elsewhere(n->port.vm)) {
+            break;
+        }
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (!virtq_has_avail(n->port.vm, q)) {
+            break;
         }
     }
     n->in_tx = false;
-    /* While the host busy-polls, the guest is made to exit often enough: the ring is looked
-     * at before every entry (vn_poll), so the guest's kicks, each an exit, are not needed. */
-    if (virtq_want_kick(n->port.vm, q, !vmm_host_polling()) < 0) {
-        vn_hostile(n, "TX used ring not in RAM", -EFAULT);
+    return taken;
+}
+
+/* vmm_dev_reg.io_poll: another CPU takes the guest's TX ring while the guest runs. */
+static unsigned vn_io_poll(void *dev)
+{
+    struct vmm_virtio_net *n = dev;
+    unsigned taken = vn_process_tx(n);
+
+    if (taken > 0) {
+        vn_flush_irq(n);
     }
+    return taken;
 }
 
 static void vn_put16(uint8_t *p, size_t v)
@@ -1340,6 +1385,7 @@ int vmm_dev_virtio_net_create(struct vmm_vm *vm, struct vmm_pci_host *pci,
     n->reg.irqs[0] = cfg->irq;
     n->reg.nirqs = 1;
     n->reg.poll = vn_poll;
+    n->reg.io_poll = vn_io_poll;
     n->reg.reset = vn_dev_reset;
     n->reg.destroy = vn_destroy;
     rc = vmm_dev_register(vm, &n->reg);

@@ -205,6 +205,16 @@ bool virtq_should_interrupt(struct vmm_vm *vm, struct virtq *q, int *err)
     return !(v & VQ_AVAIL_F_NO_INTERRUPT);
 }
 
+bool virtq_has_avail(struct vmm_vm *vm, struct virtq *q)
+{
+    uint16_t idx;
+
+    if (q->size == 0 || vq_rd16(vm, q->avail + 2, &idx) < 0) {
+        return false;
+    }
+    return idx != q->last_avail;
+}
+
 int virtq_want_kick(struct vmm_vm *vm, struct virtq *q, bool want)
 {
     uint32_t word;

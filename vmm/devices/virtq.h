@@ -73,6 +73,9 @@ int virtq_flush(struct vmm_vm *vm, struct virtq *q, uint16_t count);
 /* Whether the driver wants an interrupt for what was pushed since the last call; *err is set
  * to a negative code when the ring cannot be read. */
 bool virtq_should_interrupt(struct vmm_vm *vm, struct virtq *q, int *err);
+/* Whether the driver has made chains available that were not taken yet (reads the index
+ * again; false for a queue not set up or an index not in RAM). */
+bool virtq_has_avail(struct vmm_vm *vm, struct virtq *q);
 /* Asks for a kick when the driver makes more buffers available (avail_event = last_avail, or
  * used->flags without NO_NOTIFY), or for none (NO_NOTIFY; with event_idx kicks are wanted
  * only when crossing last_avail again). */
