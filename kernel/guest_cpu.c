@@ -106,6 +106,12 @@ void guest_cpu_wait_ready(void)
     if (__atomic_compare_exchange_n(&g_state, &starting, GC_FAILED, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE)) {
         LOG_WARN(BOOT, "guest cpu: CPU %u did not come up in time; guests run on CPU 0", GUEST_CPU);
+    } else if (__atomic_load_n(&g_state, __ATOMIC_ACQUIRE) == GC_ACTIVE) {
+        /* From now on two CPUs run kernel code: this one under the lock too (the main loop
+         * keeps it; bkl_lock is a no-op there then). */
+        bkl_lock();
+        LOG_INFO(BOOT, "guest cpu: guests run on CPU %u; CPU 0 runs the network and the console",
+                 GUEST_CPU);
     }
 }
 
@@ -161,8 +167,7 @@ NORETURN void guest_cpu_entry(unsigned cpu)
                                      __ATOMIC_ACQUIRE)) {
         cpu_halt_forever(); /* CPU 0 gave up waiting and runs the guests itself */
     }
-    g_stats.active = true;
-    LOG_INFO(BOOT, "guest cpu: guests run on CPU %u; CPU 0 runs the network and the console", cpu);
+    g_stats.active = true; /* CPU 0 says so in the log: from here this CPU logs under the lock */
     cpu_sti();
     guest_loop();
 }
