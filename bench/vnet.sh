@@ -34,7 +34,8 @@
 # vxlan"), NICS ("rtl8139 ne2k virtio"), HOST_NIC (virtio; rtl8139, ne2k), GUEST_NICS ("virtio rtl8139 ne2k"),
 # VXLAN_NIC (virtio), KERNEL (build/petrel.elf), GUEST (directory with vmlinuz and initrd.img;
 # default tools/mkguest-linux's build/guests/linux, refreshed first), LISTEN (5002),
-# PETREL_TEST_TIMEOUT_SCALE (multiplies every timeout), PROFILE (1: print the appliance's time
+# PETREL_TEST_TIMEOUT_SCALE (multiplies every timeout), SMP (the appliances' CPUs, passed to
+# tools/run: 2 runs the guests on a guest CPU), PROFILE (1: print the appliance's time
 # split and the guest's exit reasons before each guest's iperf runs and after each direction,
 # and in part vxlan both appliances' after each direction).
 # Everything it creates (lab, QEMUs, temporary files) is removed on exit, also on failure or
