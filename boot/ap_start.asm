@@ -19,6 +19,8 @@
 ; CHECKIN_CLOSED in the counter when it stops waiting, so a late AP (or one beyond the slots)
 ; reads a huge slot number and parks here, without touching a stack or the kernel.
 
+%include "boot/segments.inc"
+
 AP_TRAMP_BASE   equ 0x8000
 AP_SLOTS        equ 7               ; SMP_MAX_CPUS - 1 (kernel/smp.h); smp.c checks the size
 
@@ -59,13 +61,7 @@ ap_tramp_start:
 
 bits 32
 pm32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    xor ax, ax
-    mov fs, ax
-    mov gs, ax
+    LOAD_DATA_SEGMENTS
 
     ; Long mode the way boot/entry.asm entered it, with the BSP's values: PAE (CR4), the kernel's
     ; PML4, EFER.LME, then paging on (CR0) makes it active. smp.c made sure CR4 has nothing

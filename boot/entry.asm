@@ -4,6 +4,8 @@
 ; Petrel runs identity-mapped (virtual == physical) so the VMM can hand physical addresses of host
 ; pages straight to nested page tables and DMA models without a translation step.
 
+%include "boot/segments.inc"
+
 MB2_MAGIC       equ 0xE85250D6
 MB2_ARCH_I386   equ 0
 MB2_HEADER_LEN  equ mb2_header_end - mb2_header
@@ -130,13 +132,7 @@ _start:
 
 bits 64
 long_mode_entry:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    xor ax, ax
-    mov fs, ax
-    mov gs, ax
+    LOAD_DATA_SEGMENTS
     mov rsp, boot_stack_top
     xor rbp, rbp
     mov edi, edi                ; zero-extend magic
