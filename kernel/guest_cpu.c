@@ -167,7 +167,7 @@ NORETURN void guest_cpu_entry(unsigned cpu)
                                      __ATOMIC_ACQUIRE)) {
         cpu_halt_forever(); /* CPU 0 gave up waiting and runs the guests itself */
     }
-    g_stats.active = true; /* CPU 0 says so in the log: from here this CPU logs under the lock */
+    /* CPU 0 says so in the log: from here this CPU logs only under the lock. */
     cpu_sti();
     guest_loop();
 }
@@ -220,4 +220,5 @@ bool guest_cpu_elsewhere(struct vmm_vm *vm)
 void guest_cpu_get_stats(struct guest_cpu_stats *out)
 {
     *out = g_stats;
+    out->active = __atomic_load_n(&g_state, __ATOMIC_ACQUIRE) == GC_ACTIVE;
 }

@@ -120,6 +120,17 @@ int vmm_dev_register(struct vmm_vm *vm, const struct vmm_dev_reg *reg)
     return 0;
 }
 
+/* Whether a registered device holds the line asserted (its table entry says so). */
+static bool line_held(const struct vmm_vm *vm, unsigned line)
+{
+    for (size_t d = 0; d < vm->ndevs; d++) {
+        if (vm->devs[d].irq_high & (1u << line)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Every line controller gets the line's level, in registration order. */
 static void line_apply(struct vmm_vm *vm, unsigned line, bool level)
 {
@@ -178,16 +189,6 @@ bool vmm_post_msi(struct vmm_vm *vm, bool (*fn)(void *ctx, uint64_t addr, uint32
     p->nmsi++;
     vmm_vm_kick(vm);
     return true;
-}
-
-static bool line_held(const struct vmm_vm *vm, unsigned line)
-{
-    for (size_t d = 0; d < vm->ndevs; d++) {
-        if (vm->devs[d].irq_high & (1u << line)) {
-            return true;
-        }
-    }
-    return false;
 }
 
 void vmm_posted_apply(struct vmm_vm *vm)
@@ -269,18 +270,13 @@ int vmm_dev_irq_set(struct vmm_vm *vm, const void *dev, unsigned line, bool leve
 
 int vmm_irq_set(struct vmm_vm *vm, unsigned line, bool level)
 {
-    bool held = false;
-
     if (line >= IRQ_LINES) {
         return -EINVAL;
     }
     if (vm->nintc_lines == 0) {
         return -ENODEV;
     }
-    for (size_t d = 0; d < vm->ndevs && !held; d++) {
-        held = (vm->devs[d].irq_high & (1u << line)) != 0;
-    }
-    line_out(vm, line, level || held);
+    line_out(vm, line, level || line_held(vm, line));
     return 0;
 }
 
