@@ -10,8 +10,10 @@
 #         edge (host NIC HOST_NIC) on the TAP of a namespace lab; from the lab host h1:
 #           guest rx/tx  iperf throughput h1 -> guest / guest -> h1 (the directions of
 #                        bench/net.sh: tx is the reverse stream of `-d -L 5002`), and ping
-#                        latency h1 -> guest (average of 10 pings), each the median of RUNS;
-#           own rx/tx    the appliance's own lwIP (its iperf server) on the same host NIC, same boot;
+#                        latency h1 -> guest (average of 10 pings after 2 uncounted ones), each
+#                        the median of RUNS;
+#           own          the appliance's own lwIP (its iperf server) on the same host NIC, same
+#                        boot: rx, tx, ping (what the guest's path adds to the appliance's own);
 #           native       the same Linux guest run directly by QEMU (-kernel/-initrd) with that
 #                        NIC model on the same TAP and address: rx, tx, ping; for virtio twice:
 #                        QEMU's virtio-net as it comes (checksum offload and TSO/GSO: 64 KiB
@@ -248,7 +250,7 @@ fi
 
 guest_measure() {
     local g=$1 serial before after dir
-    for k in rx tx ping own_rx own_tx nat_rx nat_tx nat_ping pf_rx pf_tx pf_ping exits; do
+    for k in rx tx ping own_rx own_tx own_ping nat_rx nat_tx nat_ping pf_rx pf_tx pf_ping exits; do
         RES[g.$g.$k]=-
     done
     guest_conf "$g" "$GUEST_IP" "$GUEST_MAC" >"$TMP/g-$g.conf"
@@ -259,6 +261,8 @@ guest_measure() {
         # Latency first, on an idle link (and before a transfer can have upset a NIC).
         nl_repeat "RES[g.$g.ping]" "guest $g via VNET ping (ms)" "$RUNS" \
             nl_ping_ms "$GUEST_IP" ip netns exec "$NL_H1"
+        nl_repeat "RES[g.$g.own_ping]" "appliance lwIP on $HOST_NIC ping (ms)" "$RUNS" \
+            nl_ping_ms "$APPL" ip netns exec "$NL_H1"
         before=$(counters)
         [ -n "$before" ] || nl_say "guest $g: no counters from the console (before)"
         profile "guest $g, before iperf"
@@ -389,15 +393,15 @@ fi
 if part guests; then
     echo
     echo "guests via VNET (host NIC $HOST_NIC, lab TAP) vs the same guest run directly by QEMU (native)"
-    printf '%-8s %8s %8s %5s %8s %8s %5s %8s %8s %5s %7s %7s %8s\n' guest "g rx" "nat rx" "g/n" \
-        "g tx" "nat tx" "g/n" "g ping" "nat ping" "g/n" "own rx" "own tx" "exits/fr"
+    printf '%-8s %8s %8s %5s %8s %8s %5s %8s %8s %5s %7s %7s %8s %8s\n' guest "g rx" "nat rx" \
+        "g/n" "g tx" "nat tx" "g/n" "g ping" "nat ping" "g/n" "own rx" "own tx" "own ping" "exits/fr"
     for g in $GUEST_NICS; do
-        printf '%-8s %8s %8s %5s %8s %8s %5s %8s %8s %5s %7s %7s %8s\n' "$g" \
+        printf '%-8s %8s %8s %5s %8s %8s %5s %8s %8s %5s %7s %7s %8s %8s\n' "$g" \
             "${RES[g.$g.rx]}" "${RES[g.$g.nat_rx]}" "$(nl_ratio "${RES[g.$g.rx]}" "${RES[g.$g.nat_rx]}")" \
             "${RES[g.$g.tx]}" "${RES[g.$g.nat_tx]}" "$(nl_ratio "${RES[g.$g.tx]}" "${RES[g.$g.nat_tx]}")" \
             "${RES[g.$g.ping]}" "${RES[g.$g.nat_ping]}" \
             "$(nl_ratio "${RES[g.$g.ping]}" "${RES[g.$g.nat_ping]}")" \
-            "${RES[g.$g.own_rx]}" "${RES[g.$g.own_tx]}" "${RES[g.$g.exits]}"
+            "${RES[g.$g.own_rx]}" "${RES[g.$g.own_tx]}" "${RES[g.$g.own_ping]}" "${RES[g.$g.exits]}"
         if [ "$g" = virtio ]; then
             printf '%-8s %8s %8s %5s %8s %8s %5s %8s %8s %5s\n' "virtio*" \
                 "${RES[g.$g.rx]}" "${RES[g.$g.pf_rx]}" "$(nl_ratio "${RES[g.$g.rx]}" "${RES[g.$g.pf_rx]}")" \
@@ -406,7 +410,8 @@ if part guests; then
                 "$(nl_ratio "${RES[g.$g.ping]}" "${RES[g.$g.pf_ping]}")"
         fi
     done
-    echo "  ping in ms (h1 -> guest); own = the appliance's lwIP on the same host NIC, same boot;"
+    echo "  ping in ms (h1 -> guest, after two uncounted pings); own = the appliance's lwIP on the same"
+    echo "  host NIC, same boot;"
     echo "  exits/fr = the VM's exits / the guest's frames (port rx + tx) during its iperf runs;"
     echo "  virtio* = native with only the features Petrel's virtio-net offers (csum and TSO4 both ways, mergeable RX buffers)"
     if [[ " $GUEST_NICS " == *" virtio "* ]]; then
