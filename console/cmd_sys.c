@@ -147,11 +147,13 @@ static int cmd_cpu(struct shell *sh, int argc, char **argv)
     if (gc.active) {
         shell_printf(sh,
                      "guest cpu  CPU %u of %u: %llu ms running vCPUs, %llu ms idle (hlt), %llu ms "
-                     "waiting for the kernel lock, %llu kicks in, %llu CPU 0 wake-ups out, "
+                     "waiting for the kernel lock, %llu kicks in (%llu held, %llu of them "
+                     "absorbed by an exit), %llu CPU 0 wake-ups out, "
                      "%llu TX chains taken by CPU 0\n",
                      GUEST_CPU, smp_cpus(), (unsigned long long)(gc.vcpu_ns / 1000000),
                      (unsigned long long)(gc.idle_ns / 1000000),
                      (unsigned long long)(gc.lock_ns / 1000000), (unsigned long long)gc.kicks,
+                     (unsigned long long)gc.kicks_held, (unsigned long long)gc.kicks_absorbed,
                      (unsigned long long)gc.wakes, (unsigned long long)gc.io_polled);
     } else {
         shell_printf(sh, "cpus       %u, guests run on CPU 0\n", smp_cpus());

@@ -3,7 +3,10 @@
  * see one CPU at a time as before. CPU 0 makes it look at a vCPU with an IPI (an interrupt
  * the guest's own devices raised from CPU 0: a frame arrived, console input, a stop): in the
  * guest that is an exit, in a halt a wake-up; its handler does nothing else. Kicks coalesce:
- * one IPI until this CPU has taken the lock again. */
+ * one IPI until this CPU has taken the lock again. A kick for a guest that is running waits up
+ * to KICK_DELAY_NS: an exit of the guest's own (a HLT once it is idle, its timer) applies what
+ * CPU 0 posted just as well and costs no extra world switch; only a guest that has not exited
+ * by then gets the IPI. */
 #include "guest_cpu.h"
 #include "bkl.h"
 #include "cpu.h"
@@ -20,6 +23,7 @@
  * every IO_POLL_NS at least, until IO_POLL_IDLE_NS pass without a frame. */
 #define IO_POLL_NS      50000ull
 #define IO_POLL_IDLE_NS 1000000ull
+#define KICK_DELAY_NS   250000ull
 
 enum { GC_NONE, GC_STARTING, GC_ACTIVE, GC_FAILED };
 
@@ -29,6 +33,41 @@ static struct guest_cpu_stats g_stats;
 static struct poll_hook g_io_hook;
 static uint64_t g_io_until; /* CPU 0 polls the guests' rings until then (under the lock) */
 static bool g_io_on;        /* it did at its last look */
+/* Where the guest CPU is (written by it, read by CPU 0 under the lock): in a guest, back out
+ * and waiting for the lock (it looks at what CPU 0 posted before it enters again), or in the
+ * kernel (with the lock, or halted without it). */
+enum { AT_HOST, AT_GUEST, AT_EXIT };
+static volatile int g_at = AT_HOST;
+static volatile uint64_t g_entries; /* entries so far (written under the lock) */
+static uint64_t g_kick_due;         /* a held kick's deadline (0: none; CPU 0, under the lock) */
+static uint64_t g_kick_entries;     /* g_entries when it was held */
+
+static void send_kick(void)
+{
+    g_kicked = true;
+    g_stats.kicks++;
+    smp_ipi(GUEST_CPU, VEC_GUEST_KICK);
+}
+
+/* CPU 0, under the lock: a held kick is dropped once the guest has exited (its requests
+ * were applied before it went back in), sent when due, else looked at again by then. */
+static void check_held_kick(uint64_t now)
+{
+    if (g_kick_due == 0) {
+        return;
+    }
+    if (g_at != AT_GUEST || g_entries != g_kick_entries) {
+        g_kick_due = 0;
+        g_stats.kicks_absorbed++;
+    } else if (now >= g_kick_due) {
+        g_kick_due = 0;
+        if (!g_kicked) {
+            send_kick();
+        }
+    } else {
+        mainloop_poll_by(g_kick_due);
+    }
+}
 
 /* CPU 0's busy hook: each running VM's io_poll (vmm_vm_io_poll), while frames come and once
  * more after (then the devices, seeing guest_cpu_io_polling false, ask for kicks again). */
@@ -42,6 +81,7 @@ static void io_poll(void *ctx)
         return;
     }
     now = now_ns();
+    check_held_kick(now);
     g_io_on = now < g_io_until;
     /* Also when idle (a pass happens anyway): a chain CPU 0 finds now saves a kick exit, and
      * the first look after polling ended asks the devices for kicks again. */
@@ -184,6 +224,8 @@ void guest_cpu_enter(void)
             g_stats.wakes++;
             smp_ipi(0, VEC_CPU0_WAKE);
         }
+        g_entries++;
+        g_at = AT_GUEST;
         cpu_cli();
         bkl_unlock();
     }
@@ -194,7 +236,9 @@ void guest_cpu_exit(void)
     if (g_state == GC_ACTIVE) {
         uint64_t t0 = now_ns();
 
+        g_at = AT_EXIT; /* before the lock: CPU 0 need not kick while we wait for it */
         bkl_lock();
+        g_at = AT_HOST;
         g_kicked = false;
         g_stats.lock_ns += now_ns() - t0;
     }
@@ -206,9 +250,19 @@ void guest_cpu_kick(struct vmm_vm *vm)
     if (g_state != GC_ACTIVE || g_kicked || smp_cpu() == GUEST_CPU) {
         return;
     }
-    g_kicked = true;
-    g_stats.kicks++;
-    smp_ipi(GUEST_CPU, VEC_GUEST_KICK);
+    if (g_at == AT_EXIT) {
+        return; /* it applies CPU 0's requests before it enters again */
+    }
+    if (g_at == AT_GUEST) {
+        if (g_kick_due == 0) {
+            g_kick_due = now_ns() + KICK_DELAY_NS;
+            g_kick_entries = g_entries;
+            g_stats.kicks_held++;
+        }
+        mainloop_poll_by(g_kick_due); /* CPU 0's busy hook (io_poll) looks again by then */
+        return;
+    }
+    send_kick();
 }
 
 bool guest_cpu_elsewhere(struct vmm_vm *vm)

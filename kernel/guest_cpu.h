@@ -16,11 +16,13 @@ struct vmm_vm;
 #define VEC_CPU0_WAKE   0xF3 /* the guest CPU wakes CPU 0's main loop */
 
 struct guest_cpu_stats {
-    bool active;      /* guests run on GUEST_CPU (else on CPU 0) */
-    uint64_t kicks;   /* IPIs CPU 0 sent to make it look at a vCPU */
-    uint64_t vcpu_ns; /* time in vmm_run */
-    uint64_t idle_ns; /* time halted with nothing runnable */
-    uint64_t lock_ns; /* time waiting for the kernel lock after exits and wake-ups */
+    bool active;             /* guests run on GUEST_CPU (else on CPU 0) */
+    uint64_t kicks;          /* IPIs CPU 0 sent to make it look at a vCPU */
+    uint64_t kicks_held;     /* kicks for a running guest, held a while (guest_cpu.c) */
+    uint64_t kicks_absorbed; /* of those, the ones the guest's own exit made unneeded */
+    uint64_t vcpu_ns;        /* time in vmm_run */
+    uint64_t idle_ns;        /* time halted with nothing runnable */
+    uint64_t lock_ns;        /* time waiting for the kernel lock after exits and wake-ups */
     uint64_t halts;
     uint64_t wakes;     /* IPIs it sent to wake CPU 0's main loop */
     uint64_t io_polled; /* TX chains CPU 0 took from the guests' rings itself */
